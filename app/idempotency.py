@@ -1,0 +1,213 @@
+"""Idempotency-Key, with Stripe's semantics, for every POST that changes money, points, stock or vouchers.
+
+- same key, same request: the first response (status and body) is returned again, the work is not redone;
+- same key, different request: 409 `idempotency.conflict`;
+- concurrent duplicates: one runs, the others wait for its answer (or get 409 `idempotency.in_progress`);
+- a request that fails validation never reaches this code, so it stores nothing;
+- server errors (5xx) release the key so the client can retry.
+
+Keys are scoped to the authenticated principal and kept `idempotency_ttl` seconds (24 h by default).
+Services can read the key through `current_reference()` and write it into their own unique
+references, so even a crash between the work and the stored response cannot apply a request twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import inspect
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any, TypeVar, cast
+
+import orjson
+from fastapi import Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
+from tortoise.exceptions import IntegrityError
+
+from app.config import get_settings
+from app.errors import PROBLEM_JSON, Conflict, InvalidField, ProblemError, problem_body
+from app.models import IdempotencyRecord
+from app.timeutil import utcnow
+
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+LOCK_SECONDS = 60
+WAIT_SECONDS = 10.0
+
+_reference: ContextVar[str | None] = ContextVar("idempotency_reference", default=None)
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def current_reference() -> str | None:
+    """`<principal>:<key>` of the request being served, or None without an Idempotency-Key."""
+    return _reference.get()
+
+
+def _fingerprint(request: Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\0" + request.url.path.encode() + b"\0" + request.url.query.encode() + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _scope(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        client = request.client.host if request.client else "unknown"
+        return f"anon:{client}"
+    return str(principal.ref)
+
+
+def _validate_key(key: str) -> None:
+    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+        raise InvalidField(HEADER, "must be 1-255 printable ASCII characters")
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    return Response(
+        content=record.response_body or b"",
+        status_code=int(record.status_code or 200),
+        media_type=record.content_type,
+        headers={REPLAY_HEADER: "true"},
+    )
+
+
+async def _claim(scope: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Insert our claim; return the existing record when somebody holds the key."""
+    now = utcnow()
+    ttl = get_settings().idempotency_ttl
+    for _ in range(2):
+        try:
+            await IdempotencyRecord.create(
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                locked_until=now + timedelta(seconds=LOCK_SECONDS),
+                expires_at=now + timedelta(seconds=ttl),
+            )
+            return None
+        except IntegrityError:
+            existing = await IdempotencyRecord.get_or_none(scope=scope, key=key)
+            if existing is None:
+                continue
+            if existing.expires_at < now:
+                await IdempotencyRecord.filter(id=existing.id, expires_at__lt=now).delete()
+                continue
+            return existing
+    raise Conflict("idempotency key is busy", code="idempotency.in_progress", headers={"Retry-After": "1"})
+
+
+async def _await_or_take_over(record: IdempotencyRecord, fingerprint: str) -> IdempotencyRecord | None:
+    """Wait for a concurrent duplicate to finish; take the key over if its holder died."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    delay = 0.01
+    while True:
+        if record.fingerprint != fingerprint:
+            raise Conflict(
+                f"{HEADER} was already used for a different request", code="idempotency.conflict"
+            )
+        if record.status_code is not None:
+            return record
+        now = utcnow()
+        if record.locked_until < now:
+            taken = await IdempotencyRecord.filter(
+                id=record.id, locked_until=record.locked_until, status_code__isnull=True
+            ).update(locked_until=now + timedelta(seconds=LOCK_SECONDS))
+            if taken:
+                return None
+        if loop.time() > deadline:
+            raise Conflict(
+                "a request with this key is still being processed",
+                code="idempotency.in_progress",
+                headers={"Retry-After": "1"},
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.2)
+        fresh = await IdempotencyRecord.get_or_none(id=record.id)
+        if fresh is None:  # released after a server error: run it ourselves
+            claimed = await _claim(record.scope, record.key, fingerprint)
+            if claimed is None:
+                return None
+            fresh = claimed
+        record = fresh
+
+
+def _as_response(result: Any, status_code: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    return Response(
+        content=orjson.dumps(jsonable_encoder(result)),
+        status_code=status_code,
+        media_type="application/json",
+    )
+
+
+def idempotent(endpoint: F) -> F:
+    """Make an endpoint honour the `Idempotency-Key` header (apply directly to the route function)."""
+    signature = inspect.signature(endpoint)
+    extra = [
+        inspect.Parameter("_idem_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter(
+            "_idem_key",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=str | None,
+            default=Header(
+                None,
+                alias=HEADER,
+                description="Unique per intended operation (e.g. a UUID). Retrying with the same key "
+                "returns the first response instead of doing the work again. Kept for 24 hours.",
+            ),
+        ),
+    ]
+
+    @functools.wraps(endpoint)
+    async def wrapper(*args: Any, _idem_request: Request, _idem_key: str | None, **kwargs: Any) -> Any:
+        if _idem_key is None:
+            return await endpoint(*args, **kwargs)
+        _validate_key(_idem_key)
+        request = _idem_request
+        route = request.scope.get("route")
+        status_code = int(getattr(route, "status_code", None) or 200)
+        scope = _scope(request)
+        fingerprint = _fingerprint(request, await request.body())
+        existing = await _claim(scope, _idem_key, fingerprint)
+        if existing is not None:
+            done = await _await_or_take_over(existing, fingerprint)
+            if done is not None:
+                return _replay(done)
+        token = _reference.set(f"{scope}:{_idem_key}")
+        try:
+            result = await endpoint(*args, **kwargs)
+            response = _as_response(result, status_code)
+        except ProblemError as exc:
+            if exc.status >= 500:
+                await IdempotencyRecord.filter(scope=scope, key=_idem_key).delete()
+                raise
+            response = Response(
+                content=orjson.dumps(problem_body(exc.status, exc.code, exc.title, exc.detail, exc.extra)),
+                status_code=exc.status,
+                media_type=PROBLEM_JSON,
+                headers=exc.headers,
+            )
+        except BaseException:
+            await IdempotencyRecord.filter(scope=scope, key=_idem_key).delete()
+            raise
+        finally:
+            _reference.reset(token)
+        await IdempotencyRecord.filter(scope=scope, key=_idem_key).update(
+            status_code=response.status_code,
+            response_body=bytes(response.body),
+            content_type=response.media_type or response.headers.get("content-type"),
+        )
+        return response
+
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    wrapper.__signature__ = signature.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
+    return cast(F, wrapper)

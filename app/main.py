@@ -1,0 +1,125 @@
+"""The FastAPI application factory: three audiences, problem+json errors, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.auth.deps import ops_guard
+from app.auth.sessions import revocations
+from app.config import Settings, get_settings
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.lifecycle import resources
+from app.logs import configure_logging
+from app.middleware import RequestContextMiddleware
+
+DESCRIPTION = """
+Linli (邻里) is the backend of a bank-run local-life and merchant-alliance platform.
+
+* **/mp/v1** — customers, through the bank's mini-program
+* **/merchant/v1** — merchant staff, through the merchant console
+* **/ops/v1** — bank operations
+
+Every error is `application/problem+json` (RFC 9457) with a stable `code`. Requests that change
+money, points, stock or vouchers accept an `Idempotency-Key` header. Lists are cursor-paginated.
+"""
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details with a stable machine `code`.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable machine-readable error code"},
+        "request_id": {"type": "string", "nullable": True},
+        "errors": {
+            "type": "array",
+            "description": "validation errors, one per offending field",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
+    """The three audience routers, each domain's routes included explicitly."""
+    from app import router_ops as core_ops
+    from merchants import router_merchant as merchant_console
+    from miniprogram_api import router as miniprogram
+
+    mp = APIRouter(prefix="/mp/v1")
+    mp.include_router(miniprogram.router)
+
+    merchant = APIRouter(prefix="/merchant/v1")
+    merchant.include_router(merchant_console.router)
+
+    ops = APIRouter(prefix="/ops/v1")
+    ops.include_router(core_ops.public)
+    guarded = APIRouter(dependencies=[Depends(ops_guard)])
+    guarded.include_router(core_ops.router)
+    ops.include_router(guarded)
+    return mp, merchant, ops
+
+
+def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
+    """Build the application; with `manage_resources` its lifespan opens the database and Redis."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not manage_resources:
+            yield
+            return
+        configure_logging(settings.log_level, settings.log_json)
+        async with resources(settings, with_worker=settings.run_embedded_worker):
+            stop = asyncio.Event()
+            follower = asyncio.create_task(revocations.follow(stop), name="revocation-feed")
+            try:
+                yield
+            finally:
+                stop.set()
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+
+    app = FastAPI(
+        title="Linli API",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
+    app.include_router(health_router)
+    for router in build_routers():
+        app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

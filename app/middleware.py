@@ -1,0 +1,85 @@
+"""Pure-ASGI middleware: request ids, access logs and per-route metrics, cheap enough for the hot path."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import problem_response
+from app.logs import request_id_var
+from app.metrics import observe_request
+
+access_log = logging.getLogger("linli.access")
+error_log = logging.getLogger("linli.errors")
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def route_template(scope: Scope) -> str:
+    """The full path template of the matched route, e.g. `/merchant/v1/staff/{staff_id}`."""
+    local = getattr(scope.get("route"), "path_format", None)
+    if not local:
+        return "unmatched"
+    # Routes of included routers know only their own path: take the prefix from the request path.
+    parts = scope["path"].split("/")
+    return "/".join(parts[: len(parts) - local.count("/")]) + local
+
+
+class RequestContextMiddleware:
+    """Accept or mint `X-Request-ID`, echo it, time the request, log it and count it per route."""
+
+    def __init__(self, app: ASGIApp, *, log_requests: bool = True) -> None:
+        self.app = app
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        status = 500
+        started = time.perf_counter()
+        header = (b"x-request-id", request_id.encode())
+
+        started_response = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started_response = True
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # The error boundary: log with the request id, answer 500 problem+json, never leak details.
+            error_log.error("unhandled exception on %s %s", scope["method"], scope["path"], exc_info=exc)
+            status = 500
+            if started_response:
+                raise
+            response = problem_response(500, "internal", "Internal error", "an unexpected error occurred")
+            await response(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            template = route_template(scope)
+            observe_request(scope["method"], template, status, elapsed)
+            if self.log_requests:
+                access_log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    template,
+                    status,
+                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
+                )
+            request_id_var.reset(token)

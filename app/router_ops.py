@@ -1,0 +1,144 @@
+"""Core ops routes: operator login, operators, the audit log and dead jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, status
+
+from app.auth import operators
+from app.auth.deps import OperatorRole, any_operator, current_operator, roles
+from app.auth.schemas import PasswordLoginIn, RefreshIn, TokenOut
+from app.auth.sessions import refresh_session, revoke_sessions
+from app.auth.tokens import Audience, Principal
+from app.errors import NotFound, Unauthorized, problem_responses
+from app.models import AuditEntry, DeadJob, Operator
+from app.pagination import Page, PageParams, page_params, paginate
+from app.schemas import AuditEntryOut, DeadJobOut, OperatorIn, OperatorOut, OperatorPatch, PasswordChangeIn
+
+TAG = "Ops: operators and audit"
+public = APIRouter(tags=[TAG])
+router = APIRouter(tags=[TAG])
+
+
+async def _operator_claims(operator_id: int) -> tuple[tuple[str, ...], int | None]:
+    operator = await Operator.get_or_none(id=operator_id, is_active=True)
+    if operator is None:
+        raise Unauthorized("operator disabled", code="auth.token_revoked")
+    return tuple(operator.roles), None
+
+
+@public.post(
+    "/auth/login",
+    response_model=TokenOut,
+    summary="Operator login with username and password",
+    responses=problem_responses((401, "auth.bad_credentials", "wrong username or password")),
+)
+async def login(body: PasswordLoginIn) -> TokenOut:
+    """Exchange an operator's username and password for tokens."""
+    return TokenOut.of(await operators.login(body.username, body.password))
+
+
+@public.post(
+    "/auth/refresh",
+    response_model=TokenOut,
+    summary="Rotate an operator refresh token",
+    responses=problem_responses((401, "auth.token_invalid", "unknown, expired or reused refresh token")),
+)
+async def refresh(body: RefreshIn) -> TokenOut:
+    """Swap a refresh token for a new token pair."""
+    return TokenOut.of(await refresh_session(Audience.OPERATOR, body.refresh_token, _operator_claims))
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this operator session")
+@any_operator
+async def logout(operator: Principal = Depends(current_operator)) -> None:
+    """Revoke the calling session: its access and refresh tokens stop working at once."""
+    await revoke_sessions([operator.session_id])
+
+
+@router.get("/me", response_model=OperatorOut, summary="The calling operator")
+@any_operator
+async def me(operator: Principal = Depends(current_operator)) -> Operator:
+    """Who am I: username and roles."""
+    return await Operator.get(id=operator.id)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password")
+@any_operator
+async def change_password(body: PasswordChangeIn, operator: Principal = Depends(current_operator)) -> None:
+    """Change the caller's password; every session of theirs ends."""
+    await operators.change_password(operator, body.current_password, body.new_password)
+
+
+@router.get("/operators", response_model=Page[OperatorOut], summary="List operators")
+@roles(OperatorRole.ADMIN)
+async def list_operators(page: PageParams = Depends(page_params)) -> Page[OperatorOut]:
+    """Every operator, newest first."""
+    rows, cursor = await paginate(Operator.all(), page)
+    return Page(items=[OperatorOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/operators",
+    response_model=OperatorOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an operator",
+    responses=problem_responses((409, "operator.exists", "username taken")),
+)
+@roles(OperatorRole.ADMIN)
+async def create_operator(body: OperatorIn, operator: Principal = Depends(current_operator)) -> Operator:
+    """Create an operator with roles."""
+    return await operators.create_operator(operator, body.username, body.password, body.roles, body.display_name)
+
+
+@router.patch("/operators/{operator_id}", response_model=OperatorOut, summary="Change an operator's roles or status")
+@roles(OperatorRole.ADMIN)
+async def update_operator(
+    operator_id: int, body: OperatorPatch, operator: Principal = Depends(current_operator)
+) -> Operator:
+    """Change roles or deactivate; the operator's sessions end."""
+    return await operators.update_operator(operator, operator_id, roles=body.roles, is_active=body.is_active)
+
+
+@router.get("/audit", response_model=Page[AuditEntryOut], summary="Query the audit log")
+@roles(OperatorRole.AUDITOR)
+async def audit_log(
+    target_type: str | None = Query(None, max_length=32),
+    target_id: str | None = Query(None, max_length=64),
+    actor_type: str | None = Query(None, max_length=16),
+    actor_id: int | None = None,
+    action: str | None = Query(None, max_length=64),
+    since: datetime | None = None,
+    page: PageParams = Depends(page_params),
+) -> Page[AuditEntryOut]:
+    """Append-only audit entries, newest first, filtered."""
+    filters = {
+        "target_type": target_type,
+        "target_id": target_id,
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "action": action,
+        "created_at__gte": since,
+    }
+    qs = AuditEntry.filter(**{k: v for k, v in filters.items() if v is not None})
+    rows, cursor = await paginate(qs, page)
+    return Page(items=[AuditEntryOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.get("/jobs/dead", response_model=Page[DeadJobOut], summary="Jobs that failed on every try")
+@roles(OperatorRole.ADMIN)
+async def dead_jobs(page: PageParams = Depends(page_params)) -> Page[DeadJobOut]:
+    """Dead jobs, newest first, for ops to inspect."""
+    rows, cursor = await paginate(DeadJob.all(), page)
+    return Page(items=[DeadJobOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.get("/jobs/dead/{dead_id}", response_model=DeadJobOut, summary="One dead job")
+@roles(OperatorRole.ADMIN)
+async def dead_job(dead_id: int) -> DeadJob:
+    """A dead job with its last error."""
+    row = await DeadJob.get_or_none(id=dead_id)
+    if row is None:
+        raise NotFound("dead job not found")
+    return row

@@ -1,0 +1,6 @@
+"""Tortoise configuration for the `tortoise` CLI (`tortoise -c app.tortoise_conf.TORTOISE_ORM makemigrations`)."""
+
+from app.config import get_settings
+from app.db import tortoise_config
+
+TORTOISE_ORM = tortoise_config(get_settings())

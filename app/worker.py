@@ -1,0 +1,85 @@
+"""The arq worker: every domain's jobs, collected explicitly, plus cron jobs and background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.cron import CronJob
+from arq.worker import Worker
+
+from app.config import Settings
+from app.jobs import CORE_CRON_JOBS, Job
+from app.redis_client import make_client
+
+log = logging.getLogger("linli.worker")
+
+# A background loop runs for the worker's lifetime (stream consumers); it must return when `stop` is set.
+BackgroundLoop = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
+    """Every job, cron job and background loop of every domain."""
+    tasks: list[Job] = []
+    crons: list[CronJob] = [*CORE_CRON_JOBS]
+    loops: list[BackgroundLoop] = []
+    return tasks, crons, loops
+
+
+def build_worker(redis: ArqRedis, *, burst: bool = False, poll_delay: float = 0.2) -> Worker:
+    """An arq worker for all domains on the given connection pool."""
+    tasks, crons, _ = collect()
+    return Worker(
+        functions=[t.function for t in tasks],  # type: ignore[list-item]
+        cron_jobs=crons,
+        redis_pool=redis,
+        burst=burst,
+        poll_delay=poll_delay,
+        handle_signals=False,
+        max_jobs=50,
+        keep_result=3600,
+        allow_abort_jobs=False,
+    )
+
+
+class WorkerRunner:
+    """Runs the arq worker and the background loops inside an event loop, and stops them cleanly."""
+
+    def __init__(self, redis_url: str) -> None:
+        # The worker owns its pool: arq closes it on shutdown, the shared client stays open.
+        self.worker = build_worker(make_client(redis_url, max_connections=64))
+        self.stop_event = asyncio.Event()
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        """Start polling the queue and every background loop."""
+        self.tasks.append(asyncio.create_task(self.worker.main(), name="arq-worker"))
+        for loop in collect()[2]:
+            self.tasks.append(asyncio.create_task(loop(self.stop_event), name=getattr(loop, "__name__", "loop")))
+
+    async def stop(self) -> None:
+        """Stop the loops, let running jobs finish, close the worker's pool."""
+        self.stop_event.set()
+        await self.worker.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def run_worker(settings: Settings) -> None:
+    """`linli worker`: a standalone worker process until SIGTERM or SIGINT."""
+    from app.lifecycle import resources
+
+    async with resources(settings, with_worker=True) as runner:
+        assert runner is not None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker started")
+        await stop.wait()
+        log.info("worker stopping")

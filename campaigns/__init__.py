@@ -1,0 +1,1 @@
+"""Campaigns: campaign management and the flash-campaign engine."""

