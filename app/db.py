@@ -73,13 +73,19 @@ async def close_db() -> None:
 
 async def migrate(settings: Settings, url: str | None = None) -> None:
     """Apply every pending migration of every app."""
+    if settings.resolved_database_url.startswith("sqlite://"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
     config = tortoise_config(settings, url)
-    await migrate_api(config=config)
+    try:
+        await migrate_api(config=config)
+    finally:
+        await close_db()
 
 
 def db() -> BaseDBAsyncClient:
     """The current connection: the transaction's when inside one, else the pool."""
-    return connections.get("default")
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 def dialect() -> str:

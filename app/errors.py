@@ -140,9 +140,7 @@ def _field_name(loc: Iterable[Any]) -> str:
 
 async def _on_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return problem_response(
-        exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, extra=exc.extra
-    )
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, extra=exc.extra)
 
 
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:

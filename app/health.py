@@ -40,7 +40,9 @@ async def readyz() -> JSONResponse:
         )
     )
     ok = all(v == "ok" for v in results.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -110,9 +110,7 @@ async def _await_or_take_over(record: IdempotencyRecord, fingerprint: str) -> Id
     delay = 0.01
     while True:
         if record.fingerprint != fingerprint:
-            raise Conflict(
-                f"{HEADER} was already used for a different request", code="idempotency.conflict"
-            )
+            raise Conflict(f"{HEADER} was already used for a different request", code="idempotency.conflict")
         if record.status_code is not None:
             return record
         now = utcnow()

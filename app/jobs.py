@@ -65,7 +65,7 @@ class Job:
         except Retry:
             raise
         except Exception as exc:
-            await redis.hincrby(JOB_METRICS_KEY, f"{self.name}|failed", 1)
+            await redis.hincrby(JOB_METRICS_KEY, f"{self.name}|failed", 1)  # type: ignore[misc]
             log.warning(
                 "job failed",
                 extra={"job_id": job_id, "job": self.name, "try": job_try, "error": repr(exc)},
@@ -75,7 +75,7 @@ class Job:
                 await _bury(self, job_id, job_try, args, kwargs, traceback.format_exc())
                 return None
             raise Retry(defer=self.backoff(job_try)) from exc
-        await redis.hincrby(JOB_METRICS_KEY, f"{self.name}|ok", 1)
+        await redis.hincrby(JOB_METRICS_KEY, f"{self.name}|ok", 1)  # type: ignore[misc]
         if job_id.startswith(OUTBOX_PREFIX):
             await OutboxMessage.filter(id=int(job_id.removeprefix(OUTBOX_PREFIX))).delete()
         return result
@@ -91,7 +91,7 @@ class Job:
 
 
 async def _bury(job: Job, job_id: str, tries: int, args: Any, kwargs: Any, error: str) -> None:
-    await get_redis().hincrby(JOB_METRICS_KEY, f"{job.name}|dead", 1)
+    await get_redis().hincrby(JOB_METRICS_KEY, f"{job.name}|dead", 1)  # type: ignore[misc]
     log.error("job dead after %s tries", tries, extra={"job_id": job_id, "job": job.name})
     await DeadJob.update_or_create(
         job_id=job_id,

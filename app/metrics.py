@@ -32,7 +32,7 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 async def render() -> bytes:
     """The exposition text: this process's HTTP metrics plus the shared job counters from Redis."""
     lines = [generate_latest(registry).decode()]
-    counts = await get_redis().hgetall(JOB_METRICS_KEY)
+    counts = await get_redis().hgetall(JOB_METRICS_KEY)  # type: ignore[misc]
     if counts:
         lines.append("# HELP linli_jobs_total Jobs finished, by outcome (all workers)\n")
         lines.append("# TYPE linli_jobs_total counter\n")

@@ -20,7 +20,7 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 def route_template(scope: Scope) -> str:
     """The full path template of the matched route, e.g. `/merchant/v1/staff/{staff_id}`."""
-    local = getattr(scope.get("route"), "path_format", None)
+    local: str | None = getattr(scope.get("route"), "path_format", None)
     if not local:
         return "unmatched"
     # Routes of included routers know only their own path: take the prefix from the request path.

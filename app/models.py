@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -47,8 +49,8 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=32)
     target_id = fields.CharField(max_length=64, null=True)
-    before: fields.Field[dict | None] = fields.JSONField(null=True)
-    after: fields.Field[dict | None] = fields.JSONField(null=True)
+    before: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
+    after: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
     request_id = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
@@ -62,8 +64,8 @@ class OutboxMessage(Model):
 
     id = fields.BigIntField(primary_key=True)
     job_name = fields.CharField(max_length=128)
-    args: fields.Field[list] = fields.JSONField(default=list)
-    kwargs: fields.Field[dict] = fields.JSONField(default=dict)
+    args: fields.Field[list[Any]] = fields.JSONField(default=list)
+    kwargs: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     defer_seconds = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True, db_index=True)
@@ -78,8 +80,8 @@ class DeadJob(Model):
     id = fields.BigIntField(primary_key=True)
     job_id = fields.CharField(max_length=128, unique=True)
     job_name = fields.CharField(max_length=128)
-    args: fields.Field[list] = fields.JSONField(default=list)
-    kwargs: fields.Field[dict] = fields.JSONField(default=dict)
+    args: fields.Field[list[Any]] = fields.JSONField(default=list)
+    kwargs: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     tries = fields.IntField()
     error = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)

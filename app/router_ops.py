@@ -89,10 +89,14 @@ async def list_operators(page: PageParams = Depends(page_params)) -> Page[Operat
 @roles(OperatorRole.ADMIN)
 async def create_operator(body: OperatorIn, operator: Principal = Depends(current_operator)) -> Operator:
     """Create an operator with roles."""
-    return await operators.create_operator(operator, body.username, body.password, body.roles, body.display_name)
+    return await operators.create_operator(
+        operator, body.username, body.password, body.roles, body.display_name
+    )
 
 
-@router.patch("/operators/{operator_id}", response_model=OperatorOut, summary="Change an operator's roles or status")
+@router.patch(
+    "/operators/{operator_id}", response_model=OperatorOut, summary="Change an operator's roles or status"
+)
 @roles(OperatorRole.ADMIN)
 async def update_operator(
     operator_id: int, body: OperatorPatch, operator: Principal = Depends(current_operator)
@@ -131,14 +135,14 @@ async def audit_log(
 async def dead_jobs(page: PageParams = Depends(page_params)) -> Page[DeadJobOut]:
     """Dead jobs, newest first, for ops to inspect."""
     rows, cursor = await paginate(DeadJob.all(), page)
-    return Page(items=[DeadJobOut.model_validate(r) for r in rows], next_cursor=cursor)
+    return Page(items=[DeadJobOut.of(r) for r in rows], next_cursor=cursor)
 
 
 @router.get("/jobs/dead/{dead_id}", response_model=DeadJobOut, summary="One dead job")
 @roles(OperatorRole.ADMIN)
-async def dead_job(dead_id: int) -> DeadJob:
+async def dead_job(dead_id: int) -> DeadJobOut:
     """A dead job with its last error."""
     row = await DeadJob.get_or_none(id=dead_id)
     if row is None:
         raise NotFound("dead job not found")
-    return row
+    return DeadJobOut.of(row)

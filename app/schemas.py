@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.deps import OperatorRole
+from app.models import DeadJob
 
 
 class OperatorIn(BaseModel):
@@ -72,13 +73,25 @@ class AuditEntryOut(BaseModel):
 class DeadJobOut(BaseModel):
     """A job that failed on every try."""
 
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     job_id: str
     job_name: str
-    args: list[Any]
-    kwargs: dict[str, Any]
+    arguments: list[Any]
+    keyword_arguments: dict[str, Any]
     tries: int
     error: str
     created_at: datetime
+
+    @classmethod
+    def of(cls, row: DeadJob) -> DeadJobOut:
+        """Build from the table row."""
+        return cls(
+            id=row.id,
+            job_id=row.job_id,
+            job_name=row.job_name,
+            arguments=row.args,
+            keyword_arguments=row.kwargs,
+            tries=row.tries,
+            error=row.error,
+            created_at=row.created_at,
+        )

@@ -1,4 +1,7 @@
-"""Tortoise configuration for the `tortoise` CLI (`tortoise -c app.tortoise_conf.TORTOISE_ORM makemigrations`)."""
+"""Tortoise configuration for the `tortoise` CLI.
+
+`tortoise -c app.tortoise_conf.TORTOISE_ORM makemigrations` (or `make makemigrations`).
+"""
 
 from app.config import get_settings
 from app.db import tortoise_config

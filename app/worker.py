@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -19,7 +19,7 @@ from app.redis_client import make_client
 log = logging.getLogger("linli.worker")
 
 # A background loop runs for the worker's lifetime (stream consumers); it must return when `stop` is set.
-BackgroundLoop = Callable[[asyncio.Event], Awaitable[None]]
+BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
@@ -30,12 +30,19 @@ def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     return tasks, crons, loops
 
 
-def build_worker(redis: ArqRedis, *, burst: bool = False, poll_delay: float = 0.2) -> Worker:
-    """An arq worker for all domains on the given connection pool."""
+def build_worker(
+    redis: ArqRedis,
+    *,
+    burst: bool = False,
+    poll_delay: float = 0.2,
+    extra_jobs: list[Job] | None = None,
+    with_cron: bool = True,
+) -> Worker:
+    """An arq worker for all domains on the given connection pool (tests may add jobs)."""
     tasks, crons, _ = collect()
     return Worker(
-        functions=[t.function for t in tasks],  # type: ignore[list-item]
-        cron_jobs=crons,
+        functions=[t.function for t in [*tasks, *(extra_jobs or [])]],
+        cron_jobs=crons if with_cron else None,
         redis_pool=redis,
         burst=burst,
         poll_delay=poll_delay,
@@ -59,7 +66,9 @@ class WorkerRunner:
         """Start polling the queue and every background loop."""
         self.tasks.append(asyncio.create_task(self.worker.main(), name="arq-worker"))
         for loop in collect()[2]:
-            self.tasks.append(asyncio.create_task(loop(self.stop_event), name=getattr(loop, "__name__", "loop")))
+            self.tasks.append(
+                asyncio.create_task(loop(self.stop_event), name=getattr(loop, "__name__", "loop"))
+            )
 
     async def stop(self) -> None:
         """Stop the loops, let running jobs finish, close the worker's pool."""

@@ -56,7 +56,9 @@ async def refresh(body: RefreshIn) -> TokenOut:
     return TokenOut.of(await refresh_session(Audience.STAFF, body.refresh_token, service.staff_claims))
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=[AUTH_TAG], summary="End this session")
+@router.post(
+    "/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=[AUTH_TAG], summary="End this session"
+)
 async def logout(staff: Principal = Depends(current_staff)) -> None:
     """Revoke the calling session."""
     await revoke_sessions([staff.session_id])
@@ -77,7 +79,9 @@ async def me(staff: Principal = Depends(current_staff)) -> MeOut:
 
 
 @router.get("/staff", response_model=Page[StaffOut], tags=[AUTH_TAG], summary="List staff")
-async def list_staff(staff: Principal = Depends(current_staff), page: PageParams = Depends(page_params)) -> Page[StaffOut]:
+async def list_staff(
+    staff: Principal = Depends(current_staff), page: PageParams = Depends(page_params)
+) -> Page[StaffOut]:
     """Staff of the caller's merchant."""
     assert staff.merchant_id is not None
     rows, cursor = await paginate(repository.staff_of(staff.merchant_id), page)

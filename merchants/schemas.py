@@ -13,7 +13,9 @@ MOBILE_PATTERN = r"^1[3-9]\d{9}$"
 class StaffLoginIn(BaseModel):
     """Staff login with mobile number and password."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"phone": "13800138000", "password": "a-long-passphrase"}})
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"phone": "13800138000", "password": "a-long-passphrase"}}
+    )
 
     phone: str = Field(pattern=MOBILE_PATTERN, description="mainland mobile number")
     password: str = Field(min_length=1, max_length=128)
@@ -24,7 +26,12 @@ class MerchantSignupIn(BaseModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "example": {"business_name": "Corner Coffee", "phone": "13800138000", "password": "a-long-passphrase", "owner_name": "Wang Fang"}
+            "example": {
+                "business_name": "Corner Coffee",
+                "phone": "13800138000",
+                "password": "a-long-passphrase",
+                "owner_name": "Wang Fang",
+            }
         }
     )
 
@@ -37,7 +44,16 @@ class MerchantSignupIn(BaseModel):
 class StaffInviteIn(BaseModel):
     """Add a manager or cashier."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"phone": "13900139000", "name": "Li Lei", "role": "cashier", "password": "initial-passphrase"}})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "phone": "13900139000",
+                "name": "Li Lei",
+                "role": "cashier",
+                "password": "initial-passphrase",
+            }
+        }
+    )
 
     phone: str = Field(pattern=MOBILE_PATTERN)
     name: str = Field("", max_length=64)

@@ -41,7 +41,9 @@ async def _new_staff(merchant: Merchant, phone: str, name: str, role: StaffRole,
     )
 
 
-async def sign_up(business_name: str, owner_name: str, phone: str, password: str) -> tuple[Merchant, TokenPair]:
+async def sign_up(
+    business_name: str, owner_name: str, phone: str, password: str
+) -> tuple[Merchant, TokenPair]:
     """Open a draft merchant with its owner account and log the owner in."""
     password_hash = await hash_password(password)
     async with transaction():
@@ -75,7 +77,9 @@ async def invite_staff(owner: Principal, phone: str, name: str, role: StaffRole,
     async with transaction():
         merchant = await repository.get_merchant(owner.merchant_id)
         staff = await _new_staff(merchant, phone, name, role, password_hash)
-        await audit.record(owner, "staff.invite", "staff", staff.id, after={"role": role.value, "merchant_id": merchant.id})
+        await audit.record(
+            owner, "staff.invite", "staff", staff.id, after={"role": role.value, "merchant_id": merchant.id}
+        )
     return staff
 
 
@@ -88,5 +92,7 @@ async def remove_staff(owner: Principal, staff_id: int) -> None:
             raise Conflict("the owner cannot be removed", code="staff.owner_required")
         staff.is_active = False
         await staff.save(update_fields=["is_active"])
-        await audit.record(owner, "staff.remove", "staff", staff.id, before={"is_active": True}, after={"is_active": False})
+        await audit.record(
+            owner, "staff.remove", "staff", staff.id, before={"is_active": True}, after={"is_active": False}
+        )
     await revoke_principal(Audience.STAFF, staff.id)

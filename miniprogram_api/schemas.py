@@ -12,13 +12,17 @@ class LoginIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"code": "0a3Xk…"}})
 
-    code: str = Field(min_length=1, max_length=128, description="login code from wx.login(); `dev:<name>` in development")
+    code: str = Field(
+        min_length=1, max_length=128, description="login code from wx.login(); `dev:<name>` in development"
+    )
 
 
 class MemberOut(BaseModel):
     """The calling member's own profile."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"id": 42, "nickname": "Alice", "created_at": "2026-11-01T02:00:00Z"}})
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"id": 42, "nickname": "Alice", "created_at": "2026-11-01T02:00:00Z"}}
+    )
 
     id: int
     nickname: str

@@ -77,8 +77,11 @@ async def reset_state() -> None:
     if BACKEND == "postgres":
         tables = await _tables()
         if tables:
+            # replica mode skips the append-only triggers, which refuse TRUNCATE in production
             await db().execute_script(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                "SET session_replication_role = replica; TRUNCATE "
+                + ", ".join(f'"{t}"' for t in tables)
+                + " RESTART IDENTITY CASCADE; SET session_replication_role = DEFAULT;"
             )
     else:
         await connections.close_all(discard=False)

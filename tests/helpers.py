@@ -8,6 +8,10 @@ import httpx
 
 from app.auth import operators
 from app.auth.deps import OperatorRole
+from app.config import get_settings
+from app.jobs import Job
+from app.redis_client import make_client, resolved_redis_url
+from app.worker import build_worker
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -23,7 +27,9 @@ def next_phone() -> str:
     return f"139{next(_seq):08d}"
 
 
-async def login_operator(client: httpx.AsyncClient, *roles: str, username: str | None = None) -> dict[str, str]:
+async def login_operator(
+    client: httpx.AsyncClient, *roles: str, username: str | None = None
+) -> dict[str, str]:
     """Create an operator with roles (default admin) and return its auth header."""
     username = username or f"op{next(_seq)}"
     await operators.create_operator(None, username, PASSWORD, [OperatorRole(r) for r in roles or ("admin",)])
@@ -39,7 +45,9 @@ async def login_member(client: httpx.AsyncClient, name: str | None = None) -> di
     return bearer(response.json()["access_token"])
 
 
-async def signup_merchant(client: httpx.AsyncClient, name: str = "Corner Coffee") -> tuple[dict[str, str], str]:
+async def signup_merchant(
+    client: httpx.AsyncClient, name: str = "Corner Coffee"
+) -> tuple[dict[str, str], str]:
     """Open a merchant account; returns the owner's auth header and login phone."""
     phone = next_phone()
     response = await client.post(
@@ -48,3 +56,19 @@ async def signup_merchant(client: httpx.AsyncClient, name: str = "Corner Coffee"
     )
     assert response.status_code == 201, response.text
     return bearer(response.json()["access_token"]), phone
+
+
+async def run_jobs(*extra_jobs: Job, max_jobs: int = -1) -> None:
+    """Run a burst worker until the queue is empty (a real arq worker on the test Redis)."""
+    worker = build_worker(
+        make_client(resolved_redis_url(get_settings())),
+        burst=True,
+        poll_delay=0.01,
+        extra_jobs=list(extra_jobs),
+        with_cron=False,
+    )
+    worker.max_burst_jobs = max_jobs
+    try:
+        await worker.main()
+    finally:
+        await worker.close()

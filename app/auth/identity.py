@@ -83,14 +83,21 @@ class WeChatIdentityProvider:
             response.raise_for_status()
             data: dict[str, object] = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ServiceUnavailable("identity provider unreachable", code="auth.provider_unavailable") from exc
+            raise ServiceUnavailable(
+                "identity provider unreachable", code="auth.provider_unavailable"
+            ) from exc
         return data
 
     async def code_to_session(self, code: str) -> Identity:
         """Call jscode2session."""
         data = await self._get(
             "/sns/jscode2session",
-            {"appid": self.app_id, "secret": self.secret, "js_code": code, "grant_type": "authorization_code"},
+            {
+                "appid": self.app_id,
+                "secret": self.secret,
+                "js_code": code,
+                "grant_type": "authorization_code",
+            },
         )
         if data.get("errcode") or not data.get("openid"):
             raise InvalidCode("login code rejected by WeChat")
@@ -112,7 +119,9 @@ class WeChatIdentityProvider:
         )
         token = str(data.get("access_token") or "")
         if not token:
-            raise ServiceUnavailable("identity provider refused credentials", code="auth.provider_unavailable")
+            raise ServiceUnavailable(
+                "identity provider refused credentials", code="auth.provider_unavailable"
+            )
         expires = int(str(data.get("expires_in") or 7200))
         await redis.set(cache_key, token, ex=max(60, expires - 300))
         return token
@@ -126,7 +135,9 @@ class WeChatIdentityProvider:
             )
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ServiceUnavailable("identity provider unreachable", code="auth.provider_unavailable") from exc
+            raise ServiceUnavailable(
+                "identity provider unreachable", code="auth.provider_unavailable"
+            ) from exc
         info = data.get("phone_info") or {}
         phone = str(info.get("purePhoneNumber") or "")
         if data.get("errcode") or not _MOBILE.match(phone):

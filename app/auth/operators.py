@@ -59,7 +59,9 @@ async def update_operator(
         if is_active is not None:
             operator.is_active = is_active
         await operator.save()
-        await audit.record(actor, "operator.update", "operator", operator.id, before=before, after=_snapshot(operator))
+        await audit.record(
+            actor, "operator.update", "operator", operator.id, before=before, after=_snapshot(operator)
+        )
     await revoke_principal(Audience.OPERATOR, operator.id)
     return operator
 

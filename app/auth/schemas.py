@@ -8,7 +8,7 @@ from app.auth.sessions import TokenPair
 
 
 class TokenOut(BaseModel):
-    """Tokens for the client: send `access_token` as a Bearer token; swap `refresh_token` before it expires."""
+    """Tokens: send `access_token` as a Bearer token and swap `refresh_token` before it expires."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -23,13 +23,15 @@ class TokenOut(BaseModel):
 
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int = Field(description="access token lifetime in seconds")
 
     @classmethod
     def of(cls, pair: TokenPair) -> TokenOut:
         """Build from a token pair."""
-        return cls(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+        return cls(
+            access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+        )
 
 
 class RefreshIn(BaseModel):
@@ -43,7 +45,9 @@ class RefreshIn(BaseModel):
 class PasswordLoginIn(BaseModel):
     """Username (operators) or phone (merchant staff) and password."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"username": "ops-admin", "password": "s3cret-pass"}})
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"username": "ops-admin", "password": "s3cret-pass"}}
+    )
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=128)

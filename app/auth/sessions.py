@@ -9,6 +9,7 @@ down asks Redis directly; if Redis lost the keys, they are rebuilt from the data
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -68,9 +69,7 @@ async def open_session(
     return TokenPair(access, refresh, ttl, session_id)
 
 
-async def rotate_refresh_token(
-    audience: Audience, refresh_token: str
-) -> tuple[AuthSession, str]:
+async def rotate_refresh_token(audience: Audience, refresh_token: str) -> tuple[AuthSession, str]:
     """Swap a refresh token for a new one; reusing an old one revokes the whole session."""
     session_id = refresh_token.split(".", 1)[0]
     try:
@@ -204,10 +203,8 @@ class RevocationCache:
                 await asyncio.sleep(1)
             finally:
                 self.synced = False
-                try:
-                    await pubsub.aclose()
-                except (RedisError, OSError):
-                    pass
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 async def rebuild_from_database() -> None:
