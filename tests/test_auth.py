@@ -17,7 +17,7 @@ from app.redis_client import get_redis
 from tests.helpers import PASSWORD, bearer, login_member, login_operator, next_phone, signup_merchant
 
 
-def forge(claims: dict, secret: str = "not-the-secret") -> str:  # noqa: S107
+def forge(claims: dict, secret: str = "not-the-secret-but-long-enough-32b") -> str:  # noqa: S107
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
