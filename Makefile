@@ -35,6 +35,9 @@ pytest: install
 
 test: lint typecheck pytest
 
+openapi: install
+	$(BIN)/linli openapi
+
 makemigrations: install
 	$(BIN)/tortoise -c app.tortoise_conf.TORTOISE_ORM makemigrations
 

@@ -61,6 +61,15 @@ async def cmd_create_operator(args: argparse.Namespace, settings: Settings) -> i
     return await _with_db(settings, run)
 
 
+def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the OpenAPI document the mini-program and console teams generate clients from."""
+    from app.openapi import write_openapi
+
+    path = write_openapi(args.output)
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the API with uvicorn (uvloop, httptools)."""
     import uvicorn
@@ -122,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="repeatable; default admin",
     )
     create_op.set_defaults(handler=cmd_create_operator)
+
+    openapi = sub.add_parser("openapi", help="export the OpenAPI document")
+    openapi.add_argument("--output", default="docs/openapi.json")
+    openapi.set_defaults(sync_handler=cmd_openapi)
 
     for register in _domain_commands():
         register(sub)

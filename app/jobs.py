@@ -185,6 +185,18 @@ async def _sweep_outbox_cron(ctx: dict[str, Any]) -> None:
         log.info("outbox sweep sent %s messages", sent)
 
 
+async def purge_expired_idempotency_keys() -> int:
+    """Delete idempotency records past their retention (24 h by default)."""
+    from app.models import IdempotencyRecord
+
+    return int(await IdempotencyRecord.filter(expires_at__lt=utcnow()).delete())
+
+
+async def _purge_idempotency_cron(ctx: dict[str, Any]) -> None:
+    await purge_expired_idempotency_keys()
+
+
 CORE_CRON_JOBS: list[CronJob] = [
-    cron(_sweep_outbox_cron, name="core.sweep_outbox", second=set(range(0, 60, 10)), unique=True)
+    cron(_sweep_outbox_cron, name="core.sweep_outbox", second=set(range(0, 60, 10)), unique=True),
+    cron(_purge_idempotency_cron, name="core.purge_idempotency", minute={7}, second={0}, unique=True),
 ]
