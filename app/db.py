@@ -96,27 +96,25 @@ def dialect() -> str:
 @asynccontextmanager
 async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
     """A service transaction; nests as a savepoint. Hooks registered inside run after the outermost commit."""
-    stack = _hooks.get()
-    outermost = stack is None
-    token = _hooks.set([[]]) if outermost else None
     frames = _hooks.get()
-    assert frames is not None
+    token = None
+    if frames is None:
+        frames = [[]]  # frames[0] collects the hooks of every committed level
+        token = _hooks.set(frames)
     frames.append([])
     try:
         async with in_transaction("default") as conn:
             yield conn
     except BaseException:
-        frames.pop()
+        frames.pop()  # a rolled-back level (or savepoint) drops its hooks
         if token is not None:
             _hooks.reset(token)
         raise
-    mine = frames.pop()
-    frames[-1].extend(mine)
+    frames[-2].extend(frames.pop())
     if token is None:
         return
-    pending = frames[0]
     _hooks.reset(token)
-    for hook in pending:
+    for hook in frames[0]:
         try:
             await hook()
         except Exception:
