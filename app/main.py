@@ -62,6 +62,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     """The three audience routers, each domain's routes included explicitly."""
     from app import router_ops as core_ops
     from merchants import router_merchant as merchant_console
+    from merchants import router_ops as merchant_ops
     from miniprogram_api import router as miniprogram
 
     mp = APIRouter(prefix="/mp/v1")
@@ -74,6 +75,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     ops.include_router(core_ops.public)
     guarded = APIRouter(dependencies=[Depends(ops_guard)])
     guarded.include_router(core_ops.router)
+    guarded.include_router(merchant_ops.router)
     ops.include_router(guarded)
     return mp, merchant, ops
 
