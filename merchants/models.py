@@ -134,6 +134,7 @@ class Store(Model):
 
     class Meta:
         table = "merchants_store"
+        indexes = (("merchant_id",),)
         constraints = (CheckConstraint(check="qr_version >= 0", name="store_qr_version"),)
 
 
@@ -153,6 +154,7 @@ class MerchantChange(Model):
 
     class Meta:
         table = "merchants_change"
+        indexes = (("merchant_id", "status"),)
         constraints = (
             UniqueConstraint(
                 fields=("merchant_id",), name="merchants_change_one_pending", condition="status = 'pending'"

@@ -14,14 +14,14 @@ MOBILE_PATTERN = r"^1[3-9]\d{9}$"
 ACCOUNT_PATTERN = r"^\d{8,32}$"
 
 
-def Lat(description: str = "GCJ-02 latitude") -> Any:
+def Lat(default: Any = ..., description: str = "GCJ-02 latitude") -> Any:
     """A GCJ-02 latitude field (inside China)."""
-    return Field(ge=CHINA_LAT[0], le=CHINA_LAT[1], description=description)
+    return Field(default, ge=CHINA_LAT[0], le=CHINA_LAT[1], description=description)
 
 
-def Lng(description: str = "GCJ-02 longitude") -> Any:
+def Lng(default: Any = ..., description: str = "GCJ-02 longitude") -> Any:
     """A GCJ-02 longitude field (inside China)."""
-    return Field(ge=CHINA_LNG[0], le=CHINA_LNG[1], description=description)
+    return Field(default, ge=CHINA_LNG[0], le=CHINA_LNG[1], description=description)
 
 
 class StaffLoginIn(BaseModel):
@@ -133,8 +133,8 @@ class ApplicationIn(BaseModel):
     settlement_account_name: str | None = Field(None, min_length=1, max_length=128)
     settlement_account: str | None = Field(None, pattern=ACCOUNT_PATTERN, description="8-32 digits")
     store_address: str | None = Field(None, min_length=1, max_length=255)
-    lat: float | None = Lat()
-    lng: float | None = Lng()
+    lat: float | None = Lat(None)
+    lng: float | None = Lng(None)
     hours: str | None = Field(None, min_length=1, max_length=128, description="opening hours")
     description: str | None = Field(None, max_length=2000)
     photos: list[HttpUrl] | None = Field(None, max_length=9)
@@ -300,8 +300,8 @@ class BranchPatch(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=128)
     address: str | None = Field(None, max_length=255)
-    lat: float | None = Lat()
-    lng: float | None = Lng()
+    lat: float | None = Lat(None)
+    lng: float | None = Lng(None)
     radius_m: int | None = Field(None, ge=100, le=50_000)
 
     @model_validator(mode="after")
