@@ -196,7 +196,7 @@ async def test_legal_change_waits_for_review_while_cosmetic_applies_at_once(
 ) -> None:
     admin = await login_operator(client)
     await create_branch(client, admin)
-    owner, merchant_id, store_id = await active_merchant(client, admin)
+    owner, merchant_id, _ = await active_merchant(client, admin)
     old = (await client.get("/merchant/v1/application", headers=owner)).json()
     new_code = credit_code()
     response = await client.patch(
