@@ -17,7 +17,11 @@ from tests.merchants_support import CENTRE, active_merchant, create_branch, draf
 async def _spread(client: httpx.AsyncClient, ops: dict[str, str]) -> dict[str, int]:
     """Stores 300 m, 1 km (retail) and 2.5 km north of the centre, plus a draft one 100 m away."""
     ids = {}
-    for label, metres, category in (("300m", 300, "catering"), ("1km", 1000, "retail"), ("2500m", 2500, "catering")):
+    for label, metres, category in (
+        ("300m", 300, "catering"),
+        ("1km", 1000, "retail"),
+        ("2500m", 2500, "catering"),
+    ):
         lat, lng = offset(*CENTRE, north_m=metres)
         _, _, ids[label] = await active_merchant(client, ops, label, lat=lat, lng=lng, category=category)
     lat, lng = offset(*CENTRE, north_m=100)
@@ -25,7 +29,9 @@ async def _spread(client: httpx.AsyncClient, ops: dict[str, str]) -> dict[str, i
     return ids
 
 
-async def test_nearby_is_nearest_first_within_radius_by_category_and_paginated(client: httpx.AsyncClient) -> None:
+async def test_nearby_is_nearest_first_within_radius_by_category_and_paginated(
+    client: httpx.AsyncClient,
+) -> None:
     admin = await login_operator(client)
     await create_branch(client, admin)
     ids = await _spread(client, admin)
@@ -69,7 +75,9 @@ async def test_index_follows_every_transition_and_edit(client: httpx.AsyncClient
     owner, merchant_id, store_id = await active_merchant(client, admin)
     await client.post(f"/ops/v1/merchants/{merchant_id}/suspend", json={"reason": "audit"}, headers=admin)
     assert await nearby_ids(client, *CENTRE) == []
-    await client.post(f"/ops/v1/merchants/{merchant_id}/reactivate", json={"reason": "cleared"}, headers=admin)
+    await client.post(
+        f"/ops/v1/merchants/{merchant_id}/reactivate", json={"reason": "cleared"}, headers=admin
+    )
     assert await nearby_ids(client, *CENTRE) == [store_id]
     # Cosmetic edits show at once; a move waits for review.
     await client.patch("/merchant/v1/application", json={"hours": "24h", "category": "retail"}, headers=owner)
@@ -79,7 +87,9 @@ async def test_index_follows_every_transition_and_edit(client: httpx.AsyncClient
     assert await nearby_ids(client, *CENTRE, category="retail") == [store_id]
     far = offset(*CENTRE, north_m=10_000)
     moved = await client.patch(
-        "/merchant/v1/application", json={"lat": far[0], "lng": far[1], "store_address": "New Road"}, headers=owner
+        "/merchant/v1/application",
+        json={"lat": far[0], "lng": far[1], "store_address": "New Road"},
+        headers=owner,
     )
     assert await nearby_ids(client, *CENTRE) == [store_id]
     change_id = moved.json()["pending_change"]["id"]
