@@ -64,8 +64,10 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     from merchants import router_merchant as merchant_console
     from merchants import router_ops as merchant_ops
     from miniprogram_api import router as miniprogram
+    from miniprogram_api import stores
 
     mp = APIRouter(prefix="/mp/v1")
+    mp.include_router(stores.router)  # first and one level up: nearby is the hottest route
     mp.include_router(miniprogram.router)
 
     merchant = APIRouter(prefix="/merchant/v1")

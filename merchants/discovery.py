@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ SUMMARIES = key("stores", "geo", "summary")
 BUILT = key("stores", "geo", "built")
 REBUILD_LOCK = key("stores", "geo", "rebuild-lock")
 REBUILD_ASKED = key("stores", "geo", "rebuild-asked")
+DIRTY = key("stores", "geo", "dirty")
 VISIBLE = (MerchantStatus.ACTIVE,)
 _BATCH = 5000
 _NEARBY = LuaScript.from_file(Path(__file__).with_name("nearby.lua"))
@@ -46,19 +46,40 @@ def _tmp(name: str) -> str:
     return name + ":rebuilding"
 
 
+SUMMARY_FIELDS = (
+    "id",
+    "merchant_id",
+    "name",
+    "address",
+    "lat",
+    "lng",
+    "hours",
+    "photos",
+    "merchant__category",
+)
+
+
+def summary_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """What nearby shows of a store (public fields only), from a row of SUMMARY_FIELDS."""
+    category = row["merchant__category"]
+    photos = row["photos"]
+    return {
+        "id": row["id"],
+        "merchant_id": row["merchant_id"],
+        "name": row["name"],
+        "category": str(category.value if isinstance(category, Category) else category) if category else None,
+        "address": row["address"],
+        "lat": row["lat"],
+        "lng": row["lng"],
+        "hours": row["hours"],
+        "photo": photos[0] if photos else None,
+    }
+
+
 def summary_of(store: Store, merchant: Merchant) -> dict[str, Any]:
     """What nearby shows of a store (public fields only)."""
-    return {
-        "id": store.id,
-        "merchant_id": merchant.id,
-        "name": store.name,
-        "category": merchant.category.value if merchant.category else None,
-        "address": store.address,
-        "lat": store.lat,
-        "lng": store.lng,
-        "hours": store.hours,
-        "photo": store.photos[0] if store.photos else None,
-    }
+    row = {f: getattr(store, f) for f in SUMMARY_FIELDS if f != "merchant__category"}
+    return summary_from_row(row | {"merchant__category": merchant.category})
 
 
 def is_visible(merchant: Merchant, store: Store) -> bool:
@@ -68,9 +89,12 @@ def is_visible(merchant: Merchant, store: Store) -> bool:
 
 async def sync_merchant(merchant_id: int) -> None:
     """Put a merchant's stores in the index or take them out, from the current database state."""
+    redis = get_redis()
+    if await redis.exists(REBUILD_LOCK):
+        await redis.sadd(DIRTY, str(merchant_id))  # type: ignore[misc]
     merchant = await Merchant.get_or_none(id=merchant_id)
     stores = await Store.filter(merchant_id=merchant_id) if merchant else []
-    pipe = get_redis().pipeline(transaction=True)
+    pipe = redis.pipeline(transaction=True)
     for store in stores:
         assert merchant is not None
         for category in Category:
@@ -87,41 +111,45 @@ async def sync_merchant(merchant_id: int) -> None:
     await pipe.execute()
 
 
-async def _visible_batches() -> Any:
+async def _visible_batches() -> AsyncIterator[list[dict[str, Any]]]:
     last = 0
     while True:
         rows = (
             await Store.filter(id__gt=last, merchant__status__in=list(VISIBLE), lat__isnull=False)
-            .select_related("merchant")
             .order_by("id")
             .limit(_BATCH)
+            .values(*SUMMARY_FIELDS)
         )
         if not rows:
             return
         yield rows
-        last = rows[-1].id
+        last = rows[-1]["id"]
 
 
 async def rebuild_index() -> int | None:
-    """Rebuild the whole index from the database; None when another process is rebuilding it."""
+    """Rebuild the whole index from the database; None when another process is rebuilding it.
+
+    The new index is built under temporary keys and swapped in atomically. Merchants whose stores
+    changed while it was built (their sync marked them dirty) are synced again after the swap.
+    """
     redis = get_redis()
     if not await redis.set(REBUILD_LOCK, "1", nx=True, ex=600):
         return None
-    started = utcnow()
     names = [GEO_ALL, SUMMARIES, *(category_key(c) for c in Category)]
     try:
-        await redis.delete(*(_tmp(n) for n in names))
+        await redis.delete(DIRTY, *(_tmp(n) for n in names))
         count = 0
         filled: set[str] = set()
         async for rows in _visible_batches():
             pipe = redis.pipeline(transaction=False)
-            for store in rows:
-                merchant = store.merchant
-                pipe.geoadd(_tmp(GEO_ALL), (store.lng, store.lat, store.id))
-                if merchant.category:
-                    pipe.geoadd(_tmp(category_key(merchant.category)), (store.lng, store.lat, store.id))
-                    filled.add(category_key(merchant.category))
-                pipe.hset(_tmp(SUMMARIES), str(store.id), orjson.dumps(summary_of(store, merchant)).decode())
+            for row in rows:
+                summary = summary_from_row(row)
+                point = (row["lng"], row["lat"], row["id"])
+                pipe.geoadd(_tmp(GEO_ALL), point)
+                if summary["category"]:
+                    pipe.geoadd(_tmp(category_key(summary["category"])), point)
+                    filled.add(category_key(summary["category"]))
+                pipe.hset(_tmp(SUMMARIES), str(row["id"]), orjson.dumps(summary).decode())
             await pipe.execute()
             count += len(rows)
         swap = redis.pipeline(transaction=True)
@@ -130,15 +158,13 @@ async def rebuild_index() -> int | None:
                 swap.rename(_tmp(name), name)
             else:
                 swap.delete(name)
-        swap.set(BUILT, started.isoformat())
+        swap.set(BUILT, utcnow().isoformat())
         swap.delete(REBUILD_ASKED)
         await swap.execute()
     finally:
         await redis.delete(REBUILD_LOCK)
-    # Transitions committed while we read may have been overwritten by the swap: replay them.
-    since = started - timedelta(seconds=5)
-    for row in await Merchant.filter(updated_at__gte=since).values("id"):
-        await sync_merchant(int(row["id"]))
+    while merchant_id := await redis.spop(DIRTY):  # type: ignore[misc]
+        await sync_merchant(int(merchant_id))
     log.info("store geo index rebuilt", extra={"stores": count})
     return count
 
@@ -159,21 +185,23 @@ class NearbyHit:
 
 async def nearby(
     lat: float, lng: float, radius_m: int, category: Category | None, offset: int, limit: int
-) -> tuple[list[NearbyHit], bool]:
-    """Visible stores within radius_m, nearest first: one page and whether more follow."""
+) -> tuple[bytes, int, bool]:
+    """Visible stores within radius_m, nearest first: one page as a JSON array, its length, more to come."""
     geo = category_key(category) if category else GEO_ALL
-    flat = await _NEARBY([geo, SUMMARIES, BUILT], [lng, lat, radius_m, offset + limit + 1, offset])
-    if flat is None:
-        await ask_rebuild()
-        hits = await nearby_from_database(lat, lng, radius_m, category, offset + limit + 1)
-        hits = hits[offset:]
-    else:
-        hits = [
-            NearbyHit(int(flat[i]), float(flat[i + 1]), orjson.loads(flat[i + 2]))
-            for i in range(0, len(flat), 3)
-            if flat[i + 2]
+    count = offset + limit + 1
+    found = await _NEARBY([geo, SUMMARIES, BUILT], [lng, lat, radius_m, count, offset])
+    if found is not None:
+        found_count, distances, summaries = found
+        items = [
+            summary[:-1] + b',"distance_m":%d}' % round(float(distance))
+            for distance, summary in zip(distances, summaries, strict=True)
+            if summary
         ]
-    return hits[:limit], len(hits) > limit
+        return b"[" + b",".join(items) + b"]", len(items), int(found_count) >= count
+    await ask_rebuild()
+    hits = (await nearby_from_database(lat, lng, radius_m, category, count))[offset:]
+    page = [h.summary | {"distance_m": round(h.distance_m)} for h in hits[:limit]]
+    return orjson.dumps(page), len(page), len(hits) > limit
 
 
 async def ask_rebuild() -> None:

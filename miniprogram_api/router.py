@@ -7,12 +7,11 @@ from fastapi import APIRouter, Depends
 from app.auth.deps import current_member
 from app.auth.tokens import Principal
 from loyalty.models import Member
-from miniprogram_api import auth, stores
+from miniprogram_api import auth
 from miniprogram_api.schemas import MemberOut
 
 router = APIRouter()
 router.include_router(auth.router)
-router.include_router(stores.router)
 
 
 @router.get("/me", response_model=MemberOut, tags=["Mini-program: profile"], summary="My profile")
