@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,3 +66,49 @@ async def test_lifecycle_follows_the_model_and_audits_every_move(
         assert (await Merchant.get(id=merchant_id)).status == status
         entries = await AuditEntry.filter(target_type="merchant", target_id=str(merchant_id)).count()
         assert entries == audited
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.tuples(st.floats(-4000, 4000), st.floats(-4000, 4000)), min_size=0, max_size=40),
+    st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000)),
+    st.integers(min_value=1, max_value=5000),
+    st.integers(min_value=1, max_value=15),
+    st.integers(min_value=0, max_value=10),
+)
+async def test_index_answers_like_the_database(
+    client: httpx.AsyncClient,
+    places: list[tuple[float, float]],
+    probe: tuple[float, float],
+    radius_m: int,
+    limit: int,
+    skip: int,
+) -> None:
+    import orjson
+
+    from app.redis_client import get_redis
+    from merchants import discovery
+    from merchants.models import Store
+    from tests.merchants_support import CENTRE, offset
+
+    await Store.all().delete()
+    await Merchant.all().delete()
+    for i, (north, east) in enumerate(places):
+        lat, lng = offset(*CENTRE, north_m=north, east_m=east)
+        merchant = await Merchant.create(name=f"m{i}", status=MerchantStatus.ACTIVE, category="retail")
+        await Store.create(merchant=merchant, name=f"s{i}", lat=lat, lng=lng)
+    await get_redis().flushdb()
+    await discovery.rebuild_index()
+    lat, lng = offset(*CENTRE, north_m=probe[0], east_m=probe[1])
+    body, shown, more = await discovery.nearby(lat, lng, radius_m, None, skip, limit)
+    from_index = orjson.loads(body)
+    expected = await discovery.nearby_from_database(lat, lng, radius_m, None, skip + limit + 1)
+    page = expected[skip : skip + limit]
+    assert shown == len(from_index) and more == (len(expected) > skip + limit)
+    # Redis keeps 52-bit geohashes (well under a metre): compare distances, and ids where they differ.
+    assert [round(item["distance_m"]) for item in from_index] == pytest.approx(
+        [round(h.distance_m) for h in page], abs=2
+    )
+    assert {i["id"] for i in from_index} ^ {h.store_id for h in page} <= {
+        h.store_id for h in expected if abs(h.distance_m - radius_m) < 2
+    } | {h.store_id for h in page if page and abs(h.distance_m - page[-1].distance_m) < 2}
