@@ -38,5 +38,5 @@ async def _ensure_geo_index(ctx: dict[str, Any]) -> None:
 
 TASKS: list[Job] = [sync_store_index, rebuild_geo_index]
 CRON_JOBS: list[CronJob] = [
-    cron(_ensure_geo_index, name="merchants.ensure_geo_index", second={5}, unique=True, run_at_startup=True)
+    cron(_ensure_geo_index, name="merchants.ensure_geo_index", second={5}, unique=True)
 ]
