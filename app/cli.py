@@ -143,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _domain_commands() -> list[Callable[[Any], None]]:
     """Each domain's `register(subparsers)`, listed explicitly."""
-    return []
+    from merchants.cli import register as merchants_commands
+
+    return [merchants_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

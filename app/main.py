@@ -62,9 +62,12 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     """The three audience routers, each domain's routes included explicitly."""
     from app import router_ops as core_ops
     from merchants import router_merchant as merchant_console
+    from merchants import router_ops as merchant_ops
     from miniprogram_api import router as miniprogram
+    from miniprogram_api import stores
 
     mp = APIRouter(prefix="/mp/v1")
+    mp.include_router(stores.router)  # first and one level up: nearby is the hottest route
     mp.include_router(miniprogram.router)
 
     merchant = APIRouter(prefix="/merchant/v1")
@@ -74,6 +77,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     ops.include_router(core_ops.public)
     guarded = APIRouter(dependencies=[Depends(ops_guard)])
     guarded.include_router(core_ops.router)
+    guarded.include_router(merchant_ops.router)
     ops.include_router(guarded)
     return mp, merchant, ops
 

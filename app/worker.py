@@ -27,6 +27,10 @@ def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     tasks: list[Job] = []
     crons: list[CronJob] = [*CORE_CRON_JOBS]
     loops: list[BackgroundLoop] = []
+    from merchants import tasks as merchant_tasks
+
+    tasks += merchant_tasks.TASKS
+    crons += merchant_tasks.CRON_JOBS
     return tasks, crons, loops
 
 

@@ -1,10 +1,62 @@
-"""Merchant queries, always scoped to the caller's merchant."""
+"""Merchant queries, always scoped to the caller: a merchant's own staff, or an operator's grids."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from tortoise.queryset import QuerySet
+
+from app.auth.deps import OperatorRole
+from app.auth.tokens import Principal
 from app.crypto import lookup_hash
-from merchants.errors import MerchantNotFound, StaffNotFound
-from merchants.models import Merchant, Staff
+from merchants.errors import BranchNotFound, ChangeNotFound, MerchantNotFound, StaffNotFound, StoreNotFound
+from merchants.models import Branch, ChangeStatus, GridManager, Merchant, MerchantChange, Staff, Store
+
+
+@dataclass(frozen=True)
+class OpsScope:
+    """What an operator may see: every merchant (admin) or the merchants of their grids."""
+
+    operator_id: int
+    everything: bool
+    grid_ids: frozenset[int]
+
+    def covers_grid(self, grid_id: int | None) -> bool:
+        """Whether a grid (None: unassigned) is inside this scope."""
+        return self.everything or (grid_id is not None and grid_id in self.grid_ids)
+
+
+async def ops_scope(operator: Principal) -> OpsScope:
+    """The scope of an operator: admins see all, grid managers their assigned grids."""
+    if OperatorRole.ADMIN.value in operator.roles:
+        return OpsScope(operator.id, True, frozenset())
+    rows = await GridManager.filter(operator_id=operator.id).values("branch_id")
+    return OpsScope(operator.id, False, frozenset(int(r["branch_id"]) for r in rows))
+
+
+def merchants_in(scope: OpsScope) -> QuerySet[Merchant]:
+    """Every merchant the operator may see."""
+    if scope.everything:
+        return Merchant.all()
+    return Merchant.filter(grid_id__in=list(scope.grid_ids))
+
+
+async def merchant_for_ops(scope: OpsScope, merchant_id: int) -> Merchant:
+    """A merchant inside the operator's scope (404 otherwise, so ids do not leak)."""
+    merchant = await merchants_in(scope).get_or_none(id=merchant_id)
+    if merchant is None:
+        raise MerchantNotFound("merchant not found")
+    return merchant
+
+
+async def branch_for_ops(scope: OpsScope, branch_id: int) -> Branch:
+    """A branch the operator manages (every branch for admins)."""
+    if not scope.covers_grid(branch_id):
+        raise BranchNotFound("grid not found")
+    branch = await Branch.get_or_none(id=branch_id)
+    if branch is None:
+        raise BranchNotFound("grid not found")
+    return branch
 
 
 async def get_merchant(merchant_id: int) -> Merchant:
@@ -15,7 +67,33 @@ async def get_merchant(merchant_id: int) -> Merchant:
     return merchant
 
 
-def staff_of(merchant_id: int):  # type: ignore[no-untyped-def]
+async def stores_of(merchant_id: int) -> list[Store]:
+    """A merchant's stores, oldest first."""
+    return await Store.filter(merchant_id=merchant_id).order_by("id")
+
+
+async def get_store(merchant_id: int, store_id: int) -> Store:
+    """A store of this merchant (404 for any other merchant's store)."""
+    store = await Store.get_or_none(id=store_id, merchant_id=merchant_id)
+    if store is None:
+        raise StoreNotFound("store not found")
+    return store
+
+
+async def pending_change(merchant_id: int) -> MerchantChange | None:
+    """The legal-field change of this merchant waiting for review."""
+    return await MerchantChange.get_or_none(merchant_id=merchant_id, status=ChangeStatus.PENDING)
+
+
+async def get_change(merchant_id: int, change_id: int) -> MerchantChange:
+    """A change request of this merchant."""
+    change = await MerchantChange.get_or_none(id=change_id, merchant_id=merchant_id)
+    if change is None:
+        raise ChangeNotFound("change not found")
+    return change
+
+
+def staff_of(merchant_id: int) -> QuerySet[Staff]:
     """All staff rows of one merchant."""
     return Staff.filter(merchant_id=merchant_id)
 

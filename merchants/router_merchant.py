@@ -1,21 +1,46 @@
-"""Merchant console routes (`/merchant/v1`): staff login and staff management."""
+"""Merchant console routes (`/merchant/v1`): staff login and staff, the application, stores and QR codes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, File, UploadFile, status
+from fastapi.responses import Response
 
 from app.auth.deps import StaffRole, current_staff, require_staff_role
 from app.auth.schemas import RefreshIn, TokenOut
 from app.auth.sessions import refresh_session, revoke_sessions
 from app.auth.tokens import Audience, Principal
-from app.errors import problem_responses
+from app.errors import Forbidden, problem_responses
 from app.pagination import Page, PageParams, page_params, paginate
-from merchants import repository, service
-from merchants.schemas import MeOut, MerchantSignupIn, StaffInviteIn, StaffLoginIn, StaffOut
+from merchants import onboarding, qr, repository, service, storage, views
+from merchants.schemas import (
+    ApplicationIn,
+    MeOut,
+    MerchantOut,
+    MerchantSignupIn,
+    QrOut,
+    StaffInviteIn,
+    StaffLoginIn,
+    StaffOut,
+    StoreOut,
+)
+from merchants.storage import image_responses
 
 router = APIRouter()
 AUTH_TAG = "Merchant console: auth and staff"
+APP_TAG = "Merchant console: application and profile"
+STORE_TAG = "Merchant console: stores and QR codes"
 owner_only = require_staff_role(StaffRole.OWNER)
+owner_or_manager = require_staff_role(StaffRole.OWNER, StaffRole.MANAGER)
+LICENCE_LIMIT = storage.MAX_IMAGE_BYTES
+
+
+def _merchant_id(staff: Principal) -> int:
+    assert staff.merchant_id is not None
+    return staff.merchant_id
+
+
+def _is_owner(staff: Principal) -> bool:
+    return StaffRole.OWNER.value in staff.roles
 
 
 @router.post(
@@ -67,9 +92,8 @@ async def logout(staff: Principal = Depends(current_staff)) -> None:
 @router.get("/me", response_model=MeOut, tags=[AUTH_TAG], summary="The calling staff member and merchant")
 async def me(staff: Principal = Depends(current_staff)) -> MeOut:
     """Who am I, at which merchant."""
-    assert staff.merchant_id is not None
-    merchant = await repository.get_merchant(staff.merchant_id)
-    member = await repository.get_staff(staff.merchant_id, staff.id)
+    merchant = await repository.get_merchant(_merchant_id(staff))
+    member = await repository.get_staff(_merchant_id(staff), staff.id)
     return MeOut(
         staff=service.staff_out(member),
         merchant_id=merchant.id,
@@ -83,8 +107,7 @@ async def list_staff(
     staff: Principal = Depends(current_staff), page: PageParams = Depends(page_params)
 ) -> Page[StaffOut]:
     """Staff of the caller's merchant."""
-    assert staff.merchant_id is not None
-    rows, cursor = await paginate(repository.staff_of(staff.merchant_id), page)
+    rows, cursor = await paginate(repository.staff_of(_merchant_id(staff)), page)
     return Page(items=[service.staff_out(r) for r in rows], next_cursor=cursor)
 
 
@@ -97,8 +120,7 @@ async def list_staff(
 )
 async def get_staff(staff_id: int, staff: Principal = Depends(current_staff)) -> StaffOut:
     """A staff member of the caller's merchant."""
-    assert staff.merchant_id is not None
-    return service.staff_out(await repository.get_staff(staff.merchant_id, staff_id))
+    return service.staff_out(await repository.get_staff(_merchant_id(staff), staff_id))
 
 
 @router.post(
@@ -128,3 +150,170 @@ async def invite_staff(body: StaffInviteIn, owner: Principal = Depends(owner_onl
 async def remove_staff(staff_id: int, owner: Principal = Depends(owner_only)) -> None:
     """Deactivate a staff member; their sessions end at once."""
     await service.remove_staff(owner, staff_id)
+
+
+# -- application and profile ---------------------------------------------------------------------
+
+
+@router.get("/application", response_model=MerchantOut, tags=[APP_TAG], summary="My application and profile")
+async def get_application(staff: Principal = Depends(current_staff)) -> MerchantOut:
+    """Status, rejection reason, fields and pending change; phone and account unmasked for the owner only."""
+    return await views.merchant_out(_merchant_id(staff), reveal=_is_owner(staff))
+
+
+@router.patch(
+    "/application",
+    response_model=MerchantOut,
+    tags=[APP_TAG],
+    summary="Edit the application or profile",
+    responses=problem_responses(
+        (403, "auth.forbidden", "legal fields are the owner's"),
+        (409, "merchant.credit_code_taken", "another merchant has this credit code"),
+        (409, "merchant.under_review", "a submitted application cannot be edited"),
+        (409, "merchant.change_pending", "a legal-field change already waits for review"),
+        (422, "validation_error", "a field is invalid (named in `errors`)"),
+    ),
+)
+async def edit_application(body: ApplicationIn, staff: Principal = Depends(owner_or_manager)) -> MerchantOut:
+    """Draft or rejected: edit freely. Active: cosmetic fields apply at once, legal ones go to review."""
+    changes = body.changes()
+    if not _is_owner(staff) and onboarding.LEGAL_FIELDS.intersection(changes):
+        raise Forbidden("only the owner changes legal fields", code="auth.forbidden")
+    await onboarding.update_application(staff, _merchant_id(staff), changes)
+    return await views.merchant_out(_merchant_id(staff), reveal=_is_owner(staff))
+
+
+@router.post(
+    "/application/submit",
+    response_model=MerchantOut,
+    tags=[APP_TAG],
+    summary="Submit the application for review (owner)",
+    responses=problem_responses(
+        (409, "merchant.invalid_transition", "only a draft or rejected application can be submitted"),
+        (422, "merchant.incomplete", "required fields are missing (named in `errors`)"),
+    ),
+)
+async def submit_application(owner: Principal = Depends(owner_only)) -> MerchantOut:
+    """Draft or rejected → submitted."""
+    await onboarding.submit(owner, _merchant_id(owner))
+    return await views.merchant_out(_merchant_id(owner), reveal=True)
+
+
+@router.put(
+    "/application/licence",
+    response_model=MerchantOut,
+    tags=[APP_TAG],
+    summary="Upload the business licence image (owner)",
+    responses=problem_responses(
+        (409, "merchant.change_pending", "a legal-field change already waits for review"),
+        (422, "upload.too_large", "the image is larger than 5 MB"),
+        (422, "upload.unsupported_type", "not a PNG or JPEG image"),
+    ),
+)
+async def upload_licence(
+    licence: UploadFile = File(description="PNG or JPEG, at most 5 MB"),
+    owner: Principal = Depends(owner_only),
+) -> MerchantOut:
+    """Store the licence image; for an active merchant the new licence goes through review."""
+    data = await licence.read(LICENCE_LIMIT + 1)
+    suffix, _ = storage.image_kind("licence", data)
+    key = await storage.storage().put(f"licences/{_merchant_id(owner)}", suffix, data)
+    await onboarding.update_application(owner, _merchant_id(owner), {"licence_key": key})
+    return await views.merchant_out(_merchant_id(owner), reveal=True)
+
+
+@router.get(
+    "/application/licence",
+    tags=[APP_TAG],
+    summary="The current business licence image",
+    response_class=Response,
+    responses=image_responses("image/png", "image/jpeg")
+    | problem_responses((404, "merchant.licence_missing", "no licence uploaded yet")),
+)
+async def get_licence(staff: Principal = Depends(owner_or_manager)) -> Response:
+    """The licence image in force."""
+    merchant = await repository.get_merchant(_merchant_id(staff))
+    return await service.licence_response(merchant)
+
+
+# -- stores and QR codes ---------------------------------------------------------------------------
+
+
+@router.get("/stores", response_model=list[StoreOut], tags=[STORE_TAG], summary="My stores")
+async def list_stores(staff: Principal = Depends(current_staff)) -> list[StoreOut]:
+    """The merchant's stores."""
+    return [views.store_out(s) for s in await repository.stores_of(_merchant_id(staff))]
+
+
+@router.get(
+    "/stores/{store_id}",
+    response_model=StoreOut,
+    tags=[STORE_TAG],
+    summary="One store",
+    responses=problem_responses((404, "store.not_found", "no such store at your merchant")),
+)
+async def get_store(store_id: int, staff: Principal = Depends(current_staff)) -> StoreOut:
+    """A store of the caller's merchant."""
+    return views.store_out(await repository.get_store(_merchant_id(staff), store_id))
+
+
+_QR_ERRORS = problem_responses(
+    (404, "store.not_found", "no such store at your merchant"),
+    (409, "store.qr_not_issued", "the code is issued when the merchant is approved"),
+)
+
+
+@router.get(
+    "/stores/{store_id}/qr",
+    response_model=QrOut,
+    tags=[STORE_TAG],
+    summary="Store QR payload",
+    responses=_QR_ERRORS,
+)
+async def get_qr(store_id: int, staff: Principal = Depends(current_staff)) -> QrOut:
+    """The signed payload the store's current QR code encodes."""
+    store = await repository.get_store(_merchant_id(staff), store_id)
+    return QrOut(store_id=store.id, version=store.qr_version, payload=qr.payload_for(store))
+
+
+@router.get(
+    "/stores/{store_id}/qr.png",
+    tags=[STORE_TAG],
+    summary="Store QR code as PNG",
+    response_class=Response,
+    responses=image_responses("image/png") | _QR_ERRORS,
+)
+async def get_qr_png(store_id: int, staff: Principal = Depends(current_staff)) -> Response:
+    """The store's current QR code, to print at the till."""
+    store = await repository.get_store(_merchant_id(staff), store_id)
+    return Response(
+        qr.png(qr.payload_for(store)), media_type="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get(
+    "/stores/{store_id}/qr.svg",
+    tags=[STORE_TAG],
+    summary="Store QR code as SVG",
+    response_class=Response,
+    responses=image_responses("image/svg+xml") | _QR_ERRORS,
+)
+async def get_qr_svg(store_id: int, staff: Principal = Depends(current_staff)) -> Response:
+    """The store's current QR code as a vector image."""
+    store = await repository.get_store(_merchant_id(staff), store_id)
+    return Response(
+        qr.svg(qr.payload_for(store)), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post(
+    "/stores/{store_id}/qr/regenerate",
+    response_model=QrOut,
+    tags=[STORE_TAG],
+    summary="Replace the store QR code (owner or manager)",
+    responses=_QR_ERRORS,
+)
+async def regenerate_qr(store_id: int, staff: Principal = Depends(owner_or_manager)) -> QrOut:
+    """Issue a new code; the old one is rejected from now on (`store.qr_revoked`)."""
+    store = await qr.regenerate(staff, _merchant_id(staff), store_id)
+    return QrOut(store_id=store.id, version=store.qr_version, payload=qr.payload_for(store))

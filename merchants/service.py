@@ -1,6 +1,8 @@
-"""Merchant rules: staff accounts and their login (onboarding grows here)."""
+"""Merchant rules: staff accounts and their login, and the views of a merchant for each audience."""
 
 from __future__ import annotations
+
+from fastapi.responses import Response
 
 from app import audit
 from app.auth.deps import StaffRole
@@ -9,10 +11,11 @@ from app.auth.sessions import TokenPair, open_session, revoke_principal
 from app.auth.tokens import Audience, Principal
 from app.crypto import decrypt, encrypt, lookup_hash, mask_phone
 from app.db import transaction
-from app.errors import Conflict, Unauthorized
-from merchants import repository
+from app.errors import Conflict, NotFound, Unauthorized
+from merchants import repository, storage
 from merchants.errors import StaffPhoneTaken
 from merchants.models import Merchant, Staff
+from merchants.onboarding import create_merchant
 from merchants.schemas import StaffOut
 
 
@@ -28,7 +31,8 @@ def staff_out(staff: Staff) -> StaffOut:
     )
 
 
-async def _new_staff(merchant: Merchant, phone: str, name: str, role: StaffRole, password_hash: str) -> Staff:
+async def new_staff(merchant: Merchant, phone: str, name: str, role: StaffRole, password_hash: str) -> Staff:
+    """A staff account at a merchant (the phone must be free)."""
     if await Staff.exists(phone_hash=lookup_hash(phone)):
         raise StaffPhoneTaken("a staff account with this phone exists")
     return await Staff.create(
@@ -47,8 +51,7 @@ async def sign_up(
     """Open a draft merchant with its owner account and log the owner in."""
     password_hash = await hash_password(password)
     async with transaction():
-        merchant = await Merchant.create(name=business_name)
-        owner = await _new_staff(merchant, phone, owner_name, StaffRole.OWNER, password_hash)
+        merchant, owner = await create_merchant(business_name, phone, owner_name, password_hash)
     tokens = await open_session(Audience.STAFF, owner.id, roles=(owner.role,), merchant_id=merchant.id)
     return merchant, tokens
 
@@ -76,7 +79,7 @@ async def invite_staff(owner: Principal, phone: str, name: str, role: StaffRole,
     password_hash = await hash_password(password)
     async with transaction():
         merchant = await repository.get_merchant(owner.merchant_id)
-        staff = await _new_staff(merchant, phone, name, role, password_hash)
+        staff = await new_staff(merchant, phone, name, role, password_hash)
         await audit.record(
             owner, "staff.invite", "staff", staff.id, after={"role": role.value, "merchant_id": merchant.id}
         )
@@ -96,3 +99,13 @@ async def remove_staff(owner: Principal, staff_id: int) -> None:
             owner, "staff.remove", "staff", staff.id, before={"is_active": True}, after={"is_active": False}
         )
     await revoke_principal(Audience.STAFF, staff.id)
+
+
+async def licence_response(merchant: Merchant) -> Response:
+    """The merchant's licence image as an HTTP response."""
+    if merchant.licence_key is None:
+        raise NotFound("no licence uploaded yet", code="merchant.licence_missing")
+    data = await storage.storage().get(merchant.licence_key)
+    return Response(
+        data, media_type=storage.media_type_of(merchant.licence_key), headers={"Cache-Control": "no-store"}
+    )

@@ -1,0 +1,247 @@
+"""Customer discovery: the Redis GEO index of active stores, kept in step with the database.
+
+One GEO key holds every visible store and one per category, so a category filter is still a single
+GEOSEARCH; store summaries sit in one hash so the hot path does no SQL. All keys share the hash tag
+`{stores:geo}` (one Cluster slot, so the Lua script and the atomic rebuild work there too). A marker
+key says the index was built: when Redis loses it, nearby answers from the database and asks for a
+rebuild, and a cron rebuilds it as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.redis_client import LuaScript, get_redis, key
+from app.timeutil import utcnow
+from merchants.models import Category, Merchant, MerchantStatus, Store
+from merchants.validation import haversine_m
+
+log = logging.getLogger("linli.merchants.discovery")
+
+_TAG = "stores:geo"
+GEO_ALL = key("stores", "geo", "all")
+SUMMARIES = key("stores", "geo", "summary")
+BUILT = key("stores", "geo", "built")
+REBUILD_LOCK = key("stores", "geo", "rebuild-lock")
+REBUILD_ASKED = key("stores", "geo", "rebuild-asked")
+DIRTY = key("stores", "geo", "dirty")
+VISIBLE = (MerchantStatus.ACTIVE,)
+_BATCH = 5000
+_NEARBY = LuaScript.from_file(Path(__file__).with_name("nearby.lua"))
+
+
+def category_key(category: Category | str) -> str:
+    """The GEO key of one category's visible stores."""
+    return key("stores", "geo", "cat", str(category))
+
+
+def _tmp(name: str) -> str:
+    return name + ":rebuilding"
+
+
+SUMMARY_FIELDS = (
+    "id",
+    "merchant_id",
+    "name",
+    "address",
+    "lat",
+    "lng",
+    "hours",
+    "photos",
+    "merchant__category",
+)
+
+
+def summary_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """What nearby shows of a store (public fields only), from a row of SUMMARY_FIELDS."""
+    category = row["merchant__category"]
+    photos = row["photos"]
+    return {
+        "id": row["id"],
+        "merchant_id": row["merchant_id"],
+        "name": row["name"],
+        "category": str(category.value if isinstance(category, Category) else category) if category else None,
+        "address": row["address"],
+        "lat": row["lat"],
+        "lng": row["lng"],
+        "hours": row["hours"],
+        "photo": photos[0] if photos else None,
+    }
+
+
+def summary_of(store: Store, merchant: Merchant) -> dict[str, Any]:
+    """What nearby shows of a store (public fields only)."""
+    row = {f: getattr(store, f) for f in SUMMARY_FIELDS if f != "merchant__category"}
+    return summary_from_row(row | {"merchant__category": merchant.category})
+
+
+def is_visible(merchant: Merchant, store: Store) -> bool:
+    """Whether customers may find this store."""
+    return merchant.status in VISIBLE and store.lat is not None and store.lng is not None
+
+
+async def sync_merchant(merchant_id: int) -> None:
+    """Put a merchant's stores in the index or take them out, from the current database state."""
+    redis = get_redis()
+    if await redis.exists(REBUILD_LOCK):
+        await redis.sadd(DIRTY, str(merchant_id))  # type: ignore[misc]
+    merchant = await Merchant.get_or_none(id=merchant_id)
+    stores = await Store.filter(merchant_id=merchant_id) if merchant else []
+    pipe = redis.pipeline(transaction=True)
+    for store in stores:
+        assert merchant is not None
+        for category in Category:
+            pipe.zrem(category_key(category), store.id)
+        if is_visible(merchant, store):
+            assert store.lat is not None and store.lng is not None
+            pipe.geoadd(GEO_ALL, (store.lng, store.lat, store.id))
+            if merchant.category:
+                pipe.geoadd(category_key(merchant.category), (store.lng, store.lat, store.id))
+            pipe.hset(SUMMARIES, str(store.id), orjson.dumps(summary_of(store, merchant)).decode())
+        else:
+            pipe.zrem(GEO_ALL, store.id)
+            pipe.hdel(SUMMARIES, str(store.id))
+    await pipe.execute()
+
+
+async def _visible_batches() -> AsyncIterator[list[dict[str, Any]]]:
+    last = 0
+    while True:
+        rows = (
+            await Store.filter(id__gt=last, merchant__status__in=list(VISIBLE), lat__isnull=False)
+            .order_by("id")
+            .limit(_BATCH)
+            .values(*SUMMARY_FIELDS)
+        )
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]["id"]
+
+
+async def rebuild_index() -> int | None:
+    """Rebuild the whole index from the database; None when another process is rebuilding it.
+
+    The new index is built under temporary keys and swapped in atomically. Merchants whose stores
+    changed while it was built (their sync marked them dirty) are synced again after the swap.
+    """
+    redis = get_redis()
+    if not await redis.set(REBUILD_LOCK, "1", nx=True, ex=600):
+        return None
+    names = [GEO_ALL, SUMMARIES, *(category_key(c) for c in Category)]
+    try:
+        await redis.delete(DIRTY, *(_tmp(n) for n in names))
+        count = 0
+        filled: set[str] = set()
+        async for rows in _visible_batches():
+            pipe = redis.pipeline(transaction=False)
+            for row in rows:
+                summary = summary_from_row(row)
+                point = (row["lng"], row["lat"], row["id"])
+                pipe.geoadd(_tmp(GEO_ALL), point)
+                if summary["category"]:
+                    pipe.geoadd(_tmp(category_key(summary["category"])), point)
+                    filled.add(category_key(summary["category"]))
+                pipe.hset(_tmp(SUMMARIES), str(row["id"]), orjson.dumps(summary).decode())
+            await pipe.execute()
+            count += len(rows)
+        swap = redis.pipeline(transaction=True)
+        for name in names:
+            if count and (name in (GEO_ALL, SUMMARIES) or name in filled):
+                swap.rename(_tmp(name), name)
+            else:
+                swap.delete(name)
+        swap.set(BUILT, utcnow().isoformat())
+        swap.delete(REBUILD_ASKED)
+        await swap.execute()
+    finally:
+        await redis.delete(REBUILD_LOCK)
+    while merchant_id := await redis.spop(DIRTY):  # type: ignore[misc]
+        await sync_merchant(int(merchant_id))
+    log.info("store geo index rebuilt", extra={"stores": count})
+    return count
+
+
+async def index_present() -> bool:
+    """Whether the index is built (False after Redis lost it)."""
+    return bool(await get_redis().exists(BUILT))
+
+
+@dataclass(frozen=True)
+class NearbyHit:
+    """A store found near a point, with its distance."""
+
+    store_id: int
+    distance_m: float
+    summary: dict[str, Any]
+
+
+async def nearby(
+    lat: float, lng: float, radius_m: int, category: Category | None, offset: int, limit: int
+) -> tuple[bytes, int, bool]:
+    """Visible stores within radius_m, nearest first: one page as a JSON array, its length, more to come."""
+    geo = category_key(category) if category else GEO_ALL
+    count = offset + limit + 1
+    found = await _NEARBY([geo, SUMMARIES, BUILT], [lng, lat, radius_m, count, offset])
+    if found is not None:
+        found_count, distances, summaries = found
+        items = [
+            summary[:-1] + b',"distance_m":%d}' % round(float(distance))
+            for distance, summary in zip(distances, summaries, strict=True)
+            if summary
+        ]
+        return b"[" + b",".join(items) + b"]", len(items), int(found_count) >= count
+    await ask_rebuild()
+    hits = (await nearby_from_database(lat, lng, radius_m, category, count))[offset:]
+    page = [h.summary | {"distance_m": round(h.distance_m)} for h in hits[:limit]]
+    return orjson.dumps(page), len(page), len(hits) > limit
+
+
+async def ask_rebuild() -> None:
+    """Ask a worker to rebuild the index (at most once a minute, however many requests notice)."""
+    from app.jobs import enqueue
+    from merchants.tasks import rebuild_geo_index
+
+    if await get_redis().set(REBUILD_ASKED, "1", nx=True, ex=60):
+        await enqueue(rebuild_geo_index)
+
+
+async def nearby_from_database(
+    lat: float, lng: float, radius_m: int, category: Category | None, count: int
+) -> list[NearbyHit]:
+    """The same answer as the index, from the database (used while the index is missing)."""
+    dlat = radius_m / 111_320
+    dlng = radius_m / (111_320 * max(0.01, math.cos(math.radians(lat))))
+    query = Store.filter(
+        merchant__status__in=list(VISIBLE),
+        lat__gte=lat - dlat,
+        lat__lte=lat + dlat,
+        lng__gte=lng - dlng,
+        lng__lte=lng + dlng,
+    ).select_related("merchant")
+    if category:
+        query = query.filter(merchant__category=category)
+    hits = []
+    for store in await query:
+        assert store.lat is not None and store.lng is not None
+        distance = haversine_m(lat, lng, store.lat, store.lng)
+        if distance <= radius_m:
+            hits.append(NearbyHit(store.id, distance, summary_of(store, store.merchant)))
+    hits.sort(key=lambda h: (h.distance_m, h.store_id))
+    return hits[:count]
+
+
+async def summaries(store_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Cached summaries of visible stores."""
+    ids = list(store_ids)
+    if not ids:
+        return {}
+    raw = await get_redis().hmget(SUMMARIES, [str(i) for i in ids])  # type: ignore[misc]
+    return {i: orjson.loads(r) for i, r in zip(ids, raw, strict=True) if r}

@@ -1,0 +1,42 @@
+"""Merchant jobs: keep the nearby index in step with the database, and rebuild it when Redis lost it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq.cron import CronJob, cron
+
+from app.jobs import Job, job
+
+log = logging.getLogger("linli.merchants.tasks")
+
+
+@job("merchants.sync_store_index")
+async def sync_store_index(merchant_id: int) -> None:
+    """Re-read a merchant's stores and put them in (or take them out of) the nearby index."""
+    from merchants import discovery
+
+    await discovery.sync_merchant(merchant_id)
+
+
+@job("merchants.rebuild_geo_index", max_tries=3)
+async def rebuild_geo_index() -> int | None:
+    """Rebuild the whole nearby index from the database."""
+    from merchants import discovery
+
+    return await discovery.rebuild_index()
+
+
+async def _ensure_geo_index(ctx: dict[str, Any]) -> None:
+    from merchants import discovery
+
+    if not await discovery.index_present():
+        log.warning("store geo index missing: rebuilding")
+        await discovery.rebuild_index()
+
+
+TASKS: list[Job] = [sync_store_index, rebuild_geo_index]
+CRON_JOBS: list[CronJob] = [
+    cron(_ensure_geo_index, name="merchants.ensure_geo_index", second={5}, unique=True)
+]
