@@ -74,8 +74,9 @@ class EmbeddedRedis:
             str(self.dir),
             "--dbfilename",
             "dump.rdb",
-            "--save",
-            "60 1",
+            "--save",  # separate arguments: redis 6.2 silently ignores a quoted "60 1"
+            "60",
+            "1",
             "--daemonize",
             "no",
             "--loglevel",
