@@ -44,14 +44,25 @@ class EmbeddedRedis:
         return f"unix://{self.socket}"
 
     def _alive(self) -> bool:
-        import redis
+        """Whether a server answers on the socket; only a refused connection counts as dead.
+
+        A server that is merely slow (a loaded machine) must not be mistaken for a dead one: starting a
+        second server would unlink the first one's socket under its clients.
+        """
+        import socket
 
         if not self.socket.exists():
             return False
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(30)
         try:
-            return bool(redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1).ping())
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            probe.connect(str(self.socket))
+            probe.sendall(b"PING\r\n")
+            return probe.recv(64).startswith(b"+PONG")
+        except (ConnectionRefusedError, FileNotFoundError):
             return False
+        finally:
+            probe.close()
 
     def start(self) -> None:
         """Start the server unless one already serves this socket (another local process owns it)."""
