@@ -63,6 +63,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     from app import router_ops as core_ops
     from merchants import router_merchant as merchant_console
     from miniprogram_api import router as miniprogram
+    from miniprogram_api.billpay import router_ops as billpay_ops
 
     mp = APIRouter(prefix="/mp/v1")
     mp.include_router(miniprogram.router)
@@ -74,6 +75,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     ops.include_router(core_ops.public)
     guarded = APIRouter(dependencies=[Depends(ops_guard)])
     guarded.include_router(core_ops.router)
+    guarded.include_router(billpay_ops.router)
     ops.include_router(guarded)
     return mp, merchant, ops
 

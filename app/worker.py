@@ -24,8 +24,10 @@ BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     """Every job, cron job and background loop of every domain."""
-    tasks: list[Job] = []
-    crons: list[CronJob] = [*CORE_CRON_JOBS]
+    from miniprogram_api.billpay import tasks as billpay
+
+    tasks: list[Job] = [*billpay.TASKS]
+    crons: list[CronJob] = [*CORE_CRON_JOBS, *billpay.CRON_JOBS]
     loops: list[BackgroundLoop] = []
     return tasks, crons, loops
 
