@@ -150,10 +150,10 @@ class BillOrder(Model):
     class Meta:
         table = "billpay_order"
         indexes = (
-            ("member", "state"),
+            ("member_id", "state"),
             ("state", "due_at"),
-            ("biller", "biller_day"),
-            ("biller", "account_hash", "period"),
+            ("biller_id", "biller_day"),
+            ("biller_id", "account_hash", "period"),
         )
         constraints = [
             CheckConstraint(check="amount > 0", name="billpay_order_amount_positive"),

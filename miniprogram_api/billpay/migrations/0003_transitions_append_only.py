@@ -4,7 +4,7 @@ from app.migration_ops import append_only
 
 
 class Migration(migrations.Migration):
-    dependencies = [('billpay', '0001_initial')]
+    dependencies = [('billpay', '0002_check_constraints')]
 
     initial = False
 
