@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from app.config import get_settings
 from miniprogram_api.billpay.models import BillOrder, BillOrderTransition, SimBankAccount, SimBillerPayment
@@ -29,6 +30,14 @@ def billpay_settings(**values: Any) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(settings, name, value)
+
+
+@pytest.fixture(autouse=True)
+def quick_billpay_jobs() -> Iterator[None]:
+    """Payment checks due at once and retries without backoff, so burst workers never wait on a deferral
+    (import this fixture into each bill-payment test module)."""
+    with billpay_settings(billpay_payment_check_delay=0, billpay_confirm_backoff=0.0):
+        yield
 
 
 async def make_biller(

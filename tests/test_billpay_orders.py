@@ -23,6 +23,7 @@ from tests.billpay_support import (
     open_order,
     paid_order,
     pay,
+    quick_billpay_jobs,  # noqa: F401  (autouse fixture)
     state_of,
 )
 from tests.helpers import run_jobs
