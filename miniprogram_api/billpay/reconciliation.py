@@ -8,13 +8,13 @@ or a different amount. Running a day again replaces its unresolved mismatches an
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app import audit
 from app.auth.tokens import Principal
 from app.db import transaction
-from app.timeutil import BUSINESS_TZ, business_day, utcnow
+from app.timeutil import BUSINESS_TZ, utcnow
 from miniprogram_api.billpay import repository
 from miniprogram_api.billpay.adapters import biller_adapter, within_deadline
 from miniprogram_api.billpay.adapters.biller import StatementLine
@@ -114,10 +114,10 @@ async def reconcile(biller_id: int, day: date) -> ReconciliationRun:
     return run
 
 
-def day_to_reconcile() -> date | None:
+def day_to_reconcile(at: datetime | None = None) -> date | None:
     """Yesterday (Asia/Shanghai) once it is past 02:00 there, else None."""
-    now = utcnow().astimezone(BUSINESS_TZ)
-    return business_day() - timedelta(days=1) if now.hour >= RUN_AFTER_HOUR else None
+    local = (at or utcnow()).astimezone(BUSINESS_TZ)
+    return local.date() - timedelta(days=1) if local.hour >= RUN_AFTER_HOUR else None
 
 
 async def billers_pending(day: date) -> list[int]:

@@ -4,7 +4,7 @@ month; its job looks the bill up and notifies the member when something is due."
 from __future__ import annotations
 
 import contextlib
-from datetime import date
+from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -51,24 +51,35 @@ async def subscribe(member_id: int, household_account_id: int, day_of_month: int
     return reminder
 
 
-async def queue_due(limit: int = 1000) -> int:
-    """Queue this month's reminder of every subscription whose day has come (once per month)."""
-    now = utcnow().astimezone(BUSINESS_TZ)
+async def queue_due(at: datetime | None = None, batch: int = 500, most: int = 5000) -> int:
+    """Queue this month's reminder of every subscription whose day has come, once per month
+    (at most `most` per call: the cron comes back for the rest)."""
+    now = (at or utcnow()).astimezone(BUSINESS_TZ)
     if now.hour < SEND_FROM_HOUR:
         return 0
     month = month_of(now.date())
-    due = await ReminderSubscription.filter(
-        Q(last_queued_month__isnull=True) | Q(last_queued_month__lt=month), day_of_month__lte=now.day
-    ).limit(limit)
-    queued = 0
-    for reminder in due:
+    queued, after = 0, 0
+    while queued < most:
+        due = (
+            await ReminderSubscription.filter(
+                Q(last_queued_month__isnull=True) | Q(last_queued_month__lt=month),
+                day_of_month__lte=now.day,
+                id__gt=after,
+            )
+            .order_by("id")
+            .limit(batch)
+        )
         async with transaction():
-            claimed = await ReminderSubscription.filter(
-                id=reminder.id, last_queued_month=reminder.last_queued_month
-            ).update(last_queued_month=month)
-            if claimed:
-                await enqueue(send_reminder, reminder.id, month)
-                queued += 1
+            for reminder in due:
+                claimed = await ReminderSubscription.filter(
+                    id=reminder.id, last_queued_month=reminder.last_queued_month
+                ).update(last_queued_month=month)
+                if claimed:
+                    await enqueue(send_reminder, reminder.id, month)
+                    queued += 1
+        if len(due) < batch:
+            break
+        after = due[-1].id
     return queued
 
 

@@ -275,7 +275,7 @@ async def notify_order(order_id: int, state: str) -> None:
     )
 
 
-async def expire_unpaid(limit: int = 500) -> int:
+async def expire_unpaid(limit: int = 1000) -> int:
     """Cancel unpaid orders past their expiry whose payment never started."""
     now = utcnow()
     expired = (

@@ -61,7 +61,13 @@ TASKS: list[Job] = [
 
 CRON_JOBS: list[CronJob] = [
     cron(_resume_overdue, name="billpay.resume_overdue", second={30}, unique=True),
-    cron(_expire_unpaid, name="billpay.expire_unpaid", minute=set(range(0, 60, 5)), second={15}, unique=True),
+    cron(_expire_unpaid, name="billpay.expire_unpaid", second={15}, unique=True),
     cron(_reconcile_yesterday, name="billpay.reconcile_yesterday", minute={30}, second={0}, unique=True),
-    cron(_queue_reminders, name="billpay.queue_reminders", minute={5}, second={0}, unique=True),
+    cron(
+        _queue_reminders,
+        name="billpay.queue_reminders",
+        minute=set(range(5, 60, 10)),
+        second={0},
+        unique=True,
+    ),
 ]
