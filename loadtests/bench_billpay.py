@@ -134,7 +134,9 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server never became ready")
 
 
-def run_locust(scenario: str, args: argparse.Namespace, env: dict[str, str], port: int, seed_file: Path) -> dict:
+def run_locust(
+    scenario: str, args: argparse.Namespace, env: dict[str, str], port: int, seed_file: Path
+) -> dict:
     """One headless locust run of a scenario; its stats row."""
     prefix = OUT / f"billpay_{scenario}"
     cmd = [
@@ -146,7 +148,7 @@ def run_locust(scenario: str, args: argparse.Namespace, env: dict[str, str], por
     ]
     run_env = env | {"BILLPAY_SCENARIO": scenario, "BILLPAY_SEED": str(seed_file)}
     # locust exits 1 when any request failed: the failures are reported, not fatal
-    done = subprocess.run(cmd, env=run_env, capture_output=True, timeout=args.seconds + 120)  # noqa: S603
+    done = subprocess.run(cmd, env=run_env, capture_output=True, timeout=args.seconds + 120)
     if not Path(f"{prefix}_stats.csv").exists():
         raise RuntimeError(f"locust failed: {done.stderr.decode(errors='replace')[-3000:]}")
     with open(f"{prefix}_stats.csv", newline="") as fh:
@@ -178,7 +180,9 @@ def table(results: list[dict]) -> str:
 
 def main() -> int:
     """Seed, serve, measure, report."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--reset", action="store_true", help="drop the schema and flush Redis first")
@@ -192,13 +196,13 @@ def main() -> int:
     env = configure(args)
     if args.reset:
         asyncio.run(reset(args.database_url, args.redis_url))
-    subprocess.run([str(BIN / "linli"), "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
+    subprocess.run([str(BIN / "linli"), "migrate"], env=env, check=True, capture_output=True)
     seed_file = OUT / "billpay_seed.json"
     seed_file.write_text(json.dumps(asyncio.run(seed(args.members, args.accounts))))
 
     port = free_port()
     log = (OUT / "billpay_serve.log").open("wb")
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [str(BIN / "linli"), "serve", "--port", str(port), "--workers", str(args.workers)],
         env=env,
         stdout=log,
@@ -213,7 +217,7 @@ def main() -> int:
         server.wait(timeout=30)
         log.close()
     report = {
-        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "users": args.users,

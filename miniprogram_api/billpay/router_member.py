@@ -193,8 +193,7 @@ async def delete_reminder(account_id: int, member: Principal = Depends(current_m
 async def create_order(body: OrderIn, member: Principal = Depends(lookup_member)) -> OrderOut:
     """Check the amount with the biller and open an order to pay (state `created`, payable until
     `expires_at`). Send an Idempotency-Key: a retry returns the same order."""
-    order = await service.create_order(member.id, body)
-    return await service.order_view(await repository.member_order(member.id, order.id))
+    return await service.order_view(await service.create_order(member.id, body))
 
 
 @router.get("/orders", response_model=Page[OrderOut], summary="My bill orders")

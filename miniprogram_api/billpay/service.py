@@ -226,9 +226,10 @@ async def _check_amount(biller: Biller, account_no: str, amount: int) -> Bill:
 
 
 async def create_order(member_id: int, body: OrderIn) -> BillOrder:
-    """Check the amount with the biller and open an order (state created) that the member then pays."""
+    """Check the amount with the biller and open an order (state created, its biller loaded) to pay."""
     request_hash = _request_hash()
     if request_hash and (done := await BillOrder.get_or_none(request_hash=request_hash)):
+        await done.fetch_related("biller")
         return done
     biller, account_no, account = await _order_target(member_id, body)
     bill = await _check_amount(biller, account_no, body.amount)
@@ -255,6 +256,7 @@ async def create_order(member_id: int, body: OrderIn) -> BillOrder:
             await BillOrderTransition.create(order_id=order.id, from_state=None, to_state=OrderState.CREATED)
     except IntegrityError:
         if request_hash and (done := await BillOrder.get_or_none(request_hash=request_hash)):
+            await done.fetch_related("biller")
             return done
         raise
     return order
