@@ -306,3 +306,57 @@ async def test_inactive_biller_is_hidden_but_paid_orders_still_confirm(client: h
     assert refused.status_code == 404 and refused.json()["code"] == "bill.biller_not_found"
     await run_jobs()
     assert await state_of(order["id"]) == "succeeded"
+
+
+async def test_concurrent_creates_with_one_key_make_one_order(client: httpx.AsyncClient) -> None:
+    biller = await make_biller(client)
+    alice, _ = await member(client)
+    due = await amount_due(client, alice, biller["id"], ACCOUNT)
+    responses = await asyncio.gather(
+        *(create_order(client, alice, biller["id"], ACCOUNT, amount=due, key="same") for _ in range(10))
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await BillOrder.all().count() == 1
+
+
+async def test_ops_configure_billers_and_read_orders(client: httpx.AsyncClient) -> None:
+    from app.models import AuditEntry
+    from tests.helpers import login_operator
+
+    ops = await login_operator(client)
+    auditor = await login_operator(client, "auditor")
+    manager = await login_operator(client, "campaign_manager")
+    body = {"code": "sh-gas", "type": "gas", "name": "上海燃气", "region": "上海市", "adapter": "simulated"}
+    assert (await client.post("/ops/v1/billpay/billers", json=body, headers=auditor)).status_code == 403
+    assert (await client.get("/ops/v1/billpay/billers", headers=manager)).status_code == 403
+    unknown = await client.post("/ops/v1/billpay/billers", json=body | {"adapter": "sftp"}, headers=ops)
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "adapter"
+    bad_config = await client.post(
+        "/ops/v1/billpay/billers", json=body | {"adapter_config": {"timeout_rate": 2}}, headers=ops
+    )
+    assert bad_config.status_code == 422 and bad_config.json()["errors"][0]["field"] == "adapter_config"
+    created = await client.post("/ops/v1/billpay/billers", json=body, headers=ops)
+    assert created.status_code == 201 and created.json()["adapter_config"]["latency_ms"] == 0
+    taken = await client.post("/ops/v1/billpay/billers", json=body, headers=ops)
+    assert taken.status_code == 409 and taken.json()["code"] == "bill.biller_code_taken"
+    biller_id = created.json()["id"]
+    patched = await client.patch(
+        f"/ops/v1/billpay/billers/{biller_id}", json={"fee_fixed": 50, "fee_cap": None}, headers=ops
+    )
+    assert patched.status_code == 200 and patched.json()["fee_fixed"] == 50
+    nulled = await client.patch(f"/ops/v1/billpay/billers/{biller_id}", json={"name": None}, headers=ops)
+    assert nulled.status_code == 422
+    actions = {e.action for e in await AuditEntry.filter(target_type="biller", target_id=str(biller_id))}
+    assert actions == {"billpay.biller_create", "billpay.biller_update"}
+    assert (await client.get(f"/ops/v1/billpay/billers/{biller_id}", headers=auditor)).status_code == 200
+    assert (await client.get("/ops/v1/billpay/billers/999", headers=auditor)).status_code == 404
+
+    alice, alice_id = await member(client)
+    order = await paid_order(client, alice, biller_id, ACCOUNT)
+    await run_jobs()
+    listed = await client.get(f"/ops/v1/billpay/orders?member_id={alice_id}&state=succeeded", headers=auditor)
+    assert [o["id"] for o in listed.json()["items"]] == [order["id"]]
+    detail = (await client.get(f"/ops/v1/billpay/orders/{order['id']}", headers=auditor)).json()
+    assert detail["bank_txn"] and detail["attempt"] == 1 and detail["account_mask"] == "****3456"
+    assert ACCOUNT not in listed.text

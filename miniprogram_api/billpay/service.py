@@ -299,7 +299,10 @@ async def pay_order(member_id: int, order_id: int) -> BillOrder:
         raise OrderExpired("this order expired; create a new one")
     await start_payment(order)
     await complete_payment(order)
-    return await repository.member_order(member_id, order_id)
+    paid = await repository.member_order(member_id, order_id)
+    if paid.state is OrderState.CANCELLED:  # it expired while the debit was under way: that is returned
+        raise OrderNotPayable("this order expired during the payment; any amount taken is returned")
+    return paid
 
 
 async def _cancel(order: BillOrder, note: str) -> bool:
