@@ -18,7 +18,7 @@ from app.jobs import Job
 from app.models import OutboxMessage
 from app.timeutil import utcnow
 from loyalty.models import Member
-from miniprogram_api.billpay import service, state_machine
+from miniprogram_api.billpay import bills, service, state_machine
 from miniprogram_api.billpay.adapters import payment_provider
 from miniprogram_api.billpay.adapters.bank import DebitState, DebitStatus, InsufficientFunds, PaymentReversed
 from miniprogram_api.billpay.models import (
@@ -73,7 +73,7 @@ async def _open(behaviour: str, funded: bool) -> World:
         code=f"sm-{member.id}", type=BillerType.WATER, name="水务", region="r", adapter="simulated"
     )
     account = ACCOUNTS[behaviour]
-    bill = await service.lookup_bill(biller.id, account)
+    bill = await bills.lookup_bill(biller.id, account)
     assert bill.amount_due
     order = await service.create_order(
         member.id, OrderIn(biller_id=biller.id, account_no=account, amount=bill.amount_due)
@@ -202,7 +202,7 @@ async def _drain(world: World) -> OrderState:
     max_attempts=2,
     script=[("pay", 0), ("expire", 0), ("sweep", 0), ("job", 0)],
 )
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     behaviour=st.sampled_from(sorted(ACCOUNTS)),
     funded=st.booleans(),

@@ -15,7 +15,7 @@ from app.errors import problem_responses
 from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params
 from app.ratelimit import limit_per_principal
-from miniprogram_api.billpay import billers, repository, service
+from miniprogram_api.billpay import accounts, billers, bills, repository, service
 from miniprogram_api.billpay.models import BillerType, OrderState
 from miniprogram_api.billpay.schemas import (
     BillerOut,
@@ -63,7 +63,7 @@ async def list_billers(
 )
 async def lookup(body: LookupIn, member: Principal = Depends(lookup_member)) -> BillOut:
     """Ask the biller what is due on an account number (sent in the body, never in a URL)."""
-    return await service.lookup_bill(body.biller_id, body.account_no)
+    return await bills.lookup_bill(body.biller_id, body.account_no)
 
 
 @router.get(
@@ -79,7 +79,7 @@ async def payment_account(member: Principal = Depends(current_member)) -> Paymen
 @router.get("/accounts", response_model=list[HouseholdAccountOut], summary="My saved household accounts")
 async def list_accounts(member: Principal = Depends(current_member)) -> list[HouseholdAccountOut]:
     """Saved accounts, newest first, numbers masked, with their reminder days."""
-    return await service.list_accounts(member.id)
+    return await accounts.list_accounts(member.id)
 
 
 @router.post(
@@ -101,7 +101,7 @@ async def save_account(
     body: HouseholdAccountIn, member: Principal = Depends(lookup_member)
 ) -> HouseholdAccountOut:
     """Save an account the biller knows, with a nickname, to pay it and get reminders."""
-    return await service.save_account(member.id, body)
+    return await accounts.save_account(member.id, body)
 
 
 @router.patch(
@@ -114,7 +114,7 @@ async def rename_account(
     account_id: int, body: HouseholdAccountPatch, member: Principal = Depends(current_member)
 ) -> HouseholdAccountOut:
     """Change the nickname of a saved account."""
-    return await service.rename_account(member.id, account_id, body.nickname)
+    return await accounts.rename_account(member.id, account_id, body.nickname)
 
 
 @router.delete(
@@ -125,7 +125,7 @@ async def rename_account(
 )
 async def delete_account(account_id: int, member: Principal = Depends(current_member)) -> Response:
     """Delete a saved account and its reminder; its past orders stay in the history."""
-    await service.delete_account(member.id, account_id)
+    await accounts.delete_account(member.id, account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -137,7 +137,7 @@ async def delete_account(account_id: int, member: Principal = Depends(current_me
 )
 async def saved_account_bill(account_id: int, member: Principal = Depends(lookup_member)) -> BillOut:
     """Ask the biller what is due on a saved account."""
-    return await service.saved_account_bill(member.id, account_id)
+    return await accounts.saved_account_bill(member.id, account_id)
 
 
 @router.put(
@@ -150,7 +150,7 @@ async def set_reminder(
     account_id: int, body: ReminderIn, member: Principal = Depends(current_member)
 ) -> ReminderOut:
     """Remind me every month on this day (from 09:00) when something is due; repeating moves the day."""
-    reminder = await service.set_reminder(member.id, account_id, body.day_of_month)
+    reminder = await accounts.set_reminder(member.id, account_id, body.day_of_month)
     return ReminderOut(
         household_account_id=reminder.household_account_id,
         day_of_month=reminder.day_of_month,
@@ -166,7 +166,7 @@ async def set_reminder(
 )
 async def delete_reminder(account_id: int, member: Principal = Depends(current_member)) -> Response:
     """Unsubscribe from the monthly reminder."""
-    await service.delete_reminder(member.id, account_id)
+    await accounts.delete_reminder(member.id, account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

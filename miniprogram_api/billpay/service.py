@@ -1,40 +1,35 @@
-"""Bill-payment member flows: look up a bill, saved household accounts and reminders, create, pay and
-cancel bill orders. The state machine behind an order is in `state_machine`."""
+"""Bill orders for members: create, pay and cancel, and their views. The state machine behind an order
+is in `state_machine`, bill lookup in `bills`, saved accounts in `accounts`."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
 from app.config import get_settings
-from app.crypto import decrypt, encrypt, lookup_hash, mask_account, mask_phone
+from app.crypto import decrypt, encrypt, lookup_hash
 from app.db import transaction
 from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.jobs import enqueue
 from app.timeutil import utcnow
-from miniprogram_api.billpay import adapters, billers, reminders, repository, state_machine
+from miniprogram_api.billpay import adapters, billers, repository, state_machine
 from miniprogram_api.billpay.adapters import bank as bank_api
-from miniprogram_api.billpay.adapters.biller import Bill, BillerAccountNotFound, BillerUnavailable
+from miniprogram_api.billpay.adapters.biller import Bill
+from miniprogram_api.billpay.bills import bill_lookup, biller_brief, mask_for
 from miniprogram_api.billpay.errors import (
-    AccountNotFound,
     AmountMismatch,
     BankUnavailable,
-    HouseholdAccountExists,
     InsufficientFunds,
     NothingDue,
     OrderExpired,
     OrderNotCancellable,
     OrderNotPayable,
     PaymentInProgress,
-    ReminderNotFound,
-    TooManyHouseholdAccounts,
 )
-from miniprogram_api.billpay.errors import BillerUnavailable as BillerUnavailableProblem
 from miniprogram_api.billpay.models import (
     Biller,
     BillerType,
@@ -42,14 +37,9 @@ from miniprogram_api.billpay.models import (
     BillOrderTransition,
     HouseholdAccount,
     OrderState,
-    ReminderSubscription,
 )
 from miniprogram_api.billpay.schemas import (
-    BillerBrief,
-    BillOut,
     FailureOut,
-    HouseholdAccountIn,
-    HouseholdAccountOut,
     OpsOrderOut,
     OrderIn,
     OrderOut,
@@ -57,129 +47,6 @@ from miniprogram_api.billpay.schemas import (
     ReceiptOut,
     TransitionOut,
 )
-
-MAX_HOUSEHOLD_ACCOUNTS = 20
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-
-
-def _mask(biller: Biller, account_no: str) -> str:
-    masked = mask_phone(account_no) if biller.type is BillerType.PHONE_TOPUP else mask_account(account_no)
-    return masked or ""
-
-
-def _check_account_format(biller: Biller, account_no: str) -> None:
-    if biller.type is BillerType.PHONE_TOPUP and not _MOBILE.match(account_no):
-        raise InvalidField("account_no", "phone top-up needs a mainland mobile number")
-
-
-async def _lookup(biller: Biller, account_no: str) -> Bill:
-    _check_account_format(biller, account_no)
-    try:
-        return await adapters.within_deadline(adapters.biller_adapter(biller).lookup(account_no))
-    except BillerAccountNotFound:
-        raise AccountNotFound(f"{biller.name} has no account {_mask(biller, account_no)}") from None
-    except BillerUnavailable:
-        raise BillerUnavailableProblem(f"{biller.name} is not answering; try again shortly") from None
-
-
-def _biller_brief(biller: Biller) -> BillerBrief:
-    return BillerBrief(id=biller.id, type=biller.type, name=biller.name)
-
-
-def bill_out(biller: Biller, bill: Bill) -> BillOut:
-    """A looked-up bill with the cost of paying it."""
-    quote = billers.quote(biller, bill.amount_due) if bill.amount_due else None
-    return BillOut(
-        biller=_biller_brief(biller),
-        account_mask=_mask(biller, bill.account_no),
-        holder=bill.holder,
-        amount_due=bill.amount_due,
-        period=bill.period,
-        due_date=bill.due_date,
-        fee=quote.fee if quote else 0,
-        total=quote.total if quote else None,
-        topup_amounts=billers.topup_amounts(biller),
-    )
-
-
-async def lookup_bill(biller_id: int, account_no: str) -> BillOut:
-    """The amount due on an account at a biller."""
-    biller = await repository.active_biller(biller_id)
-    return bill_out(biller, await _lookup(biller, account_no))
-
-
-async def saved_account_bill(member_id: int, account_id: int) -> BillOut:
-    """The amount due on one of the member's saved accounts."""
-    account = await repository.household_account(member_id, account_id)
-    biller = await repository.active_biller(account.biller_id)
-    return bill_out(biller, await _lookup(biller, decrypt(account.account_enc)))
-
-
-def account_out(account: HouseholdAccount, reminder_day: int | None) -> HouseholdAccountOut:
-    """A saved account as its member sees it."""
-    return HouseholdAccountOut(
-        id=account.id,
-        biller=_biller_brief(account.biller),
-        account_mask=account.account_mask,
-        nickname=account.nickname,
-        reminder_day=reminder_day,
-        created_at=account.created_at,
-    )
-
-
-async def list_accounts(member_id: int) -> list[HouseholdAccountOut]:
-    """The member's saved accounts with their reminder days."""
-    accounts = await repository.household_accounts(member_id)
-    days = await repository.reminder_days([a.id for a in accounts])
-    return [account_out(a, days.get(a.id)) for a in accounts]
-
-
-async def save_account(member_id: int, body: HouseholdAccountIn) -> HouseholdAccountOut:
-    """Save an account after the biller confirmed it exists."""
-    biller = await repository.active_biller(body.biller_id)
-    await _lookup(biller, body.account_no)
-    if await HouseholdAccount.filter(member_id=member_id).count() >= MAX_HOUSEHOLD_ACCOUNTS:
-        raise TooManyHouseholdAccounts(f"at most {MAX_HOUSEHOLD_ACCOUNTS} saved accounts")
-    try:
-        account = await HouseholdAccount.create(
-            member_id=member_id,
-            biller=biller,
-            account_hash=lookup_hash(body.account_no),
-            account_enc=encrypt(body.account_no),
-            account_mask=_mask(biller, body.account_no),
-            nickname=body.nickname,
-        )
-    except IntegrityError:
-        raise HouseholdAccountExists("this account is already saved") from None
-    return account_out(account, None)
-
-
-async def rename_account(member_id: int, account_id: int, nickname: str) -> HouseholdAccountOut:
-    """Change a saved account's nickname."""
-    account = await repository.household_account(member_id, account_id)
-    account.nickname = nickname
-    await account.save(update_fields=["nickname"])
-    days = await repository.reminder_days([account.id])
-    return account_out(account, days.get(account.id))
-
-
-async def delete_account(member_id: int, account_id: int) -> None:
-    """Forget a saved account and its reminder (its orders keep their masked number)."""
-    account = await repository.household_account(member_id, account_id)
-    await account.delete()
-
-
-async def set_reminder(member_id: int, account_id: int, day_of_month: int) -> ReminderSubscription:
-    """Subscribe a saved account to a monthly reminder, or move its day."""
-    account = await repository.household_account(member_id, account_id)
-    return await reminders.subscribe(member_id, account.id, day_of_month)
-
-
-async def delete_reminder(member_id: int, account_id: int) -> None:
-    """Stop a saved account's reminder."""
-    account = await repository.household_account(member_id, account_id)
-    if not await ReminderSubscription.filter(household_account_id=account.id).delete():
-        raise ReminderNotFound("this account has no reminder")
 
 
 def _new_ref() -> str:
@@ -200,7 +67,7 @@ async def _order_target(member_id: int, body: OrderIn) -> tuple[Biller, str, Hou
 
 
 async def _check_amount(biller: Biller, account_no: str, amount: int) -> Bill:
-    bill = await _lookup(biller, account_no)
+    bill = await bill_lookup(biller, account_no)
     if biller.type is BillerType.PHONE_TOPUP:
         if amount not in billers.TOPUP_AMOUNTS:
             choices = ", ".join(str(a) for a in billers.TOPUP_AMOUNTS)
@@ -244,7 +111,7 @@ async def create_order(member_id: int, body: OrderIn) -> BillOrder:
                 household_account=account,
                 account_hash=lookup_hash(account_no),
                 account_enc=encrypt(account_no),
-                account_mask=_mask(biller, account_no),
+                account_mask=mask_for(biller, account_no),
                 period=bill.period,
                 amount=quote.amount,
                 fee=quote.fee,
@@ -334,7 +201,7 @@ def _order_fields(order: BillOrder, history: list[BillOrderTransition]) -> dict[
     return {
         "id": order.id,
         "ref": order.ref,
-        "biller": _biller_brief(order.biller),
+        "biller": biller_brief(order.biller),
         "household_account_id": order.household_account_id,
         "account_mask": order.account_mask,
         "period": order.period,

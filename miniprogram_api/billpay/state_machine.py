@@ -42,7 +42,7 @@ from miniprogram_api.billpay.models import (
 log = logging.getLogger("linli.billpay")
 
 MAX_BACKOFF_SECONDS = 600
-GAVE_UP_REASON = "The biller did not confirm the payment in time; the amount was refunded."
+GAVE_UP_REASON = "The biller did not confirm the payment in time; the amount is refunded."
 
 
 def confirm_backoff(attempt: int) -> int:
