@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tortoise.exceptions import IntegrityError, OperationalError
 
-from app.db import transaction
+from app.db import db, transaction
 from app.timeutil import utcnow
 from miniprogram_api.billpay.adapters.bank import DebitState, InsufficientFunds, PaymentReversed
 from miniprogram_api.billpay.adapters.simulated_bank import SimulatedBank
@@ -61,7 +61,7 @@ async def test_reversal_refuses_a_later_debit() -> None:
 
 
 async def test_racing_debit_and_reversal_never_leave_money_taken() -> None:
-    for i in range(10):
+    for i in range(30):
         member_id = await new_member()
         ref = f"RACE-{i}"
         outcomes = await asyncio.gather(
@@ -159,3 +159,18 @@ async def test_database_refuses_a_negative_balance_and_a_second_entry_into_a_sta
     with pytest.raises((IntegrityError, OperationalError)):
         async with transaction():
             await BillOrderTransition.filter(order_id=order.id).update(note="rewritten history")
+
+
+async def test_order_indexes_exist() -> None:
+    from tests.conftest import BACKEND
+
+    if BACKEND == "postgres":
+        rows = await db().execute_query_dict(
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'billpay_order'"
+        )
+    else:
+        rows = await db().execute_query_dict(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'billpay_order'"
+        )
+    # primary key (PostgreSQL), ref, request_hash and the four declared indexes
+    assert len([r for r in rows if "pkey" not in r["name"]]) == 6

@@ -83,3 +83,19 @@ async def test_subscribing_after_the_day_waits_for_next_month() -> None:
     assert reminders.first_month_to_skip(5, date(2026, 11, 20)) == "2026-11"
     assert reminders.first_month_to_skip(25, date(2026, 11, 20)) is None
     assert reminders.first_month_to_skip(20, date(2026, 11, 20)) is None
+
+
+async def test_concurrent_subscriptions_leave_one_reminder(client: httpx.AsyncClient) -> None:
+    import asyncio
+
+    biller = await make_biller(client)
+    alice, _ = await member(client)
+    account = await save(client, alice, biller["id"], "3100123456")
+    responses = await asyncio.gather(
+        *(
+            client.put(f"/mp/v1/bills/accounts/{account}/reminder", json={"day_of_month": d}, headers=alice)
+            for d in (3, 4, 5, 6, 7, 8)
+        )
+    )
+    assert {r.status_code for r in responses} == {200}
+    assert await ReminderSubscription.filter(household_account_id=account).count() == 1

@@ -35,19 +35,21 @@ def first_month_to_skip(day_of_month: int, today: date | None = None) -> str | N
 async def subscribe(member_id: int, household_account_id: int, day_of_month: int) -> ReminderSubscription:
     """Create or move the monthly reminder of a saved account."""
     skip = first_month_to_skip(day_of_month)
-    async with transaction():
-        reminder = await ReminderSubscription.get_or_none(household_account_id=household_account_id)
-        if reminder is None:
+    try:
+        async with transaction():
             return await ReminderSubscription.create(
                 household_account_id=household_account_id,
                 member_id=member_id,
                 day_of_month=day_of_month,
                 last_queued_month=skip,
             )
-        reminder.day_of_month = day_of_month
-        if skip and (reminder.last_queued_month or "") < skip:
-            reminder.last_queued_month = skip
-        await reminder.save(update_fields=["day_of_month", "last_queued_month"])
+    except IntegrityError:  # the account has a reminder: move its day
+        pass
+    reminder = await ReminderSubscription.get(household_account_id=household_account_id)
+    reminder.day_of_month = day_of_month
+    if skip and (reminder.last_queued_month or "") < skip:
+        reminder.last_queued_month = skip
+    await reminder.save(update_fields=["day_of_month", "last_queued_month"])
     return reminder
 
 

@@ -72,7 +72,7 @@ class SimulatedBank:
 
     async def refund(self, reference: str) -> DebitStatus:
         """Give the debit back once; reverse the reference when nothing was debited."""
-        for _ in range(2):
+        for _ in range(3):
             async with in_transaction("default"):
                 refunded = await SimBankPayment.filter(
                     reference=reference, status=DebitState.DEBITED.value
@@ -80,15 +80,17 @@ class SimulatedBank:
                 row = await SimBankPayment.get_or_none(reference=reference)
                 if refunded and row is not None and row.account_id is not None:
                     await SimBankAccount.filter(id=row.account_id).update(balance=F("balance") + row.amount)
-            if row is not None:
+            if row is not None and row.status != DebitState.DEBITED:
                 return _status(row)
-            try:
-                row = await SimBankPayment.create(
-                    reference=reference, amount=0, status=DebitState.REVERSED.value
-                )
-                return _status(row)
-            except IntegrityError:  # the debit landed meanwhile: refund it on the next pass
-                continue
+            if row is None:
+                try:
+                    row = await SimBankPayment.create(
+                        reference=reference, amount=0, status=DebitState.REVERSED.value
+                    )
+                    return _status(row)
+                except IntegrityError:
+                    pass
+            # a debit committed between our update and our read: refund it on the next pass
         raise RuntimeError(f"reference {reference} neither refunded nor reversed")
 
     async def status(self, reference: str) -> DebitStatus:

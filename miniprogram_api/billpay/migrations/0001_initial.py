@@ -6,6 +6,7 @@ from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations.constraints import CheckConstraint
 
 class Migration(migrations.Migration):
     dependencies = [('loyalty', '0001_initial')]
@@ -30,7 +31,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'billpay_biller', 'app': 'billpay', 'indexes': [Index(fields=['type', 'region'])], 'pk_attr': 'id', 'table_description': 'A bill issuer (utility, carrier, property manager) configured by ops and reached through an adapter.'},
+            options={'table': 'billpay_biller', 'app': 'billpay', 'constraints': [CheckConstraint(check='fee_fixed >= 0', name='billpay_biller_fee_fixed_nonnegative'), CheckConstraint(check='fee_rate_bp BETWEEN 0 AND 10000', name='billpay_biller_fee_rate_range'), CheckConstraint(check='fee_cap IS NULL OR fee_cap >= 0', name='billpay_biller_fee_cap_nonnegative')], 'indexes': [Index(fields=['type', 'region'])], 'pk_attr': 'id', 'table_description': 'A bill issuer (utility, carrier, property manager) configured by ops and reached through an adapter.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -85,7 +86,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'billpay_order', 'app': 'billpay', 'indexes': [Index(fields=['member_id', 'state']), Index(fields=['state', 'due_at']), Index(fields=['biller_id', 'biller_day']), Index(fields=['biller_id', 'account_hash', 'period'])], 'pk_attr': 'id', 'table_description': 'One payment of a bill: debited at the bank, confirmed with the biller, refunded on failure.'},
+            options={'table': 'billpay_order', 'app': 'billpay', 'constraints': [CheckConstraint(check='amount > 0', name='billpay_order_amount_positive'), CheckConstraint(check='fee >= 0 AND discount >= 0', name='billpay_order_fee_discount_nonnegative'), CheckConstraint(check='total = amount + fee - discount', name='billpay_order_total_adds_up'), CheckConstraint(check='total >= 0', name='billpay_order_total_nonnegative'), CheckConstraint(check="state IN ('created','paid','confirming','succeeded','failed','refunded','cancelled')", name='billpay_order_state_known'), CheckConstraint(check="state IN ('created','cancelled') OR (bank_txn IS NOT NULL AND paid_at IS NOT NULL)", name='billpay_order_paid_has_debit'), CheckConstraint(check="state <> 'refunded' OR refund_txn IS NOT NULL", name='billpay_order_refunded_has_refund')], 'indexes': [Index(fields=['member_id', 'state']), Index(fields=['state', 'due_at']), Index(fields=['biller_id', 'biller_day']), Index(fields=['biller_id', 'account_hash', 'period'])], 'pk_attr': 'id', 'table_description': 'One payment of a bill: debited at the bank, confirmed with the biller, refunded on failure.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -146,7 +147,7 @@ class Migration(migrations.Migration):
                 ('last_queued_month', fields.CharField(null=True, description='YYYY-MM last sent for', max_length=7)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'billpay_reminder', 'app': 'billpay', 'indexes': [Index(fields=['day_of_month', 'last_queued_month'])], 'pk_attr': 'id', 'table_description': "A member's monthly reminder to pay the bill of a saved account."},
+            options={'table': 'billpay_reminder', 'app': 'billpay', 'constraints': [CheckConstraint(check='day_of_month BETWEEN 1 AND 28', name='billpay_reminder_day_range')], 'indexes': [Index(fields=['day_of_month', 'last_queued_month'])], 'pk_attr': 'id', 'table_description': "A member's monthly reminder to pay the bill of a saved account."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -172,7 +173,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'billpay_sim_bank_account', 'app': 'billpay', 'pk_attr': 'id', 'table_description': "A member's current account at the simulated bank core."},
+            options={'table': 'billpay_sim_bank_account', 'app': 'billpay', 'constraints': [CheckConstraint(check='balance >= 0', name='billpay_sim_bank_balance_nonnegative')], 'pk_attr': 'id', 'table_description': "A member's current account at the simulated bank core."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -188,7 +189,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('refunded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'billpay_sim_bank_payment', 'app': 'billpay', 'pk_attr': 'id', 'table_description': 'A debit at the simulated bank core by our reference: debited, refunded, or reversed beforehand.'},
+            options={'table': 'billpay_sim_bank_payment', 'app': 'billpay', 'constraints': [CheckConstraint(check='amount >= 0', name='billpay_sim_bank_payment_amount_nonnegative'), CheckConstraint(check="status IN ('debited','refunded','reversed')", name='billpay_sim_bank_payment_status')], 'pk_attr': 'id', 'table_description': 'A debit at the simulated bank core by our reference: debited, refunded, or reversed beforehand.'},
             bases=['Model'],
         ),
         ops.CreateModel(
