@@ -59,6 +59,24 @@ class Settings(BaseSettings):
     job_max_tries: int = Field(8, description="tries before a failing job is recorded as dead")
     job_timeout: int = Field(120, description="seconds before a running job is considered lost")
 
+    billpay_biller_timeout: float = Field(
+        10.0, description="seconds a biller call may take before it times out"
+    )
+    billpay_confirm_max_attempts: int = Field(8, description="biller confirmation attempts before refunding")
+    billpay_confirm_backoff: float = Field(
+        5.0, description="seconds before the second confirmation attempt, doubling up to 10 minutes"
+    )
+    billpay_order_ttl: int = Field(1800, description="seconds an unpaid bill order stays payable")
+    billpay_payment_check_delay: int = Field(
+        60, description="seconds after a payment starts before its outcome is checked at the bank"
+    )
+    billpay_stuck_after: int = Field(
+        600, description="seconds an order may be overdue before the sweeper enqueues its job again"
+    )
+    billpay_sim_opening_balance: int = Field(
+        1_000_000, description="fen in a simulated bank account when it opens"
+    )
+
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
         if self.env == "production":

@@ -65,6 +65,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     from merchants import router_ops as merchant_ops
     from miniprogram_api import router as miniprogram
     from miniprogram_api import stores
+    from miniprogram_api.billpay import router_ops as billpay_ops
 
     mp = APIRouter(prefix="/mp/v1")
     mp.include_router(stores.router)  # first and one level up: nearby is the hottest route
@@ -78,6 +79,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     guarded = APIRouter(dependencies=[Depends(ops_guard)])
     guarded.include_router(core_ops.router)
     guarded.include_router(merchant_ops.router)
+    guarded.include_router(billpay_ops.router)
     ops.include_router(guarded)
     return mp, merchant, ops
 

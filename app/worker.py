@@ -12,7 +12,7 @@ from arq.connections import ArqRedis
 from arq.cron import CronJob
 from arq.worker import Worker
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.jobs import CORE_CRON_JOBS, Job
 from app.redis_client import make_client
 
@@ -24,8 +24,10 @@ BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     """Every job, cron job and background loop of every domain."""
-    tasks: list[Job] = []
-    crons: list[CronJob] = [*CORE_CRON_JOBS]
+    from miniprogram_api.billpay import tasks as billpay
+
+    tasks: list[Job] = [*billpay.TASKS]
+    crons: list[CronJob] = [*CORE_CRON_JOBS, *billpay.CRON_JOBS]
     loops: list[BackgroundLoop] = []
     from merchants import tasks as merchant_tasks
 
@@ -52,6 +54,8 @@ def build_worker(
         poll_delay=poll_delay,
         handle_signals=False,
         max_jobs=50,
+        # Also the default for cron jobs, so a dead worker's jobs come back after job_timeout + 10 s.
+        job_timeout=get_settings().job_timeout,
         keep_result=3600,
         allow_abort_jobs=False,
     )

@@ -8,10 +8,12 @@ from app.auth.deps import current_member
 from app.auth.tokens import Principal
 from loyalty.models import Member
 from miniprogram_api import auth
+from miniprogram_api.billpay import router_member as billpay
 from miniprogram_api.schemas import MemberOut
 
 router = APIRouter()
 router.include_router(auth.router)
+router.include_router(billpay.router)
 
 
 @router.get("/me", response_model=MemberOut, tags=["Mini-program: profile"], summary="My profile")

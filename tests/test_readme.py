@@ -27,9 +27,10 @@ def test_model_docstrings_have_no_semicolons() -> None:
     import app.models
     import loyalty.models
     import merchants.models
+    import miniprogram_api.billpay.models
 
     offenders = []
-    for module in (app.models, merchants.models, loyalty.models):
+    for module in (app.models, merchants.models, loyalty.models, miniprogram_api.billpay.models):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)

@@ -1,0 +1,476 @@
+"""Bill-payment request and response bodies (money in fen)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from miniprogram_api.billpay.models import BillerType, MismatchKind, OrderState
+
+ACCOUNT_PATTERN = r"^[0-9A-Za-z-]{4,32}$"
+MAX_AMOUNT = 10_000_000  # 100,000 yuan
+
+
+class BillerBrief(BaseModel):
+    """A biller as shown next to an account or order."""
+
+    id: int
+    type: BillerType
+    name: str
+
+
+class BillerOut(BaseModel):
+    """A biller members can pay, with its fee rule."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 3,
+                "type": "electricity",
+                "name": "国网上海电力",
+                "region": "上海市",
+                "fee_fixed": 0,
+                "fee_rate_bp": 0,
+                "fee_cap": None,
+                "topup_amounts": None,
+            }
+        }
+    )
+
+    id: int
+    type: BillerType
+    name: str
+    region: str
+    fee_fixed: int = Field(description="fee per order in fen")
+    fee_rate_bp: int = Field(description="fee in basis points of the amount")
+    fee_cap: int | None = Field(description="largest fee in fen")
+    topup_amounts: list[int] | None = Field(description="phone top-up: the amounts (fen) a member may choose")
+
+
+class LookupIn(BaseModel):
+    """Which bill to look up."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456"}})
+
+    biller_id: int = Field(gt=0)
+    account_no: str = Field(pattern=ACCOUNT_PATTERN, description="the account number printed on the bill")
+
+
+class BillOut(BaseModel):
+    """The amount due on an account, with what paying it costs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "biller": {"id": 3, "type": "electricity", "name": "国网上海电力"},
+                "account_mask": "****3456",
+                "holder": "张*",
+                "amount_due": 12850,
+                "period": "2026-11",
+                "due_date": "2026-11-25",
+                "fee": 0,
+                "total": 12850,
+                "topup_amounts": None,
+            }
+        }
+    )
+
+    biller: BillerBrief
+    account_mask: str
+    holder: str | None = Field(description="the account holder's name, masked")
+    amount_due: int | None = Field(description="fen; null for phone top-up (choose from topup_amounts)")
+    period: str | None
+    due_date: date | None
+    fee: int = Field(description="fee for paying amount_due")
+    total: int | None = Field(description="what paying amount_due debits")
+    topup_amounts: list[int] | None
+
+
+class HouseholdAccountIn(BaseModel):
+    """Save an account at a biller."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456", "nickname": "家里电费"}}
+    )
+
+    biller_id: int = Field(gt=0)
+    account_no: str = Field(pattern=ACCOUNT_PATTERN)
+    nickname: str = Field(min_length=1, max_length=32)
+
+
+class HouseholdAccountPatch(BaseModel):
+    """Rename a saved account."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"nickname": "父母家电费"}})
+
+    nickname: str = Field(min_length=1, max_length=32)
+
+
+class HouseholdAccountOut(BaseModel):
+    """A saved account (number masked) and its reminder day, if any."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 12,
+                "biller": {"id": 3, "type": "electricity", "name": "国网上海电力"},
+                "account_mask": "****3456",
+                "nickname": "家里电费",
+                "reminder_day": 5,
+                "created_at": "2026-11-01T02:00:00Z",
+            }
+        }
+    )
+
+    id: int
+    biller: BillerBrief
+    account_mask: str
+    nickname: str
+    reminder_day: int | None = Field(description="day of month a reminder is sent; null when none")
+    created_at: datetime
+
+
+class ReminderIn(BaseModel):
+    """A monthly reminder day."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"day_of_month": 5}})
+
+    day_of_month: int = Field(ge=1, le=28, description="1-28, Asia/Shanghai calendar")
+
+
+class ReminderOut(BaseModel):
+    """A saved account's monthly reminder."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"household_account_id": 12, "day_of_month": 5, "created_at": "2026-11-01T02:00:00Z"}
+        }
+    )
+
+    household_account_id: int
+    day_of_month: int
+    created_at: datetime
+
+
+class OrderIn(BaseModel):
+    """Create a bill order, from a saved account or a biller and account number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"household_account_id": 12, "amount": 12850},
+                {"biller_id": 3, "account_no": "3100123456", "amount": 12850},
+            ]
+        }
+    )
+
+    household_account_id: int | None = Field(None, gt=0)
+    biller_id: int | None = Field(None, gt=0)
+    account_no: str | None = Field(None, pattern=ACCOUNT_PATTERN)
+    amount: int = Field(gt=0, le=MAX_AMOUNT, description="fen: the amount due, or a top-up amount")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OrderIn:
+        saved = self.household_account_id is not None
+        direct = self.biller_id is not None or self.account_no is not None
+        if saved == direct or (direct and (self.biller_id is None or self.account_no is None)):
+            raise ValueError("give household_account_id, or biller_id and account_no")
+        return self
+
+
+class TransitionOut(BaseModel):
+    """One step of an order's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_state: OrderState | None
+    to_state: OrderState
+    note: str | None
+    created_at: datetime
+
+
+class ReceiptOut(BaseModel):
+    """The biller's receipt of a succeeded order."""
+
+    receipt_no: str | None
+    biller_day: date | None
+
+
+class FailureOut(BaseModel):
+    """Why an order failed (shown to the member)."""
+
+    code: str
+    reason: str | None
+
+
+_ORDER_EXAMPLE: dict[str, Any] = {
+    "id": 981,
+    "ref": "BP261122A1B2C3D4E5F6",
+    "biller": {"id": 3, "type": "electricity", "name": "国网上海电力"},
+    "household_account_id": 12,
+    "account_mask": "****3456",
+    "period": "2026-11",
+    "amount": 12850,
+    "fee": 0,
+    "discount": 0,
+    "total": 12850,
+    "state": "succeeded",
+    "expires_at": "2026-11-22T03:30:00Z",
+    "created_at": "2026-11-22T03:00:00Z",
+    "paid_at": "2026-11-22T03:00:05Z",
+    "succeeded_at": "2026-11-22T03:00:07Z",
+    "failed_at": None,
+    "refunded_at": None,
+    "cancelled_at": None,
+    "receipt": {"receipt_no": "R202611220012345678", "biller_day": "2026-11-22"},
+    "failure": None,
+    "transitions": [
+        {"from_state": None, "to_state": "created", "note": None, "created_at": "2026-11-22T03:00:00Z"},
+        {"from_state": "created", "to_state": "paid", "note": None, "created_at": "2026-11-22T03:00:05Z"},
+        {"from_state": "paid", "to_state": "confirming", "note": None, "created_at": "2026-11-22T03:00:06Z"},
+        {
+            "from_state": "confirming",
+            "to_state": "succeeded",
+            "note": None,
+            "created_at": "2026-11-22T03:00:07Z",
+        },
+    ],
+}
+
+
+class OrderOut(BaseModel):
+    """A bill order with its history; `failure.reason` says why a failed order was refunded."""
+
+    model_config = ConfigDict(json_schema_extra={"example": _ORDER_EXAMPLE})
+
+    id: int
+    ref: str = Field(description="our reference, quoted to the bank and the biller")
+    biller: BillerBrief
+    household_account_id: int | None
+    account_mask: str
+    period: str | None
+    amount: int
+    fee: int
+    discount: int
+    total: int = Field(description="amount + fee - discount, debited from the bank account")
+    state: OrderState
+    expires_at: datetime = Field(description="an unpaid order is cancelled after this")
+    created_at: datetime
+    paid_at: datetime | None
+    succeeded_at: datetime | None
+    failed_at: datetime | None
+    refunded_at: datetime | None
+    cancelled_at: datetime | None
+    receipt: ReceiptOut | None
+    failure: FailureOut | None
+    transitions: list[TransitionOut]
+
+
+class OpsOrderOut(OrderOut):
+    """A bill order as ops see it, with its processing details."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": _ORDER_EXAMPLE
+            | {
+                "member_id": 42,
+                "attempt": 1,
+                "due_at": None,
+                "last_error": None,
+                "bank_txn": "D20261122A1B2C3D4E5F60718",
+                "refund_txn": None,
+            }
+        }
+    )
+
+    member_id: int
+    attempt: int
+    due_at: datetime | None
+    last_error: str | None
+    bank_txn: str | None
+    refund_txn: str | None
+
+
+class PaymentAccountOut(BaseModel):
+    """The member's bank account used for bill payment."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"account_mask": "****0042", "balance": 987150}})
+
+    account_mask: str
+    balance: int = Field(description="fen")
+
+
+class BillerIn(BaseModel):
+    """A new biller."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "code": "sh-power",
+                "type": "electricity",
+                "name": "国网上海电力",
+                "region": "上海市",
+                "adapter": "simulated",
+                "adapter_config": {"latency_ms": 20, "timeout_rate": 0.05},
+                "fee_fixed": 0,
+                "fee_rate_bp": 0,
+                "fee_cap": None,
+            }
+        }
+    )
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$", description="stable code shared with the biller")
+    type: BillerType
+    name: str = Field(min_length=1, max_length=64)
+    region: str = Field(min_length=1, max_length=64)
+    adapter: str = Field(min_length=1, max_length=32, description="e.g. simulated")
+    adapter_config: dict[str, Any] = Field(default_factory=dict)
+    fee_fixed: int = Field(0, ge=0, le=100_000)
+    fee_rate_bp: int = Field(0, ge=0, le=10_000)
+    fee_cap: int | None = Field(None, ge=0)
+    is_active: bool = True
+
+
+class BillerPatch(BaseModel):
+    """Change a biller; absent fields stay as they are (`fee_cap: null` removes the cap)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"adapter_config": {"down": True}, "is_active": True}}
+    )
+
+    name: str | None = Field(None, min_length=1, max_length=64)
+    region: str | None = Field(None, min_length=1, max_length=64)
+    adapter_config: dict[str, Any] | None = None
+    fee_fixed: int | None = Field(None, ge=0, le=100_000)
+    fee_rate_bp: int | None = Field(None, ge=0, le=10_000)
+    fee_cap: int | None = Field(None, ge=0)
+    is_active: bool | None = None
+
+
+class BillerOpsOut(BillerOut):
+    """A biller with its adapter configuration."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 3,
+                "code": "sh-power",
+                "type": "electricity",
+                "name": "国网上海电力",
+                "region": "上海市",
+                "adapter": "simulated",
+                "adapter_config": {"latency_ms": 20, "timeout_rate": 0.05},
+                "fee_fixed": 0,
+                "fee_rate_bp": 0,
+                "fee_cap": None,
+                "topup_amounts": None,
+                "is_active": True,
+                "created_at": "2026-11-01T02:00:00Z",
+                "updated_at": "2026-11-01T02:00:00Z",
+            }
+        },
+    )
+
+    code: str
+    adapter: str
+    adapter_config: dict[str, Any]
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReconcileIn(BaseModel):
+    """Reconcile one business day, for one biller or all."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21", "biller_id": None}})
+
+    day: date = Field(description="Asia/Shanghai business day")
+    biller_id: int | None = Field(None, gt=0)
+
+
+class ReconcileQueuedOut(BaseModel):
+    """Reconciliation jobs queued."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21", "biller_ids": [3, 4]}})
+
+    day: date
+    biller_ids: list[int]
+
+
+class ReconciliationOut(BaseModel):
+    """The result of comparing a day's succeeded orders with a biller's statement."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 7,
+                "biller_id": 3,
+                "day": "2026-11-21",
+                "matched": 1520,
+                "mismatched": 1,
+                "our_total": 19876500,
+                "biller_total": 19889350,
+                "finished_at": "2026-11-21T18:30:04Z",
+            }
+        },
+    )
+
+    id: int
+    biller_id: int
+    day: date
+    matched: int
+    mismatched: int
+    our_total: int
+    biller_total: int
+    finished_at: datetime
+
+
+class MismatchOut(BaseModel):
+    """A disagreement between an order and the biller's statement."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 5,
+                "run_id": 7,
+                "order_ref": "BP261121A1B2C3D4E5F6",
+                "order_id": 977,
+                "kind": "paid_but_not_succeeded",
+                "our_state": "refunded",
+                "our_amount": 12850,
+                "biller_amount": 12850,
+                "resolved_at": None,
+                "resolved_by": None,
+                "resolution_note": None,
+                "created_at": "2026-11-21T18:30:04Z",
+            }
+        },
+    )
+
+    id: int
+    run_id: int
+    order_ref: str
+    order_id: int | None
+    kind: MismatchKind
+    our_state: str | None
+    our_amount: int | None
+    biller_amount: int | None
+    resolved_at: datetime | None
+    resolved_by: int | None
+    resolution_note: str | None
+    created_at: datetime
+
+
+class ResolveIn(BaseModel):
+    """How ops settled a mismatch."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"note": "biller refunded the payment on 2026-11-23, ticket 4411"}}
+    )
+
+    note: str = Field(min_length=1, max_length=255)
