@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _domain_commands() -> list[Callable[[Any], None]]:
     """Each domain's `register(subparsers)`, listed explicitly."""
-    return []
+    from loyalty import cli as loyalty_cli
+
+    return [loyalty_cli.register]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from arq.worker import Worker
 from app.config import Settings
 from app.jobs import CORE_CRON_JOBS, Job
 from app.redis_client import make_client
+from app.wiring import wire
 
 log = logging.getLogger("linli.worker")
 
@@ -24,8 +25,10 @@ BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     """Every job, cron job and background loop of every domain."""
-    tasks: list[Job] = []
-    crons: list[CronJob] = [*CORE_CRON_JOBS]
+    from loyalty import tasks as loyalty_tasks
+
+    tasks: list[Job] = [*loyalty_tasks.TASKS]
+    crons: list[CronJob] = [*CORE_CRON_JOBS, *loyalty_tasks.CRON_JOBS]
     loops: list[BackgroundLoop] = []
     return tasks, crons, loops
 
@@ -83,6 +86,7 @@ async def run_worker(settings: Settings) -> None:
     """`linli worker`: a standalone worker process until SIGTERM or SIGINT."""
     from app.lifecycle import resources
 
+    wire()
     async with resources(settings, with_worker=True) as runner:
         assert runner is not None
         stop = asyncio.Event()

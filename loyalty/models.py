@@ -1,9 +1,27 @@
-"""Loyalty tables."""
+"""Loyalty tables: the member pool, the double-entry points ledger, sales and known members.
+
+Invariants live in the database: a member's balance has a CHECK (never negative), journals and entries
+are append-only (triggers), references are unique, and on PostgreSQL a deferred constraint trigger
+refuses to commit a journal whose entries do not sum to zero.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
+
+from merchants.models import Merchant
+
+
+class Tier(StrEnum):
+    """Member levels, from points earned in the trailing 12 months."""
+
+    REGULAR = "regular"
+    SILVER = "silver"
+    GOLD = "gold"
 
 
 class Member(Model):
@@ -13,8 +31,296 @@ class Member(Model):
     openid = fields.CharField(max_length=64, unique=True)
     unionid = fields.CharField(max_length=64, null=True)
     nickname = fields.CharField(max_length=64, default="")
-    created_at = fields.DatetimeField(auto_now_add=True)
-    last_active_at = fields.DatetimeField(auto_now_add=True)
+    birthday = fields.DateField(null=True)
+    phone_enc = fields.TextField(null=True)
+    phone_hash = fields.CharField(max_length=64, null=True, unique=True)
+    phone_bound_at = fields.DatetimeField(null=True)
+    tier = fields.CharEnumField(Tier, max_length=16, default=Tier.REGULAR)
+    joined_at = fields.DatetimeField(null=True, description="when the member joined the alliance")
+    share_profile = fields.BooleanField(default=False, description="consent: merchants may see me")
+    marketing = fields.BooleanField(default=False, description="consent: marketing messages")
+    consents_updated_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    last_active_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         table = "loyalty_member"
+
+
+class MemberTag(Model):
+    """A targeting tag on a member (imported by ops or kept by the automatic-tags job)."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="tags", on_delete=fields.CASCADE
+    )
+    member_id: int
+    tag = fields.CharField(max_length=32)
+    source = fields.CharField(max_length=16, description="import or auto")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "loyalty_member_tag"
+        unique_together = (("member", "tag"),)
+        indexes = (("tag", "member_id"),)
+
+
+class MerchantProgram(Model):
+    """A merchant's loyalty terms: earning rate, point value and benefit category."""
+
+    merchant: fields.OneToOneRelation[Merchant] = fields.OneToOneField(
+        "merchants.Merchant", related_name="loyalty_program", on_delete=fields.RESTRICT, primary_key=True
+    )
+    merchant_id: int
+    earn_rate = fields.IntField(description="points earned per 100 yuan spent")
+    point_value_fen = fields.IntField(description="fen one point is worth in settlement")
+    category = fields.CharField(max_length=32, default="", description="category for benefit eligibility")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "loyalty_merchant_program"
+        constraints = (
+            CheckConstraint(check="earn_rate >= 0 AND earn_rate <= 10000", name="loyalty_program_rate"),
+            CheckConstraint(check="point_value_fen >= 1", name="loyalty_program_value"),
+        )
+
+
+class MerchantMember(Model):
+    """A member known to a merchant (scanned its store QR, earned or redeemed there)."""
+
+    id = fields.BigIntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="known_members", on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="known_by", on_delete=fields.CASCADE
+    )
+    member_id: int
+    first_seen_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    visits = fields.IntField(default=0)
+    spend_fen = fields.BigIntField(default=0)
+    points_earned = fields.BigIntField(default=0)
+    redemptions = fields.IntField(default=0)
+
+    class Meta:
+        table = "loyalty_merchant_member"
+        unique_together = (("merchant", "member"),)
+
+
+class AccountKind(StrEnum):
+    """Ledger accounts: one per member and per merchant, and the bank's system accounts."""
+
+    MEMBER = "member"
+    MERCHANT = "merchant"
+    POOL = "pool"
+    REDEMPTION = "redemption"
+    EXPIRY = "expiry"
+    WRITEOFF = "writeoff"
+
+
+class JournalKind(StrEnum):
+    """What a journal does to the member's points."""
+
+    EARN = "earn"
+    SPEND = "spend"
+    EXPIRE = "expire"
+    REVERSAL = "reversal"
+
+
+class PointsAccount(Model):
+    """A member's points account: the balance kept in the same transaction as its entries."""
+
+    member: fields.OneToOneRelation[Member] = fields.OneToOneField(
+        "loyalty.Member", related_name="points_account", on_delete=fields.RESTRICT, primary_key=True
+    )
+    member_id: int
+    balance = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "loyalty_points_account"
+        constraints = (CheckConstraint(check="balance >= 0", name="loyalty_points_account_not_negative"),)
+
+
+class Journal(Model):
+    """One posting to the ledger with a unique reference, its entries sum to zero (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    reference = fields.CharField(max_length=191, unique=True)
+    kind = fields.CharEnumField(JournalKind, max_length=16)
+    source = fields.CharField(max_length=32, description="sale, bill_payment, campaign, benefit, …")
+    member: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="journals", on_delete=fields.RESTRICT, null=True
+    )
+    member_id: int | None
+    merchant: fields.ForeignKeyNullableRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="points_journals", on_delete=fields.RESTRICT, null=True
+    )
+    merchant_id: int | None
+    points = fields.BigIntField(description="points credited to (or debited from) the member")
+    settlement_fen = fields.BigIntField(
+        default=0, description="what the bank owes the merchant for it (negative: the merchant owes)"
+    )
+    reverses: fields.OneToOneNullableRelation[Journal] = fields.OneToOneField(
+        "loyalty.Journal", related_name="reversed_by", on_delete=fields.RESTRICT, null=True
+    )
+    reverses_id: int | None
+    memo = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "loyalty_journal"
+        indexes = (("merchant_id", "created_at"), ("member_id", "created_at"))
+        constraints = (CheckConstraint(check="points >= 0", name="loyalty_journal_points"),)
+
+
+class Entry(Model):
+    """One side of a journal: a signed amount of points on one account (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    journal: fields.ForeignKeyRelation[Journal] = fields.ForeignKeyField(
+        "loyalty.Journal", related_name="entries", on_delete=fields.RESTRICT
+    )
+    journal_id: int
+    account_kind = fields.CharEnumField(AccountKind, max_length=16)
+    account_id = fields.BigIntField(default=0, description="member or merchant id, 0 for system accounts")
+    amount = fields.BigIntField()
+
+    class Meta:
+        table = "loyalty_entry"
+        indexes = (("account_kind", "account_id", "id"),)
+        constraints = (CheckConstraint(check="amount <> 0", name="loyalty_entry_not_zero"),)
+
+
+class PointsLot(Model):
+    """Points earned together, expiring together at the end of the 12th month after earning."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="lots", on_delete=fields.RESTRICT
+    )
+    member_id: int
+    journal: fields.ForeignKeyRelation[Journal] = fields.ForeignKeyField(
+        "loyalty.Journal", related_name="lots", on_delete=fields.RESTRICT
+    )
+    journal_id: int
+    points = fields.BigIntField()
+    remaining = fields.BigIntField()
+    reversed_points = fields.BigIntField(default=0, description="points of this lot taken back by reversal")
+    expires_at = fields.DatetimeField(db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "loyalty_points_lot"
+        indexes = (("member_id", "expires_at"), ("member_id", "created_at"))
+        constraints = (
+            CheckConstraint(check="points > 0", name="loyalty_lot_points"),
+            CheckConstraint(check="remaining >= 0 AND remaining <= points", name="loyalty_lot_remaining"),
+            CheckConstraint(
+                check="reversed_points >= 0 AND reversed_points <= points", name="loyalty_lot_reversed"
+            ),
+        )
+
+
+class LotMove(Model):
+    """Points a journal took from (negative) or gave back to (positive) a lot (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    journal: fields.ForeignKeyRelation[Journal] = fields.ForeignKeyField(
+        "loyalty.Journal", related_name="lot_moves", on_delete=fields.RESTRICT
+    )
+    journal_id: int
+    lot: fields.ForeignKeyRelation[PointsLot] = fields.ForeignKeyField(
+        "loyalty.PointsLot", related_name="moves", on_delete=fields.RESTRICT
+    )
+    lot_id: int
+    points = fields.BigIntField()
+
+    class Meta:
+        table = "loyalty_lot_move"
+        indexes = (("journal_id",), ("lot_id",))
+        constraints = (CheckConstraint(check="points <> 0", name="loyalty_lot_move_not_zero"),)
+
+
+class SaleStatus(StrEnum):
+    """A till sale: completed, or refunded (its points reversed)."""
+
+    COMPLETED = "completed"
+    REFUNDED = "refunded"
+
+
+class Sale(Model):
+    """A purchase a merchant recorded for a member, earning points."""
+
+    id = fields.BigIntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="sales", on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="sales", on_delete=fields.RESTRICT
+    )
+    member_id: int
+    staff_id = fields.BigIntField(null=True)
+    reference = fields.CharField(max_length=191, description="receipt number or idempotency reference")
+    amount_fen = fields.BigIntField()
+    points = fields.BigIntField(default=0)
+    journal: fields.ForeignKeyNullableRelation[Journal] = fields.ForeignKeyField(
+        "loyalty.Journal", related_name="sales", on_delete=fields.RESTRICT, null=True
+    )
+    journal_id: int | None
+    status = fields.CharEnumField(SaleStatus, max_length=16, default=SaleStatus.COMPLETED)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    refunded_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_sale"
+        unique_together = (("merchant", "reference"),)
+        indexes = (("merchant_id", "id"),)
+        constraints = (
+            CheckConstraint(check="amount_fen > 0", name="loyalty_sale_amount"),
+            CheckConstraint(check="points >= 0", name="loyalty_sale_points"),
+        )
+
+
+class PaymentStatus(StrEnum):
+    """Points paid at a merchant: paid, or reversed (refunded at the till)."""
+
+    PAID = "paid"
+    REVERSED = "reversed"
+
+
+class PointsPayment(Model):
+    """Points a member paid with at a merchant (one member code, used once)."""
+
+    id = fields.BigIntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="points_payments", on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="points_payments", on_delete=fields.RESTRICT
+    )
+    member_id: int
+    staff_id = fields.BigIntField(null=True)
+    reference = fields.CharField(max_length=191)
+    nonce = fields.CharField(max_length=32, unique=True, description="the member code's nonce, used once")
+    points = fields.BigIntField()
+    value_fen = fields.BigIntField()
+    journal: fields.ForeignKeyRelation[Journal] = fields.ForeignKeyField(
+        "loyalty.Journal", related_name="payments", on_delete=fields.RESTRICT
+    )
+    journal_id: int
+    status = fields.CharEnumField(PaymentStatus, max_length=16, default=PaymentStatus.PAID)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    reversed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_points_payment"
+        unique_together = (("merchant", "reference"),)
+        indexes = (("merchant_id", "id"),)
+        constraints = (
+            CheckConstraint(check="points > 0 AND value_fen > 0", name="loyalty_payment_positive"),
+        )

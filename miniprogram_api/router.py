@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from loyalty.models import Member
-from miniprogram_api import auth
-from miniprogram_api.schemas import MemberOut
+from miniprogram_api import auth, points, profile
 
 router = APIRouter()
 router.include_router(auth.router)
-
-
-@router.get("/me", response_model=MemberOut, tags=["Mini-program: profile"], summary="My profile")
-async def me(member: Principal = Depends(current_member)) -> Member:
-    """The calling member's profile."""
-    return await Member.get(id=member.id)
+router.include_router(profile.router)
+router.include_router(points.router)

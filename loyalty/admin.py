@@ -1,0 +1,94 @@
+"""Ops actions on loyalty: merchants' terms and points corrections, each audited."""
+
+from __future__ import annotations
+
+import uuid
+
+from app import audit
+from app.auth.tokens import Principal
+from app.config import get_settings
+from app.db import transaction
+from app.idempotency import current_reference
+from loyalty import ledger, members, sales
+from loyalty.ledger import EarnSource, Posting
+from loyalty.models import AccountKind, MerchantProgram
+from loyalty.schemas import ProgramOut
+
+
+async def terms_out(merchant_id: int) -> ProgramOut:
+    """A merchant's terms in force (404 `merchant.not_found`)."""
+    await sales.merchant_terms(merchant_id)
+    settings = get_settings()
+    program = await MerchantProgram.get_or_none(merchant_id=merchant_id)
+    return ProgramOut.of(merchant_id, program, settings.earn_rate_default, settings.point_value_fen)
+
+
+async def set_terms(
+    operator: Principal, merchant_id: int, earn_rate: int, point_value_fen: int, category: str
+) -> None:
+    """Create or change a merchant's loyalty terms."""
+    await sales.merchant_terms(merchant_id)
+    async with transaction():
+        before = await MerchantProgram.get_or_none(merchant_id=merchant_id)
+        after = {"earn_rate": earn_rate, "point_value_fen": point_value_fen, "category": category}
+        if before is None:
+            await MerchantProgram.create(
+                merchant_id=merchant_id,
+                earn_rate=earn_rate,
+                point_value_fen=point_value_fen,
+                category=category,
+            )
+        else:
+            await MerchantProgram.filter(merchant_id=merchant_id).update(
+                earn_rate=earn_rate, point_value_fen=point_value_fen, category=category
+            )
+        await audit.record(
+            operator,
+            "loyalty.terms.set",
+            "merchant",
+            merchant_id,
+            before=None
+            if before is None
+            else {
+                "earn_rate": before.earn_rate,
+                "point_value_fen": before.point_value_fen,
+                "category": before.category,
+            },
+            after=after,
+        )
+
+
+async def grant_points(operator: Principal, member_id: int, points: int, reason: str) -> Posting:
+    """Credit points from the bank's pool to a member."""
+    ledger.check_points(points)
+    await members.get_member(member_id)
+    reference = f"ops:{operator.id}:{current_reference() or uuid.uuid4().hex}"[:191]
+    async with transaction():
+        posting = await ledger.post_earn(
+            member_id,
+            points,
+            source=EarnSource.OPS_GRANT,
+            reference=reference,
+            funding=[(AccountKind.POOL, 0, points)],
+            memo=reason,
+        )
+        if not posting.replayed:
+            await audit.record(
+                operator, "points.grant", "member", member_id, after={"points": points, "reason": reason}
+            )
+    return posting
+
+
+async def reverse(operator: Principal, reference: str, reason: str) -> Posting:
+    """Reverse a journal by its reference."""
+    async with transaction():
+        posting = await ledger.reverse(reference, memo=reason)
+        if not posting.replayed:
+            await audit.record(
+                operator,
+                "points.reverse",
+                "journal",
+                posting.journal_id,
+                after={"reverses": reference, "points": posting.points, "reason": reason},
+            )
+    return posting

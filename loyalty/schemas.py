@@ -1,0 +1,442 @@
+"""Loyalty request and response bodies: members, points, sales and points payments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from app.crypto import mask_name
+from loyalty.members import member_phone
+from loyalty.models import Entry, Member, MerchantMember, MerchantProgram, PointsPayment, Sale, Tier
+from loyalty.points import Expiring, Summary
+
+REFERENCE_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+CODE_FIELD = Field(min_length=1, max_length=160, description="the scanned QR payload")
+
+
+class MemberOut(BaseModel):
+    """The calling member's own profile (phone masked)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 42,
+                "nickname": "Alice",
+                "phone": "138****1234",
+                "birthday": None,
+                "tier": "silver",
+                "joined_at": "2026-11-01T02:05:00Z",
+                "share_profile": True,
+                "marketing": False,
+                "created_at": "2026-11-01T02:00:00Z",
+            }
+        }
+    )
+
+    id: int
+    nickname: str
+    phone: str | None = Field(description="masked, null until bound")
+    birthday: date | None
+    tier: Tier
+    joined_at: datetime | None = Field(description="when the member joined the alliance, null if not yet")
+    share_profile: bool = Field(description="consent: merchants I visit may see my masked profile")
+    marketing: bool = Field(description="consent: marketing messages")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, member: Member) -> MemberOut:
+        """Build from the table row."""
+        return cls(
+            id=member.id,
+            nickname=member.nickname,
+            phone=member_phone(member),
+            birthday=member.birthday,
+            tier=member.tier,
+            joined_at=member.joined_at,
+            share_profile=member.share_profile,
+            marketing=member.marketing,
+            created_at=member.created_at,
+        )
+
+
+class JoinIn(BaseModel):
+    """Join the alliance and give (or not) the two consents."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"share_profile": True, "marketing": False}})
+
+    share_profile: StrictBool = Field(description="merchants I visit may see my masked profile")
+    marketing: StrictBool = Field(False, description="I accept marketing messages")
+
+
+class ConsentsIn(BaseModel):
+    """Change one or both consents."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"share_profile": False}})
+
+    share_profile: StrictBool | None = None
+    marketing: StrictBool | None = None
+
+
+class ProfileIn(BaseModel):
+    """Editable profile fields."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"nickname": "Alice", "birthday": "1990-05-17"}})
+
+    nickname: str | None = Field(None, min_length=1, max_length=64)
+    birthday: date | None = None
+
+
+class PhoneBindIn(BaseModel):
+    """A phone-number code from the mini-program's getPhoneNumber button (never the number itself)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"code": "dev:13800138000"}})
+
+    code: str = Field(min_length=1, max_length=128)
+
+
+class MemberCodeOut(BaseModel):
+    """The member's dynamic QR code for the till."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"code": "LM1.42.1795000000.x9Kc2aQ1bZ0p.5mW…", "expires_at": "…"}}
+    )
+
+    code: str
+    expires_at: datetime
+
+
+class ExpiringOut(BaseModel):
+    """Points that expire at the end of `last_day` (Asia/Shanghai)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"last_day": "2027-03-31", "points": 120}})
+
+    last_day: date
+    points: int
+
+    @classmethod
+    def of(cls, item: Expiring) -> ExpiringOut:
+        """Build from the service value."""
+        return cls(last_day=item.last_day, points=item.points)
+
+
+class PointsSummaryOut(BaseModel):
+    """Balance, tier and the next points to expire."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "balance": 1520,
+                "tier": "regular",
+                "earned_12_months": 1800,
+                "next_tier": "silver",
+                "points_to_next_tier": 200,
+                "next_expiry": {"last_day": "2027-03-31", "points": 120},
+            }
+        }
+    )
+
+    balance: int
+    tier: Tier
+    earned_12_months: int = Field(description="points earned in the trailing 12 months (decides the tier)")
+    next_tier: Tier | None
+    points_to_next_tier: int | None
+    next_expiry: ExpiringOut | None
+
+    @classmethod
+    def of(cls, value: Summary) -> PointsSummaryOut:
+        """Build from the service value."""
+        return cls(
+            balance=value.balance,
+            tier=value.tier,
+            earned_12_months=value.earned_12_months,
+            next_tier=value.next_tier,
+            points_to_next_tier=value.points_to_next_tier,
+            next_expiry=ExpiringOut.of(value.next_expiry) if value.next_expiry else None,
+        )
+
+
+class HistoryItemOut(BaseModel):
+    """One change of the member's points."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 981,
+                "at": "2026-11-22T04:12:00Z",
+                "kind": "earn",
+                "source": "sale",
+                "points": 25,
+                "merchant_id": 7,
+                "merchant_name": "Corner Coffee",
+                "memo": "",
+            }
+        }
+    )
+
+    id: int
+    at: datetime
+    kind: str = Field(description="earn, spend, expire or reversal")
+    source: str = Field(description="sale, bill_payment, campaign, benefit, points_payment, expiry, …")
+    points: int = Field(description="signed: positive credits, negative debits")
+    merchant_id: int | None
+    merchant_name: str | None
+    memo: str
+
+    @classmethod
+    def of(cls, entry: Entry) -> HistoryItemOut:
+        """Build from an entry with its journal and merchant loaded."""
+        journal = entry.journal
+        merchant = journal.merchant
+        return cls(
+            id=entry.id,
+            at=journal.created_at,
+            kind=journal.kind.value,
+            source=journal.source,
+            points=int(entry.amount),
+            merchant_id=journal.merchant_id,
+            merchant_name=merchant.name if merchant else None,
+            memo=journal.memo,
+        )
+
+
+class SaleIn(BaseModel):
+    """A sale at the till for the member whose code was scanned."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "member_code": "LM1.42.1795000000.x9Kc2aQ1bZ0p.5mW…",
+                "amount_fen": 3850,
+                "receipt_no": "A-1029",
+            }
+        }
+    )
+
+    member_code: str = CODE_FIELD
+    amount_fen: StrictInt = Field(gt=0, description="what the member paid, fen (whole number)")
+    receipt_no: str | None = Field(
+        None,
+        pattern=REFERENCE_PATTERN,
+        description="the till's receipt number: recording it twice records once",
+    )
+
+
+class SaleOut(BaseModel):
+    """A recorded sale."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 311,
+                "amount_fen": 3850,
+                "points": 38,
+                "status": "completed",
+                "reference": "receipt:A-1029",
+                "created_at": "2026-11-22T04:12:00Z",
+                "refunded_at": None,
+            }
+        },
+    )
+
+    id: int
+    amount_fen: int
+    points: int = Field(description="points the member earned")
+    status: str
+    reference: str
+    created_at: datetime
+    refunded_at: datetime | None
+
+    @classmethod
+    def of(cls, sale: Sale) -> SaleOut:
+        """Build from the table row."""
+        return cls.model_validate(sale)
+
+
+class PointsPaymentIn(BaseModel):
+    """The member pays part of the bill with points."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"member_code": "LM1.42.1795000000.x9Kc2aQ1bZ0p.5mW…", "points": 500}}
+    )
+
+    member_code: str = CODE_FIELD
+    points: StrictInt = Field(gt=0, description="points to pay with (whole number)")
+
+
+class PointsPaymentOut(BaseModel):
+    """A points payment at the till."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 12,
+                "points": 500,
+                "value_fen": 500,
+                "status": "paid",
+                "created_at": "2026-11-22T04:12:00Z",
+                "reversed_at": None,
+            }
+        },
+    )
+
+    id: int
+    points: int
+    value_fen: int = Field(description="what the points are worth, fen: the bank pays it in settlement")
+    status: str
+    created_at: datetime
+    reversed_at: datetime | None
+
+    @classmethod
+    def of(cls, payment: PointsPayment) -> PointsPaymentOut:
+        """Build from the table row."""
+        return cls.model_validate(payment)
+
+
+class ProgramIn(BaseModel):
+    """A merchant's loyalty terms."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"earn_rate": 100, "point_value_fen": 1, "category": "dining"}}
+    )
+
+    earn_rate: StrictInt = Field(ge=0, le=10_000, description="points per 100 yuan spent")
+    point_value_fen: StrictInt = Field(ge=1, le=10_000, description="fen one point is worth")
+    category: str = Field("", pattern=r"^$|" + CATEGORY_PATTERN, description="benefit eligibility category")
+
+
+class ProgramOut(BaseModel):
+    """A merchant's loyalty terms in force."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "merchant_id": 7,
+                "earn_rate": 100,
+                "point_value_fen": 1,
+                "category": "dining",
+                "own_terms": True,
+            }
+        }
+    )
+
+    merchant_id: int
+    earn_rate: int
+    point_value_fen: int
+    category: str
+    own_terms: bool = Field(description="false: the platform defaults apply")
+
+    @classmethod
+    def of(
+        cls, merchant_id: int, program: MerchantProgram | None, default_rate: int, default_value: int
+    ) -> ProgramOut:
+        """Build from the row (or the defaults when the merchant has none)."""
+        if program is None:
+            return cls(
+                merchant_id=merchant_id,
+                earn_rate=default_rate,
+                point_value_fen=default_value,
+                category="",
+                own_terms=False,
+            )
+        return cls(
+            merchant_id=merchant_id,
+            earn_rate=program.earn_rate,
+            point_value_fen=program.point_value_fen,
+            category=program.category,
+            own_terms=True,
+        )
+
+
+class KnownMemberOut(BaseModel):
+    """A member who consented to be seen by the merchants they visit (masked)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "member_id": 42,
+                "nickname": "A*e",
+                "phone": "138****1234",
+                "tier": "silver",
+                "first_seen_at": "2026-10-02T04:12:00Z",
+                "last_seen_at": "2026-11-22T04:12:00Z",
+                "visits": 7,
+                "spend_fen": 26700,
+                "points_earned": 267,
+                "redemptions": 1,
+            }
+        }
+    )
+
+    member_id: int
+    nickname: str | None
+    phone: str | None
+    tier: Tier
+    first_seen_at: datetime
+    last_seen_at: datetime
+    visits: int
+    spend_fen: int
+    points_earned: int
+    redemptions: int
+
+    @classmethod
+    def of(cls, row: MerchantMember) -> KnownMemberOut:
+        """Build from the relation with its member loaded."""
+        member = row.member
+        return cls(
+            member_id=member.id,
+            nickname=mask_name(member.nickname) or None,
+            phone=member_phone(member),
+            tier=member.tier,
+            first_seen_at=row.first_seen_at,
+            last_seen_at=row.last_seen_at,
+            visits=row.visits,
+            spend_fen=row.spend_fen,
+            points_earned=row.points_earned,
+            redemptions=row.redemptions,
+        )
+
+
+class PointsGrantIn(BaseModel):
+    """Ops credit points to a member (goodwill, corrections)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"points": 200, "reason": "complaint 2026-118"}})
+
+    points: StrictInt = Field(gt=0)
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class PostingOut(BaseModel):
+    """A journal posted to the ledger."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "journal_id": 77,
+                "reference": "ops:5:grant-118",
+                "kind": "earn",
+                "points": 200,
+                "replayed": False,
+            }
+        }
+    )
+
+    journal_id: int
+    reference: str
+    kind: str
+    points: int
+    replayed: bool
+
+
+class ReversalIn(BaseModel):
+    """Reverse the journal posted under a reference."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"reference": "bill:8812", "reason": "biller rejected"}}
+    )
+
+    reference: str = Field(min_length=1, max_length=191)
+    reason: str = Field(min_length=3, max_length=200)
