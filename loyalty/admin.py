@@ -9,10 +9,11 @@ from app.auth.tokens import Principal
 from app.config import get_settings
 from app.db import transaction
 from app.idempotency import current_reference
-from loyalty import ledger, members, sales
+from loyalty import ledger, members, sales, vouchers
 from loyalty.ledger import EarnSource, Posting
 from loyalty.models import AccountKind, MerchantProgram
 from loyalty.schemas import ProgramOut
+from loyalty.vouchers import IssuedVoucher, IssueOutcome, VoucherGrant
 
 
 async def terms_out(merchant_id: int) -> ProgramOut:
@@ -92,3 +93,25 @@ async def reverse(operator: Principal, reference: str, reason: str) -> Posting:
                 after={"reverses": reference, "points": posting.points, "reason": reason},
             )
     return posting
+
+
+async def grant_vouchers(
+    operator: Principal, benefit_id: int, member_ids: list[int], reason: str
+) -> list[IssuedVoucher]:
+    """Give one voucher of a benefit to each member (a retried request gives nothing twice)."""
+    batch = current_reference() or uuid.uuid4().hex
+    grants = [VoucherGrant(m, f"ops:{batch}:{m}"[:191]) for m in dict.fromkeys(member_ids)]
+    async with transaction():
+        issued = await vouchers.issue_vouchers(benefit_id, grants, source="ops")
+        await audit.record(
+            operator,
+            "benefit.grant",
+            "benefit",
+            benefit_id,
+            after={
+                "members": len(grants),
+                "issued": sum(i.outcome == IssueOutcome.ISSUED for i in issued),
+                "reason": reason,
+            },
+        )
+    return issued

@@ -324,3 +324,195 @@ class PointsPayment(Model):
         constraints = (
             CheckConstraint(check="points > 0 AND value_fen > 0", name="loyalty_payment_positive"),
         )
+
+
+class BenefitKind(StrEnum):
+    """Cash voucher (¥ off), discount voucher (% off, capped) or gift/exchange voucher."""
+
+    CASH = "cash"
+    DISCOUNT = "discount"
+    GIFT = "gift"
+
+
+class Funder(StrEnum):
+    """Who pays for a benefit: the bank (settled with the merchant) or the merchant itself."""
+
+    BANK = "bank"
+    MERCHANT = "merchant"
+
+
+class Eligibility(StrEnum):
+    """Where a voucher can be redeemed."""
+
+    ALL = "all"
+    CATEGORY = "category"
+    LIST = "list"
+    BILL_PAYMENT = "bill_payment"
+
+
+class BenefitStatus(StrEnum):
+    """Catalogue lifecycle: draft or pending review → active ⇄ paused → ended, or rejected."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+    REJECTED = "rejected"
+
+
+class Benefit(Model):
+    """An entry of the benefits catalogue that members get as vouchers."""
+
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    description = fields.CharField(max_length=500, default="")
+    kind = fields.CharEnumField(BenefitKind, max_length=16)
+    face_value_fen = fields.BigIntField(default=0, description="cash: amount off, gift: value of the gift")
+    discount_percent = fields.IntField(null=True, description="discount: percent off the bill")
+    discount_cap_fen = fields.BigIntField(null=True, description="discount: most it takes off")
+    min_spend_fen = fields.BigIntField(default=0)
+    funder = fields.CharEnumField(Funder, max_length=16)
+    funder_merchant: fields.ForeignKeyNullableRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="funded_benefits", on_delete=fields.RESTRICT, null=True
+    )
+    funder_merchant_id: int | None
+    eligibility = fields.CharEnumField(Eligibility, max_length=16)
+    categories: fields.Field[list[str]] = fields.JSONField(default=list)
+    valid_from = fields.DatetimeField(null=True)
+    valid_until = fields.DatetimeField(null=True)
+    valid_days = fields.IntField(null=True, description="validity in days after issue, else the fixed window")
+    stock_total = fields.BigIntField(null=True, description="null: unlimited")
+    stock_left = fields.BigIntField(null=True)
+    per_member_limit = fields.IntField(default=1)
+    price_points = fields.BigIntField(default=0, description="0: only given by campaigns or ops")
+    status = fields.CharEnumField(BenefitStatus, max_length=16, default=BenefitStatus.DRAFT)
+    reject_reason = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "loyalty_benefit"
+        indexes = (("status", "id"), ("funder_merchant_id", "id"))
+        constraints = (
+            CheckConstraint(check="stock_left IS NULL OR stock_left >= 0", name="loyalty_benefit_stock"),
+            CheckConstraint(
+                check="(stock_total IS NULL) = (stock_left IS NULL) "
+                "AND (stock_total IS NULL OR stock_left <= stock_total)",
+                name="loyalty_benefit_stock_total",
+            ),
+            CheckConstraint(check="per_member_limit >= 1", name="loyalty_benefit_limit"),
+            CheckConstraint(
+                check="price_points >= 0 AND face_value_fen >= 0 AND min_spend_fen >= 0",
+                name="loyalty_benefit_amounts",
+            ),
+            CheckConstraint(
+                check="(valid_days IS NULL) <> (valid_until IS NULL)", name="loyalty_benefit_validity"
+            ),
+            CheckConstraint(
+                check="(funder = 'merchant') = (funder_merchant_id IS NOT NULL)",
+                name="loyalty_benefit_funder",
+            ),
+        )
+
+
+class BenefitMerchant(Model):
+    """A merchant where a list-scoped benefit can be redeemed."""
+
+    id = fields.BigIntField(primary_key=True)
+    benefit: fields.ForeignKeyRelation[Benefit] = fields.ForeignKeyField(
+        "loyalty.Benefit", related_name="merchants", on_delete=fields.CASCADE
+    )
+    benefit_id: int
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="benefit_listings", on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+
+    class Meta:
+        table = "loyalty_benefit_merchant"
+        unique_together = (("benefit", "merchant"),)
+
+
+class VoucherStatus(StrEnum):
+    """A voucher is active until redeemed (a reversal makes it active again)."""
+
+    ACTIVE = "active"
+    USED = "used"
+
+
+class Voucher(Model):
+    """A benefit issued to a member: redeemable once, within its validity."""
+
+    id = fields.BigIntField(primary_key=True)
+    benefit: fields.ForeignKeyRelation[Benefit] = fields.ForeignKeyField(
+        "loyalty.Benefit", related_name="vouchers", on_delete=fields.RESTRICT
+    )
+    benefit_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="vouchers", on_delete=fields.RESTRICT
+    )
+    member_id: int
+    seq = fields.IntField(description="the member's n-th voucher of this benefit")
+    member_limit = fields.IntField(description="the benefit's per-member limit when issued")
+    source = fields.CharField(max_length=16, description="points, campaign or ops")
+    source_reference = fields.CharField(max_length=191, unique=True)
+    journal: fields.ForeignKeyNullableRelation[Journal] = fields.ForeignKeyField(
+        "loyalty.Journal", related_name="vouchers", on_delete=fields.RESTRICT, null=True
+    )
+    journal_id: int | None
+    status = fields.CharEnumField(VoucherStatus, max_length=16, default=VoucherStatus.ACTIVE)
+    valid_from = fields.DatetimeField()
+    valid_until = fields.DatetimeField()
+    issued_at = fields.DatetimeField(auto_now_add=True)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_voucher"
+        unique_together = (("benefit", "member", "seq"),)
+        indexes = (("member_id", "status", "valid_until"),)
+        constraints = (
+            CheckConstraint(check="seq >= 1 AND seq <= member_limit", name="loyalty_voucher_member_limit"),
+        )
+
+
+class RedemptionStatus(StrEnum):
+    """A redemption stands, or was reversed (the voucher became active again)."""
+
+    REDEEMED = "redeemed"
+    REVERSED = "reversed"
+
+
+class VoucherRedemption(Model):
+    """A voucher used at a merchant's till or on a bill payment."""
+
+    id = fields.BigIntField(primary_key=True)
+    voucher: fields.ForeignKeyRelation[Voucher] = fields.ForeignKeyField(
+        "loyalty.Voucher", related_name="redemptions", on_delete=fields.RESTRICT
+    )
+    voucher_id: int
+    merchant: fields.ForeignKeyNullableRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="voucher_redemptions", on_delete=fields.RESTRICT, null=True
+    )
+    merchant_id: int | None
+    channel = fields.CharField(max_length=16, description="till or bill_payment")
+    reference = fields.CharField(max_length=191, unique=True)
+    nonce = fields.CharField(max_length=32, null=True, unique=True, description="the scanned token's nonce")
+    staff_id = fields.BigIntField(null=True)
+    bill_amount_fen = fields.BigIntField()
+    discount_fen = fields.BigIntField()
+    settlement_fen = fields.BigIntField(default=0, description="what the bank owes the merchant for it")
+    status = fields.CharEnumField(RedemptionStatus, max_length=16, default=RedemptionStatus.REDEEMED)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    reversed_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "loyalty_voucher_redemption"
+        indexes = (("merchant_id", "id"), ("voucher_id",))
+        constraints = (
+            CheckConstraint(
+                check="bill_amount_fen > 0 AND discount_fen >= 0 AND discount_fen <= bill_amount_fen "
+                "AND settlement_fen >= 0",
+                name="loyalty_redemption_amounts",
+            ),
+        )

@@ -1,22 +1,26 @@
-"""Merchant console routes of loyalty (`/merchant/v1`): sales, points payments, known members."""
+"""Merchant console routes of loyalty (`/merchant/v1`): the till, known members, benefits."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from app.auth.deps import current_staff
+from app.auth.deps import StaffRole, current_staff, require_staff_role
 from app.auth.tokens import Principal
 from app.config import get_settings
 from app.errors import problem_responses
 from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params, paginate
-from loyalty import repository, sales
+from loyalty import benefits, repository, sales, vouchers
 from loyalty.models import MerchantProgram
 from loyalty.schemas import (
+    BenefitOut,
+    BenefitProposalIn,
     KnownMemberOut,
     PointsPaymentIn,
     PointsPaymentOut,
     ProgramOut,
+    RedemptionIn,
+    RedemptionOut,
     SaleIn,
     SaleOut,
 )
@@ -24,6 +28,8 @@ from loyalty.schemas import (
 router = APIRouter()
 TILL_TAG = "Merchant console: till"
 MEMBERS_TAG = "Merchant console: members"
+BENEFITS_TAG = "Merchant console: benefits"
+_managers = require_staff_role(StaffRole.OWNER, StaffRole.MANAGER)
 
 _CODE_ERRORS = (
     (400, "member_code.invalid", "the member code is malformed or forged"),
@@ -162,3 +168,107 @@ async def known_members(
     """Members who visited the caller's merchant and consent to being seen, masked, newest first."""
     rows, cursor = await paginate(repository.known_members_of(_merchant(staff)), page)
     return Page(items=[KnownMemberOut.of(r) for r in rows], next_cursor=cursor)
+
+
+_TOKEN_ERRORS = (
+    (400, "voucher.token_invalid", "the token is malformed or forged"),
+    (410, "voucher.token_expired", "the token is older than 60 seconds"),
+    (409, "voucher.token_used", "this token was already scanned once"),
+    (404, "voucher.not_found", "the token names no voucher"),
+    (403, "voucher.not_valid_here", "the voucher cannot be redeemed at your merchant"),
+    (409, "voucher.used", "the voucher was already redeemed"),
+    (410, "voucher.expired", "the voucher's validity is over"),
+    (409, "voucher.not_yet_valid", "the voucher's validity has not started"),
+    (422, "voucher.min_spend_not_met", "the bill is below the voucher's minimum spend"),
+    (409, "merchant.not_active", "your merchant is not active in the alliance"),
+)
+
+
+@router.post(
+    "/redemptions",
+    response_model=RedemptionOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=[TILL_TAG],
+    summary="Redeem a scanned voucher (核销)",
+    responses=problem_responses(
+        *_TOKEN_ERRORS, (422, "validation_error", "bill amount not a positive whole number of fen")
+    ),
+)
+@idempotent
+async def redeem_voucher(body: RedemptionIn, staff: Principal = Depends(current_staff)) -> RedemptionOut:
+    """Redeem the voucher whose QR token was scanned against the bill; a token works once."""
+    return RedemptionOut.of(await vouchers.redeem_at_till(staff, body.token, body.bill_amount_fen))
+
+
+@router.get("/redemptions", response_model=Page[RedemptionOut], tags=[TILL_TAG], summary="List redemptions")
+async def list_redemptions(
+    staff: Principal = Depends(current_staff), page: PageParams = Depends(page_params)
+) -> Page[RedemptionOut]:
+    """Vouchers redeemed at the caller's merchant, newest first."""
+    rows, cursor = await paginate(repository.redemptions_of(_merchant(staff)), page)
+    return Page(items=[RedemptionOut.of(r) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/redemptions/{redemption_id}",
+    response_model=RedemptionOut,
+    tags=[TILL_TAG],
+    summary="One redemption",
+    responses=problem_responses((404, "redemption.not_found", "no such redemption at your merchant")),
+)
+async def get_redemption(redemption_id: int, staff: Principal = Depends(current_staff)) -> RedemptionOut:
+    """A redemption at the caller's merchant."""
+    return RedemptionOut.of(await repository.redemption_of(_merchant(staff), redemption_id))
+
+
+@router.post(
+    "/redemptions/{redemption_id}/reverse",
+    response_model=RedemptionOut,
+    tags=[TILL_TAG],
+    summary="Reverse a redemption (refund at the till)",
+    responses=problem_responses(
+        (404, "redemption.not_found", "no such redemption at your merchant"),
+        (409, "redemption.reversed", "the redemption was reversed already"),
+        (409, "reversal.window_closed", "older than the reversal window (24 hours)"),
+    ),
+)
+@idempotent
+async def reverse_redemption(redemption_id: int, staff: Principal = Depends(current_staff)) -> RedemptionOut:
+    """Make the voucher usable again (the scanned token stays spent); settlement nets it out."""
+    return RedemptionOut.of(await vouchers.reverse_at_till(staff, redemption_id))
+
+
+@router.post(
+    "/benefits",
+    response_model=BenefitOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=[BENEFITS_TAG],
+    summary="Propose a benefit my store funds",
+    responses=problem_responses(
+        (422, "validation_error", "a field is missing, out of range or inconsistent")
+    ),
+)
+async def propose_benefit(body: BenefitProposalIn, staff: Principal = Depends(_managers)) -> BenefitOut:
+    """Propose a voucher funded by the caller's merchant, redeemable there only; ops review it."""
+    return await benefits.benefit_out(await benefits.propose_benefit(staff, body))
+
+
+@router.get("/benefits", response_model=Page[BenefitOut], tags=[BENEFITS_TAG], summary="My benefits")
+async def my_benefits(
+    staff: Principal = Depends(current_staff), page: PageParams = Depends(page_params)
+) -> Page[BenefitOut]:
+    """Benefits the caller's merchant funds, with their review status, newest first."""
+    rows, cursor = await paginate(benefits.of_merchant(_merchant(staff)), page)
+    return Page(items=[await benefits.benefit_out(r) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/benefits/{benefit_id}",
+    response_model=BenefitOut,
+    tags=[BENEFITS_TAG],
+    summary="One of my benefits",
+    responses=problem_responses((404, "benefit.not_found", "no such benefit funded by your merchant")),
+)
+async def my_benefit(benefit_id: int, staff: Principal = Depends(current_staff)) -> BenefitOut:
+    """A benefit the caller's merchant funds."""
+    return await benefits.benefit_out(await benefits.get_benefit(benefit_id, merchant_id=_merchant(staff)))

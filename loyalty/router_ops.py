@@ -1,6 +1,8 @@
-"""Ops routes of loyalty (`/ops/v1`): merchants' loyalty terms, members, points corrections."""
+"""Ops routes of loyalty (`/ops/v1`): merchants' terms, points corrections, the benefits catalogue."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from fastapi import APIRouter, Depends
 
@@ -8,11 +10,26 @@ from app.auth.deps import OperatorRole, current_operator, roles
 from app.auth.tokens import Principal
 from app.errors import problem_responses
 from app.idempotency import idempotent
-from loyalty import admin
-from loyalty.schemas import PointsGrantIn, PostingOut, ProgramIn, ProgramOut, ReversalIn
+from app.pagination import Page, PageParams, page_params, paginate
+from loyalty import admin, benefits
+from loyalty.models import BenefitStatus
+from loyalty.schemas import (
+    BenefitIn,
+    BenefitOut,
+    BenefitPatch,
+    GrantIn,
+    GrantOut,
+    PointsGrantIn,
+    PostingOut,
+    ProgramIn,
+    ProgramOut,
+    RejectIn,
+    ReversalIn,
+)
 
 router = APIRouter()
 POINTS_TAG = "Ops: loyalty"
+BENEFITS_TAG = "Ops: benefits"
 
 
 @router.get(
@@ -84,3 +101,133 @@ async def reverse(body: ReversalIn, operator: Principal = Depends(current_operat
     return PostingOut.model_validate(
         await admin.reverse(operator, body.reference, body.reason), from_attributes=True
     )
+
+
+@router.post(
+    "/benefits",
+    response_model=BenefitOut,
+    status_code=201,
+    tags=[BENEFITS_TAG],
+    summary="Add a benefit to the catalogue",
+    responses=problem_responses(
+        (422, "validation_error", "a field is missing, out of range or inconsistent")
+    ),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER)
+async def create_benefit(body: BenefitIn, operator: Principal = Depends(current_operator)) -> BenefitOut:
+    """Create a benefit as a draft; publish it to make it available."""
+    return await benefits.benefit_out(await benefits.create_benefit(operator, body))
+
+
+@router.get("/benefits", response_model=Page[BenefitOut], tags=[BENEFITS_TAG], summary="The catalogue")
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.APPROVER, OperatorRole.AUDITOR)
+async def list_benefits(
+    status: BenefitStatus | None = None, page: PageParams = Depends(page_params)
+) -> Page[BenefitOut]:
+    """Every benefit, newest first, optionally by status (e.g. `pending_review` proposals)."""
+    rows, cursor = await paginate(benefits.listing(status), page)
+    return Page(items=[await benefits.benefit_out(r) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/benefits/{benefit_id}",
+    response_model=BenefitOut,
+    tags=[BENEFITS_TAG],
+    summary="One benefit",
+    responses=problem_responses((404, "benefit.not_found", "no such benefit")),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.APPROVER, OperatorRole.AUDITOR)
+async def get_benefit(benefit_id: int) -> BenefitOut:
+    """A benefit with its merchant list and stock."""
+    return await benefits.benefit_out(await benefits.get_benefit(benefit_id))
+
+
+@router.patch(
+    "/benefits/{benefit_id}",
+    response_model=BenefitOut,
+    tags=[BENEFITS_TAG],
+    summary="Change a benefit's texts, price or stock",
+    responses=problem_responses(
+        (404, "benefit.not_found", "no such benefit"),
+        (422, "validation_error", "unlimited stock, or removing more than is left"),
+    ),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER)
+async def update_benefit(
+    benefit_id: int, body: BenefitPatch, operator: Principal = Depends(current_operator)
+) -> BenefitOut:
+    """Rename, reprice, or add (or remove unissued) stock; audited."""
+    return await benefits.benefit_out(await benefits.update_benefit(operator, benefit_id, body))
+
+
+_TRANSITION_ERRORS = problem_responses(
+    (404, "benefit.not_found", "no such benefit"),
+    (409, "benefit.invalid_transition", "not allowed from the benefit's current status"),
+)
+
+
+@router.post(
+    "/benefits/{benefit_id}/lifecycle/{action}",
+    response_model=BenefitOut,
+    tags=[BENEFITS_TAG],
+    summary="Publish, pause, resume or end a benefit",
+    responses=_TRANSITION_ERRORS,
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER)
+async def run_benefit(
+    benefit_id: int,
+    action: Literal["publish", "pause", "resume", "end"],
+    operator: Principal = Depends(current_operator),
+) -> BenefitOut:
+    """Move a benefit through draft → active ⇄ paused → ended; audited."""
+    return await benefits.benefit_out(await benefits.transition(operator, benefit_id, action))
+
+
+@router.post(
+    "/benefits/{benefit_id}/review/approve",
+    response_model=BenefitOut,
+    tags=[BENEFITS_TAG],
+    summary="Approve a merchant's proposal",
+    responses=_TRANSITION_ERRORS,
+)
+@roles(OperatorRole.APPROVER)
+async def approve_benefit(benefit_id: int, operator: Principal = Depends(current_operator)) -> BenefitOut:
+    """A pending merchant-funded benefit becomes active; audited."""
+    return await benefits.benefit_out(await benefits.transition(operator, benefit_id, "approve"))
+
+
+@router.post(
+    "/benefits/{benefit_id}/review/reject",
+    response_model=BenefitOut,
+    tags=[BENEFITS_TAG],
+    summary="Reject a merchant's proposal",
+    responses=_TRANSITION_ERRORS,
+)
+@roles(OperatorRole.APPROVER)
+async def reject_benefit(
+    benefit_id: int, body: RejectIn, operator: Principal = Depends(current_operator)
+) -> BenefitOut:
+    """A pending merchant-funded benefit is rejected with a reason the merchant sees; audited."""
+    return await benefits.benefit_out(await benefits.transition(operator, benefit_id, "reject", body.reason))
+
+
+@router.post(
+    "/benefits/{benefit_id}/grants",
+    response_model=list[GrantOut],
+    tags=[BENEFITS_TAG],
+    summary="Give vouchers of a benefit to members",
+    responses=problem_responses(
+        (404, "benefit.not_found", "no such benefit"),
+        (404, "member.not_found", "a member does not exist"),
+        (409, "benefit.unavailable", "the benefit is not active"),
+        (409, "benefit.sold_out", "not enough stock for all of them (none given)"),
+    ),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER)
+@idempotent
+async def grant_vouchers(
+    benefit_id: int, body: GrantIn, operator: Principal = Depends(current_operator)
+) -> list[GrantOut]:
+    """Issue one voucher to each member (care, compensation); members at the limit get none; audited."""
+    issued = await admin.grant_vouchers(operator, benefit_id, body.member_ids, body.reason)
+    return [GrantOut(member_id=i.member_id, outcome=i.outcome.value, voucher_id=i.voucher_id) for i in issued]

@@ -8,7 +8,23 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.crypto import mask_name
 from loyalty.members import member_phone
-from loyalty.models import Entry, Member, MerchantMember, MerchantProgram, PointsPayment, Sale, Tier
+from loyalty.models import (
+    Benefit,
+    BenefitKind,
+    BenefitStatus,
+    Eligibility,
+    Entry,
+    Funder,
+    Member,
+    MerchantMember,
+    MerchantProgram,
+    PointsPayment,
+    Sale,
+    Tier,
+    Voucher,
+    VoucherRedemption,
+    VoucherStatus,
+)
 from loyalty.points import Expiring, Summary
 
 REFERENCE_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -440,3 +456,325 @@ class ReversalIn(BaseModel):
 
     reference: str = Field(min_length=1, max_length=191)
     reason: str = Field(min_length=3, max_length=200)
+
+
+class BenefitTerms(BaseModel):
+    """What a benefit is worth and when it is valid (shared by ops and merchant proposals)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    description: str = Field("", max_length=500)
+    kind: BenefitKind = Field(description="cash (¥ off), discount (% off, capped) or gift")
+    face_value_fen: StrictInt = Field(
+        0, ge=0, le=100_000_000, description="cash: amount off, gift: its value"
+    )
+    discount_percent: StrictInt | None = Field(None, ge=1, le=99, description="discount: percent off")
+    discount_cap_fen: StrictInt | None = Field(
+        None, ge=1, le=100_000_000, description="discount: most it takes off"
+    )
+    min_spend_fen: StrictInt = Field(0, ge=0, le=100_000_000)
+    valid_from: datetime | None = Field(None, description="fixed window start (default: when issued)")
+    valid_until: datetime | None = Field(None, description="fixed window end; or give valid_days")
+    valid_days: StrictInt | None = Field(None, ge=1, le=3650, description="valid N business days after issue")
+    stock_total: StrictInt | None = Field(None, ge=0, le=100_000_000, description="null: unlimited")
+    per_member_limit: StrictInt = Field(1, ge=1, le=100)
+    price_points: StrictInt = Field(0, ge=0, le=10_000_000, description="0: given only by campaigns or ops")
+
+
+class BenefitIn(BenefitTerms):
+    """A new benefit of the catalogue (ops)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "name": "¥5 off coffee",
+                "kind": "cash",
+                "face_value_fen": 500,
+                "min_spend_fen": 1500,
+                "eligibility": "category",
+                "categories": ["coffee"],
+                "valid_days": 30,
+                "stock_total": 1000,
+                "per_member_limit": 1,
+                "price_points": 300,
+            }
+        }
+    )
+
+    funder: Funder = Field(Funder.BANK, description="bank (settled with the merchant) or merchant")
+    funder_merchant_id: int | None = Field(None, description="the funding merchant when funder is merchant")
+    eligibility: Eligibility = Field(description="all, category, list or bill_payment")
+    categories: list[str] = Field([], max_length=20, description="loyalty categories (eligibility category)")
+    merchant_ids: list[int] = Field([], max_length=1000, description="merchants (eligibility list)")
+
+
+class BenefitProposalIn(BenefitTerms):
+    """A benefit a merchant funds for its own store, for ops to approve."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "name": "Free cookie with any coffee",
+                "kind": "gift",
+                "face_value_fen": 800,
+                "valid_days": 14,
+                "stock_total": 200,
+                "price_points": 150,
+            }
+        }
+    )
+
+
+class BenefitPatch(BaseModel):
+    """Change a benefit: texts, price, or stock (added or removed)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"add_stock": 500}})
+
+    name: str | None = Field(None, min_length=1, max_length=64)
+    description: str | None = Field(None, max_length=500)
+    price_points: StrictInt | None = Field(None, ge=0, le=10_000_000)
+    add_stock: StrictInt | None = Field(None, ge=-100_000_000, le=100_000_000, description="negative removes")
+
+
+class RejectIn(BaseModel):
+    """Why a proposal is rejected."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"reason": "value too high for the category"}})
+
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class BenefitOut(BaseModel):
+    """A catalogue entry as ops and its merchant see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    kind: BenefitKind
+    face_value_fen: int
+    discount_percent: int | None
+    discount_cap_fen: int | None
+    min_spend_fen: int
+    funder: Funder
+    funder_merchant_id: int | None
+    eligibility: Eligibility
+    categories: list[str]
+    merchant_ids: list[int]
+    valid_from: datetime | None
+    valid_until: datetime | None
+    valid_days: int | None
+    stock_total: int | None
+    stock_left: int | None
+    per_member_limit: int
+    price_points: int
+    status: BenefitStatus
+    reject_reason: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, benefit: Benefit, merchant_ids: list[int]) -> BenefitOut:
+        """Build from the row and its merchant list."""
+        return cls.model_validate(
+            {
+                **{k: getattr(benefit, k) for k in cls.model_fields if k != "merchant_ids"},
+                "merchant_ids": merchant_ids,
+            }
+        )
+
+
+class CatalogueItemOut(BaseModel):
+    """A benefit members can redeem points for."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 3,
+                "name": "¥5 off coffee",
+                "description": "",
+                "kind": "cash",
+                "face_value_fen": 500,
+                "discount_percent": None,
+                "discount_cap_fen": None,
+                "min_spend_fen": 1500,
+                "eligibility": "category",
+                "categories": ["coffee"],
+                "valid_until": None,
+                "valid_days": 30,
+                "stock_left": 412,
+                "per_member_limit": 1,
+                "price_points": 300,
+            }
+        },
+    )
+
+    id: int
+    name: str
+    description: str
+    kind: BenefitKind
+    face_value_fen: int
+    discount_percent: int | None
+    discount_cap_fen: int | None
+    min_spend_fen: int
+    eligibility: Eligibility
+    categories: list[str]
+    valid_until: datetime | None
+    valid_days: int | None
+    stock_left: int | None
+    per_member_limit: int
+    price_points: int
+
+
+class VoucherOut(BaseModel):
+    """One of my vouchers."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 901,
+                "benefit_id": 3,
+                "name": "¥5 off coffee",
+                "kind": "cash",
+                "face_value_fen": 500,
+                "discount_percent": None,
+                "discount_cap_fen": None,
+                "min_spend_fen": 1500,
+                "status": "active",
+                "valid_from": "2026-11-22T02:00:00Z",
+                "valid_until": "2026-12-22T16:00:00Z",
+                "issued_at": "2026-11-22T02:00:00Z",
+                "used_at": None,
+            }
+        }
+    )
+
+    id: int
+    benefit_id: int
+    name: str
+    kind: BenefitKind
+    face_value_fen: int
+    discount_percent: int | None
+    discount_cap_fen: int | None
+    min_spend_fen: int
+    status: str = Field(description="active, used or expired")
+    valid_from: datetime
+    valid_until: datetime
+    issued_at: datetime
+    used_at: datetime | None
+
+    @classmethod
+    def of(cls, voucher: Voucher, now: datetime) -> VoucherOut:
+        """Build from the row with its benefit loaded."""
+        benefit = voucher.benefit
+        status = voucher.status.value
+        if voucher.status == VoucherStatus.ACTIVE and voucher.valid_until <= now:
+            status = "expired"
+        return cls(
+            id=voucher.id,
+            benefit_id=voucher.benefit_id,
+            name=benefit.name,
+            kind=benefit.kind,
+            face_value_fen=benefit.face_value_fen,
+            discount_percent=benefit.discount_percent,
+            discount_cap_fen=benefit.discount_cap_fen,
+            min_spend_fen=benefit.min_spend_fen,
+            status=status,
+            valid_from=voucher.valid_from,
+            valid_until=voucher.valid_until,
+            issued_at=voucher.issued_at,
+            used_at=voucher.used_at,
+        )
+
+
+class VoucherTokenOut(BaseModel):
+    """A voucher's redemption token, shown as a QR code."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"token": "LV1.901.42.1795000000.Qe0m1xZb7sPq.Hq…", "expires_at": "…"}}
+    )
+
+    token: str
+    expires_at: datetime
+
+
+class RedemptionIn(BaseModel):
+    """A scanned voucher token and the bill it is used on."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"token": "LV1.901.42.1795000000.Qe0m1xZb7sPq.Hq…", "bill_amount_fen": 2800}
+        }
+    )
+
+    token: str = CODE_FIELD
+    bill_amount_fen: StrictInt = Field(gt=0, description="the bill before the voucher, fen (whole number)")
+
+
+class RedemptionOut(BaseModel):
+    """A voucher redeemed at the till."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 55,
+                "voucher_id": 901,
+                "bill_amount_fen": 2800,
+                "discount_fen": 500,
+                "payable_fen": 2300,
+                "settlement_fen": 500,
+                "status": "redeemed",
+                "created_at": "2026-11-22T04:12:00Z",
+                "reversed_at": None,
+            }
+        },
+    )
+
+    id: int
+    voucher_id: int
+    bill_amount_fen: int
+    discount_fen: int = Field(description="what the voucher takes off the bill")
+    payable_fen: int = Field(description="what the member still pays")
+    settlement_fen: int = Field(description="what the bank pays the merchant for it in settlement")
+    status: str
+    created_at: datetime
+    reversed_at: datetime | None
+
+    @classmethod
+    def of(cls, redemption: VoucherRedemption) -> RedemptionOut:
+        """Build from the row."""
+        return cls(
+            id=redemption.id,
+            voucher_id=redemption.voucher_id,
+            bill_amount_fen=redemption.bill_amount_fen,
+            discount_fen=redemption.discount_fen,
+            payable_fen=redemption.bill_amount_fen - redemption.discount_fen,
+            settlement_fen=redemption.settlement_fen,
+            status=redemption.status.value,
+            created_at=redemption.created_at,
+            reversed_at=redemption.reversed_at,
+        )
+
+
+class GrantIn(BaseModel):
+    """Members to give one voucher each."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"member_ids": [42, 43], "reason": "service outage"}}
+    )
+
+    member_ids: list[int] = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class GrantOut(BaseModel):
+    """What one member got."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"member_id": 42, "outcome": "issued", "voucher_id": 901}}
+    )
+
+    member_id: int
+    outcome: str = Field(description="issued, already_issued or limit_reached")
+    voucher_id: int | None

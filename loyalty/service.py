@@ -12,16 +12,36 @@ from loyalty import points as member_points
 from loyalty.ledger import EarnSource, Posting, SpendPurpose, check_points
 from loyalty.members import member_for_identity, note_store_scan
 from loyalty.models import AccountKind
+from loyalty.vouchers import (
+    BillRedemption,
+    IssuedVoucher,
+    IssueOutcome,
+    VoucherGrant,
+    VoucherOffer,
+    bill_payment_vouchers,
+    issue_vouchers,
+    redeem_voucher_for_bill,
+    reverse_voucher_for_bill,
+)
 
 __all__ = [
+    "BillRedemption",
     "EarnSource",
+    "IssueOutcome",
+    "IssuedVoucher",
     "Posting",
     "SpendPurpose",
+    "VoucherGrant",
+    "VoucherOffer",
+    "bill_payment_vouchers",
     "earn_points",
+    "issue_vouchers",
     "member_for_identity",
     "note_store_scan",
-    "pointsbalance",
+    "points_balance",
+    "redeem_voucher_for_bill",
     "reverse_points",
+    "reverse_voucher_for_bill",
     "spend_points",
 ]
 
@@ -96,6 +116,6 @@ async def reverse_points(reference: str, *, memo: str = "") -> Posting:
         return await ledger.reverse(reference, memo=memo)
 
 
-async def pointsbalance(member_id: int) -> int:
+async def points_balance(member_id: int) -> int:
     """A member's current balance (one row)."""
     return await member_points.balance(member_id)

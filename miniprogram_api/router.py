@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from miniprogram_api import auth, points, profile
+from miniprogram_api import auth, benefits, points, profile, vouchers
 
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(profile.router)
 router.include_router(points.router)
+router.include_router(benefits.router)
+router.include_router(vouchers.router)
