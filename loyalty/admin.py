@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from app import audit
 from app.auth.tokens import Principal
 from app.config import get_settings
 from app.db import transaction
+from app.errors import InvalidField
 from app.idempotency import current_reference
+from app.jobs import enqueue
+from app.timeutil import business_day
 from loyalty import ledger, members, sales, vouchers
 from loyalty.ledger import EarnSource, Posting
 from loyalty.models import AccountKind, MerchantProgram
 from loyalty.schemas import ProgramOut
+from loyalty.tasks import build_settlement
 from loyalty.vouchers import IssuedVoucher, IssueOutcome, VoucherGrant
 
 
@@ -115,3 +120,12 @@ async def grant_vouchers(
             },
         )
     return issued
+
+
+async def queue_settlement(operator: Principal, day: date) -> None:
+    """Queue building a business day's statements (the day must have ended)."""
+    if day >= business_day():
+        raise InvalidField("day", "settlement runs for days that have ended")
+    async with transaction():
+        await enqueue(build_settlement, day.isoformat())
+        await audit.record(operator, "settlement.run", "settlement_day", day.isoformat())

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from loyalty import sql
+from app.timeutil import business_day_bounds
+from loyalty import settlement, sql
 
 LIMIT = 50
 
@@ -104,10 +105,109 @@ CHECKS: list[tuple[str, str]] = [
 ]
 
 
+CHECKS += [
+    (
+        "a used voucher has exactly one standing redemption, an active one none",
+        """
+        SELECT v.id AS voucher_id, v.status, COUNT(r.id) AS standing FROM loyalty_voucher v
+        LEFT JOIN loyalty_voucher_redemption r ON r.voucher_id = v.id AND r.status = 'redeemed'
+        GROUP BY v.id, v.status
+        HAVING (v.status = 'used' AND COUNT(r.id) <> 1) OR (v.status = 'active' AND COUNT(r.id) <> 0)
+        """,
+    ),
+    (
+        "a benefit's stock taken equals the vouchers issued",
+        """
+        SELECT b.id AS benefit_id, b.stock_total, b.stock_left, COUNT(v.id) AS issued FROM loyalty_benefit b
+        LEFT JOIN loyalty_voucher v ON v.benefit_id = b.id WHERE b.stock_total IS NOT NULL
+        GROUP BY b.id, b.stock_total, b.stock_left HAVING b.stock_total - b.stock_left <> COUNT(v.id)
+        """,
+    ),
+    (
+        "points settlement lines match their journals",
+        """
+        SELECT l.id AS line_id, l.amount_fen, j.settlement_fen, s.merchant_id,
+               j.merchant_id AS journal_merchant
+        FROM loyalty_settlement_line l JOIN loyalty_settlement_statement s ON s.id = l.statement_id
+        LEFT JOIN loyalty_journal j ON j.id = l.source_id
+        WHERE l.kind = 'points'
+          AND (j.id IS NULL OR l.amount_fen <> j.settlement_fen OR s.merchant_id <> j.merchant_id)
+        """,
+    ),
+    (
+        "voucher settlement lines match their redemptions",
+        """
+        SELECT l.id AS line_id, l.kind, l.amount_fen, r.settlement_fen, r.status
+        FROM loyalty_settlement_line l JOIN loyalty_settlement_statement s ON s.id = l.statement_id
+        LEFT JOIN loyalty_voucher_redemption r ON r.id = l.source_id
+        WHERE l.kind IN ('voucher', 'voucher_reversal') AND (
+            r.id IS NULL OR s.merchant_id <> r.merchant_id
+            OR (l.kind = 'voucher' AND l.amount_fen <> r.settlement_fen)
+            OR (l.kind = 'voucher_reversal'
+                AND (l.amount_fen <> -r.settlement_fen OR r.status <> 'reversed')))
+        """,
+    ),
+    (
+        "statement totals equal their lines",
+        """
+        SELECT s.id AS statement_id, s.payable_fen, s.receivable_fen, s.net_fen, s.line_count,
+               COALESCE(t.net, 0) AS lines_net, COALESCE(t.n, 0) AS lines
+        FROM loyalty_settlement_statement s LEFT JOIN (
+            SELECT statement_id, SUM(amount_fen) AS net, COUNT(*) AS n,
+                   SUM(CASE WHEN amount_fen > 0 THEN amount_fen ELSE 0 END) AS payable
+            FROM loyalty_settlement_line GROUP BY statement_id
+        ) t ON t.statement_id = s.id
+        WHERE s.net_fen <> COALESCE(t.net, 0) OR s.line_count <> COALESCE(t.n, 0)
+           OR s.payable_fen <> COALESCE(t.payable, 0) OR s.net_fen <> s.payable_fen - s.receivable_fen
+        """,
+    ),
+]
+
+# For every business day settlement was built for: each event of that day has its line.
+DAY_CHECKS: list[tuple[str, str]] = [
+    (
+        "every points event of a settled day is on a statement",
+        """
+        SELECT j.id AS journal_id, j.merchant_id, j.settlement_fen FROM loyalty_journal j
+        LEFT JOIN loyalty_settlement_line l ON l.kind = 'points' AND l.source_id = j.id
+        WHERE j.merchant_id IS NOT NULL AND j.settlement_fen <> 0
+          AND j.created_at >= $1 AND j.created_at < $2 AND l.id IS NULL
+        """,
+    ),
+    (
+        "every voucher redemption of a settled day is on a statement",
+        """
+        SELECT r.id AS redemption_id, r.merchant_id, r.settlement_fen FROM loyalty_voucher_redemption r
+        LEFT JOIN loyalty_settlement_line l ON l.kind = 'voucher' AND l.source_id = r.id
+        WHERE r.merchant_id IS NOT NULL AND r.settlement_fen > 0
+          AND r.created_at >= $1 AND r.created_at < $2 AND l.id IS NULL
+        """,
+    ),
+    (
+        "every voucher reversal of a settled day is on a statement",
+        """
+        SELECT r.id AS redemption_id, r.merchant_id, r.settlement_fen FROM loyalty_voucher_redemption r
+        LEFT JOIN loyalty_settlement_line l ON l.kind = 'voucher_reversal' AND l.source_id = r.id
+        WHERE r.merchant_id IS NOT NULL AND r.settlement_fen > 0
+          AND r.reversed_at >= $1 AND r.reversed_at < $2 AND l.id IS NULL
+        """,
+    ),
+]
+
+
+def _describe(row: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in row.items())
+
+
 async def run_checks() -> list[Break]:
     """Every broken invariant (an empty list means the ledger is sound)."""
     breaks: list[Break] = []
     for name, query in CHECKS:
         for row in await sql.rows(f"{query.strip()} LIMIT {LIMIT}"):
-            breaks.append(Break(name, ", ".join(f"{k}={v}" for k, v in row.items())))
+            breaks.append(Break(name, _describe(row)))
+    for day in await settlement.settled_days():
+        start, end = business_day_bounds(day)
+        for name, query in DAY_CHECKS:
+            for row in await sql.rows(f"{query.strip()} LIMIT {LIMIT}", start, end):
+                breaks.append(Break(name, f"business_day={day}, {_describe(row)}"))
     return breaks

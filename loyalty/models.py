@@ -516,3 +516,76 @@ class VoucherRedemption(Model):
                 name="loyalty_redemption_amounts",
             ),
         )
+
+
+class StatementStatus(StrEnum):
+    """A statement is built as a draft, confirmed by ops, then paid."""
+
+    DRAFT = "draft"
+    CONFIRMED = "confirmed"
+    PAID = "paid"
+
+
+class SettlementStatement(Model):
+    """What the bank and one merchant owe each other for one business day (Asia/Shanghai)."""
+
+    id = fields.BigIntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name="settlement_statements", on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+    business_day = fields.DateField()
+    status = fields.CharEnumField(StatementStatus, max_length=16, default=StatementStatus.DRAFT)
+    payable_fen = fields.BigIntField(default=0, description="the bank owes the merchant")
+    receivable_fen = fields.BigIntField(default=0, description="the merchant owes the bank")
+    net_fen = fields.BigIntField(default=0, description="payable minus receivable")
+    line_count = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    confirmed_at = fields.DatetimeField(null=True)
+    paid_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_settlement_statement"
+        unique_together = (("merchant", "business_day"),)
+        indexes = (("business_day", "id"),)
+
+
+class LineKind(StrEnum):
+    """What a settlement line is for."""
+
+    POINTS = "points"
+    VOUCHER = "voucher"
+    VOUCHER_REVERSAL = "voucher_reversal"
+
+
+class SettlementLine(Model):
+    """One event on a statement: signed fen, positive when the bank owes the merchant."""
+
+    id = fields.BigIntField(primary_key=True)
+    statement: fields.ForeignKeyRelation[SettlementStatement] = fields.ForeignKeyField(
+        "loyalty.SettlementStatement", related_name="lines", on_delete=fields.RESTRICT
+    )
+    statement_id: int
+    kind = fields.CharEnumField(LineKind, max_length=24)
+    source_id = fields.BigIntField(description="the journal or the voucher redemption")
+    amount_fen = fields.BigIntField()
+    occurred_at = fields.DatetimeField()
+    description = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "loyalty_settlement_line"
+        unique_together = (("kind", "source_id"),)
+        indexes = (("statement_id", "id"),)
+
+
+class DailyRun(Model):
+    """A once-per-business-day job that finished (settlement, automatic tags)."""
+
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=32)
+    business_day = fields.DateField()
+    finished_at = fields.DatetimeField()
+
+    class Meta:
+        table = "loyalty_daily_run"
+        unique_together = (("name", "business_day"),)

@@ -10,12 +10,13 @@ from app.config import get_settings
 from app.errors import problem_responses
 from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params, paginate
-from loyalty import benefits, repository, sales, vouchers
+from loyalty import benefits, repository, sales, settlement, vouchers
 from loyalty.models import MerchantProgram
 from loyalty.schemas import (
     BenefitOut,
     BenefitProposalIn,
     KnownMemberOut,
+    LineOut,
     PointsPaymentIn,
     PointsPaymentOut,
     ProgramOut,
@@ -23,12 +24,14 @@ from loyalty.schemas import (
     RedemptionOut,
     SaleIn,
     SaleOut,
+    StatementOut,
 )
 
 router = APIRouter()
 TILL_TAG = "Merchant console: till"
 MEMBERS_TAG = "Merchant console: members"
 BENEFITS_TAG = "Merchant console: benefits"
+SETTLEMENT_TAG = "Merchant console: settlement"
 _managers = require_staff_role(StaffRole.OWNER, StaffRole.MANAGER)
 
 _CODE_ERRORS = (
@@ -272,3 +275,45 @@ async def my_benefits(
 async def my_benefit(benefit_id: int, staff: Principal = Depends(current_staff)) -> BenefitOut:
     """A benefit the caller's merchant funds."""
     return await benefits.benefit_out(await benefits.get_benefit(benefit_id, merchant_id=_merchant(staff)))
+
+
+@router.get(
+    "/settlement/statements",
+    response_model=Page[StatementOut],
+    tags=[SETTLEMENT_TAG],
+    summary="My settlement statements",
+)
+async def my_statements(
+    staff: Principal = Depends(_managers), page: PageParams = Depends(page_params)
+) -> Page[StatementOut]:
+    """The caller's merchant's daily statements, newest first (owner and managers)."""
+    rows, cursor = await paginate(settlement.statements(merchant_id=_merchant(staff)), page)
+    return Page(items=[StatementOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/settlement/statements/{statement_id}",
+    response_model=StatementOut,
+    tags=[SETTLEMENT_TAG],
+    summary="One of my statements",
+    responses=problem_responses((404, "settlement.not_found", "no such statement of your merchant")),
+)
+async def my_statement(statement_id: int, staff: Principal = Depends(_managers)) -> StatementOut:
+    """A statement of the caller's merchant."""
+    return StatementOut.model_validate(await settlement.statement(statement_id, merchant_id=_merchant(staff)))
+
+
+@router.get(
+    "/settlement/statements/{statement_id}/lines",
+    response_model=Page[LineOut],
+    tags=[SETTLEMENT_TAG],
+    summary="The lines of one of my statements",
+    responses=problem_responses((404, "settlement.not_found", "no such statement of your merchant")),
+)
+async def my_statement_lines(
+    statement_id: int, staff: Principal = Depends(_managers), page: PageParams = Depends(page_params)
+) -> Page[LineOut]:
+    """Every event on a statement of the caller's merchant, oldest first."""
+    await settlement.statement(statement_id, merchant_id=_merchant(staff))
+    rows, cursor = await paginate(settlement.lines_of(statement_id), page, newest_first=False)
+    return Page(items=[LineOut.model_validate(r) for r in rows], next_cursor=cursor)

@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import PlainTextResponse
 
 from app.auth.deps import OperatorRole, current_operator, roles
 from app.auth.tokens import Principal
 from app.errors import problem_responses
 from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params, paginate
-from loyalty import admin, benefits
-from loyalty.models import BenefitStatus
+from loyalty import admin, benefits, check, settlement
+from loyalty.models import BenefitStatus, StatementStatus
 from loyalty.schemas import (
     BenefitIn,
     BenefitOut,
     BenefitPatch,
+    BreakOut,
     GrantIn,
     GrantOut,
+    LineOut,
     PointsGrantIn,
     PostingOut,
     ProgramIn,
     ProgramOut,
     RejectIn,
     ReversalIn,
+    SettlementRunIn,
+    SettlementRunOut,
+    StatementOut,
 )
 
 router = APIRouter()
 POINTS_TAG = "Ops: loyalty"
 BENEFITS_TAG = "Ops: benefits"
+SETTLEMENT_TAG = "Ops: settlement"
 
 
 @router.get(
@@ -231,3 +239,110 @@ async def grant_vouchers(
     """Issue one voucher to each member (care, compensation); members at the limit get none; audited."""
     issued = await admin.grant_vouchers(operator, benefit_id, body.member_ids, body.reason)
     return [GrantOut(member_id=i.member_id, outcome=i.outcome.value, voucher_id=i.voucher_id) for i in issued]
+
+
+@router.post(
+    "/settlement/runs",
+    response_model=SettlementRunOut,
+    status_code=202,
+    tags=[SETTLEMENT_TAG],
+    summary="Build a business day's statements",
+    responses=problem_responses((422, "validation_error", "the day has not ended yet")),
+)
+@roles()
+async def run_settlement(
+    body: SettlementRunIn, operator: Principal = Depends(current_operator)
+) -> SettlementRunOut:
+    """Queue building (or completing) the statements of an ended day; re-running never duplicates lines."""
+    await admin.queue_settlement(operator, body.day)
+    return SettlementRunOut(day=body.day, queued=True)
+
+
+@router.get(
+    "/settlement/statements",
+    response_model=Page[StatementOut],
+    tags=[SETTLEMENT_TAG],
+    summary="Settlement statements",
+)
+@roles(OperatorRole.AUDITOR)
+async def list_statements(
+    day: date | None = None,
+    merchant_id: int | None = None,
+    status: StatementStatus | None = None,
+    page: PageParams = Depends(page_params),
+) -> Page[StatementOut]:
+    """Statements, newest first, by business day, merchant or status."""
+    rows, cursor = await paginate(
+        settlement.statements(day=day, merchant_id=merchant_id, status=status), page
+    )
+    return Page(items=[StatementOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/settlement/statements.csv",
+    tags=[SETTLEMENT_TAG],
+    summary="Download a day's statements as CSV",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {"example": ",".join(settlement.CSV_COLUMNS) + "\n"}}}},
+)
+@roles(OperatorRole.AUDITOR)
+async def statements_csv(day: date) -> Response:
+    """One row per merchant with payable, receivable and net amounts, for the payments system."""
+    return Response(
+        content=await settlement.day_csv(day),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="settlement-{day.isoformat()}.csv"'},
+    )
+
+
+@router.get(
+    "/settlement/statements/{statement_id}",
+    response_model=StatementOut,
+    tags=[SETTLEMENT_TAG],
+    summary="One statement",
+    responses=problem_responses((404, "settlement.not_found", "no such statement")),
+)
+@roles(OperatorRole.AUDITOR)
+async def get_statement(statement_id: int) -> StatementOut:
+    """A statement with its totals."""
+    return StatementOut.model_validate(await settlement.statement(statement_id))
+
+
+@router.get(
+    "/settlement/statements/{statement_id}/lines",
+    response_model=Page[LineOut],
+    tags=[SETTLEMENT_TAG],
+    summary="A statement's lines",
+    responses=problem_responses((404, "settlement.not_found", "no such statement")),
+)
+@roles(OperatorRole.AUDITOR)
+async def statement_lines(statement_id: int, page: PageParams = Depends(page_params)) -> Page[LineOut]:
+    """The events on a statement, oldest first."""
+    await settlement.statement(statement_id)
+    rows, cursor = await paginate(settlement.lines_of(statement_id), page, newest_first=False)
+    return Page(items=[LineOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/settlement/statements/{statement_id}/{action}",
+    response_model=StatementOut,
+    tags=[SETTLEMENT_TAG],
+    summary="Confirm a statement or mark it paid",
+    responses=problem_responses(
+        (404, "settlement.not_found", "no such statement"),
+        (409, "settlement.invalid_transition", "confirm needs a draft, pay a confirmed statement"),
+    ),
+)
+@roles()
+async def advance_statement(
+    statement_id: int, action: Literal["confirm", "pay"], operator: Principal = Depends(current_operator)
+) -> StatementOut:
+    """draft → confirmed → paid; audited."""
+    return StatementOut.model_validate(await settlement.advance(operator, statement_id, action))
+
+
+@router.get("/ledger/check", response_model=list[BreakOut], tags=[POINTS_TAG], summary="Verify the ledger")
+@roles(OperatorRole.AUDITOR)
+async def ledger_check() -> list[BreakOut]:
+    """Every broken ledger or settlement invariant (empty when sound), like `linli ledger check`."""
+    return [BreakOut(check=b.check, detail=b.detail) for b in await check.run_checks()]

@@ -15,11 +15,13 @@ from loyalty.models import (
     Eligibility,
     Entry,
     Funder,
+    LineKind,
     Member,
     MerchantMember,
     MerchantProgram,
     PointsPayment,
     Sale,
+    StatementStatus,
     Tier,
     Voucher,
     VoucherRedemption,
@@ -778,3 +780,93 @@ class GrantOut(BaseModel):
     member_id: int
     outcome: str = Field(description="issued, already_issued or limit_reached")
     voucher_id: int | None
+
+
+class StatementOut(BaseModel):
+    """A merchant's settlement statement for one business day."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 88,
+                "merchant_id": 7,
+                "business_day": "2026-11-21",
+                "status": "draft",
+                "payable_fen": 1500,
+                "receivable_fen": 420,
+                "net_fen": 1080,
+                "line_count": 9,
+                "created_at": "2026-11-21T16:20:00Z",
+                "confirmed_at": None,
+                "paid_at": None,
+            }
+        },
+    )
+
+    id: int
+    merchant_id: int
+    business_day: date
+    status: StatementStatus
+    payable_fen: int = Field(description="the bank owes the merchant")
+    receivable_fen: int = Field(description="the merchant owes the bank")
+    net_fen: int = Field(description="payable minus receivable: positive, the bank pays")
+    line_count: int
+    created_at: datetime
+    confirmed_at: datetime | None
+    paid_at: datetime | None
+
+
+class LineOut(BaseModel):
+    """One event on a statement."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 1201,
+                "kind": "voucher",
+                "source_id": 55,
+                "amount_fen": 500,
+                "occurred_at": "2026-11-21T04:12:00Z",
+                "description": "voucher 901",
+            }
+        },
+    )
+
+    id: int
+    kind: LineKind = Field(description="points, voucher or voucher_reversal")
+    source_id: int = Field(description="the points journal or the voucher redemption")
+    amount_fen: int = Field(description="signed: positive, the bank owes the merchant")
+    occurred_at: datetime
+    description: str
+
+
+class SettlementRunIn(BaseModel):
+    """Build (or complete) a business day's statements."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21"}})
+
+    day: date = Field(description="the Asia/Shanghai business day")
+
+
+class SettlementRunOut(BaseModel):
+    """A queued settlement run."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21", "queued": True}})
+
+    day: date
+    queued: bool
+
+
+class BreakOut(BaseModel):
+    """A broken ledger invariant."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"check": "no member balance is negative", "detail": "member_id=4, balance=-1"}
+        }
+    )
+
+    check: str
+    detail: str

@@ -1,4 +1,4 @@
-"""Loyalty jobs: retiring expired points (fanned out per batch of members).
+"""Loyalty jobs: retiring expired points (fanned out per batch of members), settlement statements.
 
 Crons run hourly and do only what is due, so a worker that was down catches up, and the schedule does
 not depend on the worker's time zone (business days are Asia/Shanghai).
@@ -7,13 +7,14 @@ not depend on the worker's time zone (business days are Asia/Shanghai).
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from arq.cron import CronJob, cron
 
 from app.db import transaction
 from app.jobs import Job, enqueue, job
-from loyalty import ledger
+from loyalty import ledger, settlement
 from loyalty.models import PointsLot
 
 log = logging.getLogger("linli.loyalty")
@@ -56,9 +57,25 @@ async def expire_members(member_ids: list[int], at: str) -> int:
     return retired
 
 
+@job("loyalty.build_settlement")
+async def build_settlement(day: str) -> int:
+    """Build (or complete) one business day's statements; running it again adds no line twice."""
+    built = await settlement.build_day(date.fromisoformat(day))
+    log.info("settlement built", extra={"business_day": day, "statements": built})
+    return built
+
+
 async def _expire_cron(ctx: dict[str, Any]) -> None:
     await expire_points()
 
 
-TASKS: list[Job] = [expire_points, expire_members]
-CRON_JOBS: list[CronJob] = [cron(_expire_cron, name="loyalty.expire_points_cron", minute=5, unique=True)]
+async def _settlement_cron(ctx: dict[str, Any]) -> None:
+    for day in await settlement.days_due():
+        await build_settlement(day.isoformat())
+
+
+TASKS: list[Job] = [expire_points, expire_members, build_settlement]
+CRON_JOBS: list[CronJob] = [
+    cron(_expire_cron, name="loyalty.expire_points_cron", minute=5, unique=True),
+    cron(_settlement_cron, name="loyalty.settlement_cron", minute=20, unique=True),
+]

@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import append_only, per_dialect
+from app.migration_ops import append_only, check_constraints, per_dialect
 
 # PostgreSQL checks at commit that every journal touched by the transaction balances (sum of entries
 # is zero, at least two entries). SQLite has no deferred triggers: there `linli ledger check` finds it.
@@ -33,6 +33,17 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        check_constraints(
+            "loyalty",
+            "MerchantProgram",
+            "PointsAccount",
+            "Journal",
+            "Entry",
+            "PointsLot",
+            "LotMove",
+            "Sale",
+            "PointsPayment",
+        ),
         append_only("loyalty_journal"),
         append_only("loyalty_entry"),
         append_only("loyalty_lot_move"),

@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import per_dialect
+from app.migration_ops import check_constraints, per_dialect
 
 # At most one standing redemption per voucher, whatever the application does.
 _ONE_STANDING_REDEMPTION = """
@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        check_constraints("loyalty", "Benefit", "Voucher", "VoucherRedemption"),
         per_dialect(
             postgres=_ONE_STANDING_REDEMPTION,
             sqlite=_ONE_STANDING_REDEMPTION,
