@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
+
 from app import audit
 from app.auth.tokens import Principal
 from app.config import get_settings
@@ -13,10 +16,10 @@ from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.jobs import enqueue
 from app.timeutil import business_day
-from loyalty import ledger, members, sales, vouchers
+from loyalty import ledger, members, points, sales, segments, vouchers
 from loyalty.ledger import EarnSource, Posting
-from loyalty.models import AccountKind, MerchantProgram
-from loyalty.schemas import ProgramOut
+from loyalty.models import AccountKind, Member, MemberTag, MerchantProgram, Tier
+from loyalty.schemas import OpsMemberOut, ProgramOut
 from loyalty.tasks import build_settlement
 from loyalty.vouchers import IssuedVoucher, IssueOutcome, VoucherGrant
 
@@ -129,3 +132,31 @@ async def queue_settlement(operator: Principal, day: date) -> None:
     async with transaction():
         await enqueue(build_settlement, day.isoformat())
         await audit.record(operator, "settlement.run", "settlement_day", day.isoformat())
+
+
+def members_query(tier: Tier | None, tag: str | None) -> QuerySet[Member]:
+    """Members filtered by tier and tag, for ops."""
+    queryset = Member.all()
+    if tier is not None:
+        queryset = queryset.filter(tier=tier)
+    if tag:
+        queryset = queryset.filter(id__in=Subquery(MemberTag.filter(tag=tag).values("member_id")))
+    return queryset
+
+
+async def member_out(member: Member) -> OpsMemberOut:
+    """A member as ops see them."""
+    found = await segments.member_segments(member.id)
+    return OpsMemberOut(
+        id=member.id,
+        nickname=member.nickname,
+        phone=members.member_phone(member),
+        tier=member.tier,
+        tags=sorted(found.tags),
+        balance=await points.balance(member.id),
+        joined_at=member.joined_at,
+        share_profile=member.share_profile,
+        marketing=member.marketing,
+        created_at=member.created_at,
+        last_active_at=member.last_active_at,
+    )

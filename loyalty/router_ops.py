@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 
 from app.auth.deps import OperatorRole, current_operator, roles
 from app.auth.tokens import Principal
-from app.errors import problem_responses
+from app.errors import InvalidField, problem_responses
 from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params, paginate
-from loyalty import admin, benefits, check, settlement
-from loyalty.models import BenefitStatus, StatementStatus
+from loyalty import admin, benefits, check, members, segments, settlement
+from loyalty.models import BenefitStatus, StatementStatus, Tier
 from loyalty.schemas import (
     BenefitIn,
     BenefitOut,
@@ -23,6 +23,7 @@ from loyalty.schemas import (
     GrantIn,
     GrantOut,
     LineOut,
+    OpsMemberOut,
     PointsGrantIn,
     PostingOut,
     ProgramIn,
@@ -32,12 +33,15 @@ from loyalty.schemas import (
     SettlementRunIn,
     SettlementRunOut,
     StatementOut,
+    TagCountOut,
+    TagImportOut,
 )
 
 router = APIRouter()
 POINTS_TAG = "Ops: loyalty"
 BENEFITS_TAG = "Ops: benefits"
 SETTLEMENT_TAG = "Ops: settlement"
+MEMBERS_TAG = "Ops: members"
 
 
 @router.get(
@@ -67,6 +71,77 @@ async def set_terms(
     """Set the earning rate (points per ¥100), point value (fen) and category; audited."""
     await admin.set_terms(operator, merchant_id, body.earn_rate, body.point_value_fen, body.category)
     return await admin.terms_out(merchant_id)
+
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+@router.post(
+    "/members/tags/import",
+    response_model=TagImportOut,
+    tags=[MEMBERS_TAG],
+    summary="Import a tag for members from a CSV",
+    responses=problem_responses(
+        (422, "validation_error", "bad tag name, automatic tag, no usable column, not UTF-8, or too large"),
+    ),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER)
+async def import_tags(
+    tag: str = Form(description="the tag, e.g. payroll, mortgage, card_holder"),
+    file: UploadFile = File(description="CSV with a header and a member_id, phone_hash or phone column"),
+    operator: Principal = Depends(current_operator),
+) -> TagImportOut:
+    """Tag every member the CSV names (by member id, phone lookup hash or phone); audited."""
+    content = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        raise InvalidField("file", f"at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    report = await segments.import_tags(operator, tag, content)
+    return TagImportOut(**vars(report))
+
+
+@router.get("/members/tags", response_model=list[TagCountOut], tags=[MEMBERS_TAG], summary="Tags in use")
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.AUDITOR)
+async def list_tags() -> list[TagCountOut]:
+    """Every tag with its number of members (automatic ones included)."""
+    return [TagCountOut(tag=tag, members=n) for tag, n in await segments.tag_counts()]
+
+
+@router.delete(
+    "/members/tags/{tag}",
+    response_model=TagCountOut,
+    tags=[MEMBERS_TAG],
+    summary="Remove an imported tag from every member",
+    responses=problem_responses((422, "validation_error", "bad tag name or an automatic tag")),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER)
+async def remove_tag(tag: str, operator: Principal = Depends(current_operator)) -> TagCountOut:
+    """Untag everybody (e.g. before importing a fresh list); answers how many lost it; audited."""
+    return TagCountOut(tag=tag, members=await segments.remove_tag(operator, tag))
+
+
+@router.get("/members", response_model=Page[OpsMemberOut], tags=[MEMBERS_TAG], summary="Members by segment")
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.AUDITOR)
+async def list_members(
+    tier: Tier | None = None,
+    tag: str | None = Query(None, max_length=32),
+    page: PageParams = Depends(page_params),
+) -> Page[OpsMemberOut]:
+    """Members, newest first, filtered by tier and tag."""
+    rows, cursor = await paginate(admin.members_query(tier, tag), page)
+    return Page(items=[await admin.member_out(m) for m in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/members/{member_id}",
+    response_model=OpsMemberOut,
+    tags=[MEMBERS_TAG],
+    summary="One member",
+    responses=problem_responses((404, "member.not_found", "no such member")),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.AUDITOR)
+async def get_member(member_id: int) -> OpsMemberOut:
+    """A member's tier, tags, balance and consents (phone masked)."""
+    return await admin.member_out(await members.get_member(member_id))
 
 
 @router.post(

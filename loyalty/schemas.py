@@ -870,3 +870,70 @@ class BreakOut(BaseModel):
 
     check: str
     detail: str
+
+
+class TagImportOut(BaseModel):
+    """What a tag import did."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "tag": "payroll",
+                "rows": 1200,
+                "tagged": 1150,
+                "already_tagged": 30,
+                "unknown": 20,
+                "errors": ["line 17: phone is not a mainland mobile number"],
+            }
+        }
+    )
+
+    tag: str
+    rows: int
+    tagged: int = Field(description="members who got the tag now")
+    already_tagged: int
+    unknown: int = Field(description="rows naming no member (malformed or not in the pool)")
+    errors: list[str] = Field(description="the first malformed rows, by line")
+
+
+class TagCountOut(BaseModel):
+    """A tag and how many members carry it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"tag": "payroll", "members": 1150}})
+
+    tag: str
+    members: int
+
+
+class OpsMemberOut(BaseModel):
+    """A member as bank operations see them (phone masked)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 42,
+                "nickname": "Alice",
+                "phone": "138****1234",
+                "tier": "gold",
+                "tags": ["new", "payroll"],
+                "balance": 1520,
+                "joined_at": "2026-11-01T02:05:00Z",
+                "share_profile": True,
+                "marketing": False,
+                "created_at": "2026-11-01T02:00:00Z",
+                "last_active_at": "2026-11-22T04:12:00Z",
+            }
+        }
+    )
+
+    id: int
+    nickname: str
+    phone: str | None
+    tier: Tier
+    tags: list[str]
+    balance: int
+    joined_at: datetime | None
+    share_profile: bool
+    marketing: bool
+    created_at: datetime
+    last_active_at: datetime

@@ -12,6 +12,7 @@ from loyalty import points as member_points
 from loyalty.ledger import EarnSource, Posting, SpendPurpose, check_points
 from loyalty.members import member_for_identity, note_store_scan
 from loyalty.models import AccountKind
+from loyalty.segments import Segments, member_segments, members_in_segment
 from loyalty.vouchers import (
     BillRedemption,
     IssuedVoucher,
@@ -30,6 +31,7 @@ __all__ = [
     "IssueOutcome",
     "IssuedVoucher",
     "Posting",
+    "Segments",
     "SpendPurpose",
     "VoucherGrant",
     "VoucherOffer",
@@ -37,6 +39,8 @@ __all__ = [
     "earn_points",
     "issue_vouchers",
     "member_for_identity",
+    "member_segments",
+    "members_in_segment",
     "note_store_scan",
     "points_balance",
     "redeem_voucher_for_bill",

@@ -1,4 +1,4 @@
-"""Loyalty jobs: retiring expired points (fanned out per batch of members), settlement statements.
+"""Loyalty jobs: expiring points (fanned out per batch of members), settlement, automatic tags and tiers.
 
 Crons run hourly and do only what is due, so a worker that was down catches up, and the schedule does
 not depend on the worker's time zone (business days are Asia/Shanghai).
@@ -14,7 +14,7 @@ from arq.cron import CronJob, cron
 
 from app.db import transaction
 from app.jobs import Job, enqueue, job
-from loyalty import ledger, settlement
+from loyalty import ledger, segments, settlement
 from loyalty.models import PointsLot
 
 log = logging.getLogger("linli.loyalty")
@@ -65,6 +65,19 @@ async def build_settlement(day: str) -> int:
     return built
 
 
+@job("loyalty.refresh_segments")
+async def refresh_segments(at: str | None = None) -> dict[str, int]:
+    """Keep the automatic tags (`new`, `dormant`) current and let tiers decay as earnings age out."""
+    now = ledger.as_of(at)
+    changed = await segments.refresh_automatic_tags(now)
+    changed["tiers"] = await segments.refresh_dropping_tiers(now)
+    return changed
+
+
+async def _segments_cron(ctx: dict[str, Any]) -> None:
+    await segments.daily_maintenance()
+
+
 async def _expire_cron(ctx: dict[str, Any]) -> None:
     await expire_points()
 
@@ -74,8 +87,9 @@ async def _settlement_cron(ctx: dict[str, Any]) -> None:
         await build_settlement(day.isoformat())
 
 
-TASKS: list[Job] = [expire_points, expire_members, build_settlement]
+TASKS: list[Job] = [expire_points, expire_members, build_settlement, refresh_segments]
 CRON_JOBS: list[CronJob] = [
     cron(_expire_cron, name="loyalty.expire_points_cron", minute=5, unique=True),
     cron(_settlement_cron, name="loyalty.settlement_cron", minute=20, unique=True),
+    cron(_segments_cron, name="loyalty.segments_cron", minute=35, unique=True),
 ]
