@@ -24,7 +24,7 @@ from app.config import get_settings
 from app.db import transaction
 from app.errors import InvalidField
 from app.timeutil import BUSINESS_TZ, utcnow
-from loyalty import tiers
+from loyalty import sql, tiers
 from loyalty.errors import (
     JournalNotFound,
     MemberNotFound,
@@ -123,13 +123,45 @@ async def _once(
     return _as_posting(existing, replayed=True)
 
 
+async def _insert_journal(
+    reference: str,
+    kind: JournalKind,
+    source: str,
+    member_id: int | None,
+    points: int,
+    *,
+    merchant_id: int | None = None,
+    settlement_fen: int = 0,
+    reverses_id: int | None = None,
+    memo: str = "",
+) -> int:
+    """Insert a journal (its unique reference refuses a second posting) and return its id."""
+    found = await sql.rows(
+        "INSERT INTO loyalty_journal (reference, kind, source, member_id, merchant_id, points,"
+        " settlement_fen, reverses_id, memo, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        reference,
+        kind.value,
+        str(source),
+        member_id,
+        merchant_id,
+        points,
+        settlement_fen,
+        reverses_id,
+        memo[:255],
+        utcnow(),
+    )
+    return int(found[0]["id"])
+
+
 async def _insert_entries(journal_id: int, entries: Sequence[Counterpart]) -> None:
-    await Entry.bulk_create(
-        [
-            Entry(journal_id=journal_id, account_kind=kind, account_id=account_id, amount=amount)
-            for kind, account_id, amount in entries
-            if amount
-        ]
+    """Insert a journal's entries in one statement (zero amounts are left out)."""
+    rows = [(kind.value, account_id, amount) for kind, account_id, amount in entries if amount]
+    values = ", ".join(f"($1, ${3 * n + 2}, ${3 * n + 3}, ${3 * n + 4})" for n in range(len(rows)))
+    await sql.execute(
+        f"INSERT INTO loyalty_entry (journal_id, account_kind, account_id, amount) VALUES {values}",  # noqa: S608
+        journal_id,
+        *(value for row in rows for value in row),
     )
 
 
@@ -169,32 +201,34 @@ async def _retire(member_id: int, due: Sequence[PointsLot]) -> Posting | None:
     total = sum(int(lot.remaining) for lot in due)
     if total == 0:
         return None
-    journal = await Journal.create(
-        reference=f"expire:{member_id}:{uuid.uuid4().hex}",
-        kind=JournalKind.EXPIRE,
-        source="expiry",
-        member_id=member_id,
-        points=total,
-    )
-    await _take(member_id, journal.id, total, due)
+    reference = f"expire:{member_id}:{uuid.uuid4().hex}"
+    journal_id = await _insert_journal(reference, JournalKind.EXPIRE, "expiry", member_id, total)
+    await _take(member_id, journal_id, total, due)
     await _debit(member_id, total)
     await _insert_entries(
-        journal.id, [(AccountKind.MEMBER, member_id, -total), (AccountKind.EXPIRY, 0, total)]
+        journal_id, [(AccountKind.MEMBER, member_id, -total), (AccountKind.EXPIRY, 0, total)]
     )
-    return _as_posting(journal, replayed=False)
+    return Posting(journal_id, reference, JournalKind.EXPIRE, member_id, total)
 
 
 async def _debit(member_id: int, points: int) -> None:
-    changed = await PointsAccount.filter(member_id=member_id, balance__gte=points).update(
-        balance=F("balance") - points, updated_at=utcnow()
+    changed = await sql.execute(
+        "UPDATE loyalty_points_account SET balance = balance - $1, updated_at = $2"
+        " WHERE member_id = $3 AND balance >= $1",
+        points,
+        utcnow(),
+        member_id,
     )
     if not changed:
         raise PointsInsufficient(f"not enough points for {points}")
 
 
 async def _credit(member_id: int, points: int) -> None:
-    changed = await PointsAccount.filter(member_id=member_id).update(
-        balance=F("balance") + points, updated_at=utcnow()
+    changed = await sql.execute(
+        "UPDATE loyalty_points_account SET balance = balance + $1, updated_at = $2 WHERE member_id = $3",
+        points,
+        utcnow(),
+        member_id,
     )
     if not changed:
         raise MemberNotFound("member not found")
@@ -211,8 +245,13 @@ async def post_earn(
     settlement_fen: int = 0,
     memo: str = "",
     at: datetime | None = None,
+    savepoint: bool = True,
 ) -> Posting:
-    """Credit a member with `points` funded by `funding` (whose points sum to `points`), as a new lot."""
+    """Credit a member with `points` funded by `funding` (whose points sum to `points`), as a new lot.
+
+    `savepoint=False` skips the savepoint for a caller whose own transaction rolls back and looks the
+    journal up when the reference was posted before (the unique violation then aborts its transaction).
+    """
     check_points(points)
     _check_reference(reference)
     if sum(p for _, _, p in funding) != points:
@@ -221,29 +260,33 @@ async def post_earn(
 
     async def post() -> Posting:
         await _credit(member_id, points)
-        journal = await Journal.create(
-            reference=reference,
-            kind=JournalKind.EARN,
-            source=source,
-            member_id=member_id,
+        journal_id = await _insert_journal(
+            reference,
+            JournalKind.EARN,
+            source,
+            member_id,
+            points,
             merchant_id=merchant_id,
-            points=points,
             settlement_fen=settlement_fen,
-            memo=memo[:255],
+            memo=memo,
         )
         await _insert_entries(
-            journal.id, [(AccountKind.MEMBER, member_id, points), *((k, i, -p) for k, i, p in funding)]
+            journal_id, [(AccountKind.MEMBER, member_id, points), *((k, i, -p) for k, i, p in funding)]
         )
-        await PointsLot.create(
-            member_id=member_id,
-            journal_id=journal.id,
-            points=points,
-            remaining=points,
-            expires_at=lot_expiry(earned_at),
+        await sql.execute(
+            "INSERT INTO loyalty_points_lot (member_id, journal_id, points, remaining, reversed_points,"
+            " expires_at, created_at) VALUES ($1, $2, $3, $3, 0, $4, $5)",
+            member_id,
+            journal_id,
+            points,
+            lot_expiry(earned_at),
+            utcnow(),
         )
         await tiers.refresh(member_id)
-        return _as_posting(journal, replayed=False)
+        return Posting(journal_id, reference, JournalKind.EARN, member_id, points)
 
+    if not savepoint:
+        return await post()
     return await _once(
         reference,
         post,
@@ -275,25 +318,25 @@ async def post_spend(
         if due:
             await _retire(member_id, due)
             lots = [lot for lot in lots if lot.expires_at > now]
-        journal = await Journal.create(
-            reference=reference,
-            kind=JournalKind.SPEND,
-            source=source,
-            member_id=member_id,
+        journal_id = await _insert_journal(
+            reference,
+            JournalKind.SPEND,
+            source,
+            member_id,
+            points,
             merchant_id=merchant_id,
-            points=points,
             settlement_fen=settlement_fen,
-            memo=memo[:255],
+            memo=memo,
         )
         await _debit(member_id, points)
-        taken = await _take(member_id, journal.id, points, lots)
+        taken = await _take(member_id, journal_id, points, lots)
         if taken != points:  # the balance and the lots disagree: refuse rather than post a broken ledger
             raise PointsInsufficient(f"not enough unexpired points for {points}")
         kind, account_id = counterpart
         await _insert_entries(
-            journal.id, [(AccountKind.MEMBER, member_id, -points), (kind, account_id, points)]
+            journal_id, [(AccountKind.MEMBER, member_id, -points), (kind, account_id, points)]
         )
-        return _as_posting(journal, replayed=False)
+        return Posting(journal_id, reference, JournalKind.SPEND, member_id, points)
 
     return await _once(
         reference,
@@ -353,22 +396,22 @@ async def reverse_journal(original: Journal, *, memo: str = "") -> Posting:
         else:
             moves = await LotMove.filter(journal_id=original.id).order_by("id")
             moved = -sum(int(m.points) for m in moves)
-        journal = await Journal.create(
-            reference=rev_reference,
-            kind=JournalKind.REVERSAL,
-            source=original.source,
-            member_id=member_id,
+        journal_id = await _insert_journal(
+            rev_reference,
+            JournalKind.REVERSAL,
+            original.source,
+            member_id,
+            moved,
             merchant_id=original.merchant_id,
-            points=moved,
             settlement_fen=-original.settlement_fen,
             reverses_id=original.id,
-            memo=memo[:255],
+            memo=memo,
         )
         if original.kind == JournalKind.EARN:
-            await _reverse_earn(member_id, original, journal.id, moved, lots, counterparts)
+            await _reverse_earn(member_id, original, journal_id, moved, lots, counterparts)
         else:
-            await _reverse_spend(member_id, journal.id, moves, counterparts)
-        return _as_posting(journal, replayed=False)
+            await _reverse_spend(member_id, journal_id, moves, counterparts)
+        return Posting(journal_id, rev_reference, JournalKind.REVERSAL, member_id, moved)
 
     return await _once(rev_reference, post, lambda j: j.reverses_id == original.id)
 

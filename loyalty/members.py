@@ -12,7 +12,7 @@ from app.db import transaction
 from app.timeutil import utcnow
 from loyalty import sql
 from loyalty.errors import MemberNotFound, MemberNotJoined, PhoneTaken
-from loyalty.models import Member, PointsAccount
+from loyalty.models import Member, PointsAccount, Tier
 
 
 async def member_for_identity(identity: Identity) -> Member:
@@ -44,6 +44,16 @@ async def joined_member(member_id: int) -> Member:
     if member.joined_at is None:
         raise MemberNotJoined("join the alliance first")
     return member
+
+
+async def joined_tier(member_id: int) -> Tier:
+    """The tier of a member who joined the alliance (404 `member.not_found`, 409 `member.not_joined`)."""
+    found = await sql.rows("SELECT tier, joined_at FROM loyalty_member WHERE id = $1", member_id)
+    if not found:
+        raise MemberNotFound("member not found")
+    if found[0]["joined_at"] is None:
+        raise MemberNotJoined("join the alliance first")
+    return Tier(found[0]["tier"])
 
 
 def member_phone(member: Member) -> str | None:

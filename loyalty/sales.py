@@ -116,10 +116,6 @@ def _till_reference(receipt_no: str | None) -> str:
     return f"idem:{idempotency}"[:160] if idempotency else f"auto:{uuid.uuid4().hex}"
 
 
-class _Replay(Exception):
-    """The sale's reference had been posted before: answer with that sale."""
-
-
 async def record_sale(staff: Principal, member_code: str, amount_fen: int, receipt_no: str | None) -> Sale:
     """A merchant records a sale for the member whose code it scanned; the member earns points."""
     assert staff.merchant_id is not None
@@ -127,17 +123,18 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
     check_amount(amount_fen)
     code = read_member_code(member_code)
     terms = await active_terms(merchant_id)
-    member = await members.joined_member(code.member_id)
+    tier = await members.joined_tier(code.member_id)
     now = utcnow()
-    multiplier = await campaign_multiplier(member.id, merchant_id, now)
-    points, base = sale_points(amount_fen, terms.earn_rate, earn_percent(member.tier), multiplier)
+    multiplier = await campaign_multiplier(code.member_id, merchant_id, now)
+    points, base = sale_points(amount_fen, terms.earn_rate, earn_percent(tier), multiplier)
     reference = _till_reference(receipt_no)
     try:
         async with transaction():
             journal_id = None
             if points:
+                # No savepoint: a reference posted before aborts this transaction, answered below.
                 posting = await ledger.post_earn(
-                    member.id,
+                    code.member_id,
                     points,
                     source=EarnSource.SALE,
                     reference=f"sale:{merchant_id}:{reference}",
@@ -145,28 +142,44 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
                     funding=[(AccountKind.MERCHANT, merchant_id, base), (AccountKind.POOL, 0, points - base)],
                     settlement_fen=-base * terms.point_value_fen,
                     at=now,
+                    savepoint=False,
                 )
-                if posting.replayed:
-                    raise _Replay
                 journal_id = posting.journal_id
-            sale = await Sale.create(
+            sale = Sale(
                 merchant_id=merchant_id,
-                member_id=member.id,
+                member_id=code.member_id,
                 staff_id=staff.id,
                 reference=reference,
                 amount_fen=amount_fen,
                 points=points,
                 journal_id=journal_id,
+                status=SaleStatus.COMPLETED,
+                created_at=now,
+                refunded_at=None,
             )
-            await members.note_visit(merchant_id, member.id, at=now, spend_fen=amount_fen, points=points)
+            found = await sql.rows(
+                "INSERT INTO loyalty_sale (merchant_id, member_id, staff_id, reference, amount_fen, points,"
+                " journal_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                merchant_id,
+                code.member_id,
+                staff.id,
+                reference,
+                amount_fen,
+                points,
+                journal_id,
+                SaleStatus.COMPLETED.value,
+                now,
+            )
+            sale.id = int(found[0]["id"])
+            await members.note_visit(merchant_id, code.member_id, at=now, spend_fen=amount_fen, points=points)
             for listener in hooks.installed().sale_listeners:
                 await enqueue(listener, sale.id)
         return sale
-    except (IntegrityError, _Replay, ReferenceConflict):
+    except IntegrityError:  # the receipt (or idempotency key) was recorded before
         existing = await Sale.get_or_none(merchant_id=merchant_id, reference=reference)
         if existing is None:
             raise
-    if existing.member_id != member.id or existing.amount_fen != amount_fen:
+    if existing.member_id != code.member_id or existing.amount_fen != amount_fen:
         raise ReferenceConflict(
             "this receipt number was recorded for another sale", code="sale.reference_conflict"
         )
@@ -214,7 +227,7 @@ async def pay_with_points(staff: Principal, member_code: str, points: int) -> Po
                 settlement_fen=value_fen,
             )
             if posting.replayed:
-                raise _Replay
+                return await PointsPayment.get(merchant_id=merchant_id, reference=reference)
             payment = await PointsPayment.create(
                 merchant_id=merchant_id,
                 member_id=member.id,
@@ -227,7 +240,7 @@ async def pay_with_points(staff: Principal, member_code: str, points: int) -> Po
             )
             await members.note_visit(merchant_id, member.id, spend_fen=value_fen)
         return payment
-    except (IntegrityError, _Replay):
+    except IntegrityError:
         existing = await PointsPayment.get_or_none(merchant_id=merchant_id, reference=reference)
         if existing is None:
             if await PointsPayment.exists(nonce=code.nonce):

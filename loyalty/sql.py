@@ -6,7 +6,9 @@ parameters), so one text serves both dialects and a parameter may appear more th
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from app.db import db
@@ -27,3 +29,15 @@ async def execute(sql: str, *args: Any) -> int:
     """Run a statement and return the number of rows it changed."""
     changed, _ = await db().execute_query(_text(sql), list(args))
     return int(changed)
+
+
+def instant(value: Any) -> datetime:
+    """A timestamp column read by hand (SQLite returns the text Tortoise stored), as aware UTC."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(parsed, datetime)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column read by hand (text on both dialects without a codec)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value

@@ -7,7 +7,7 @@ from datetime import datetime
 from app.config import get_settings
 from app.timeutil import utcnow
 from loyalty import sql
-from loyalty.models import Member, Tier
+from loyalty.models import Tier
 
 
 def tier_for(points_earned: int) -> Tier:
@@ -59,8 +59,21 @@ async def earned_in_window(member_id: int, now: datetime | None = None) -> int:
     return int(found[0]["total"])
 
 
-async def refresh(member_id: int, now: datetime | None = None) -> Tier:
-    """Recompute a member's tier from their earnings and store it when it changed."""
-    tier = tier_for(await earned_in_window(member_id, now))
-    await Member.filter(id=member_id).exclude(tier=tier).update(tier=tier)
-    return tier
+async def refresh(member_id: int, now: datetime | None = None) -> None:
+    """Recompute a member's tier from their earnings in the window, stored when it changed (one statement)."""
+    settings = get_settings()
+    await sql.execute(
+        """
+        UPDATE loyalty_member SET tier = t.tier FROM (
+            SELECT CASE WHEN s.earned >= $3 THEN 'gold' WHEN s.earned >= $4 THEN 'silver' ELSE 'regular' END
+                   AS tier
+            FROM (SELECT COALESCE(SUM(points - reversed_points), 0) AS earned FROM loyalty_points_lot
+                  WHERE member_id = $1 AND created_at > $2) AS s
+        ) AS t
+        WHERE loyalty_member.id = $1 AND loyalty_member.tier <> t.tier
+        """,
+        member_id,
+        window_start(now or utcnow()),
+        settings.tier_gold_points,
+        settings.tier_silver_points,
+    )

@@ -24,7 +24,7 @@ from app.db import transaction
 from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.timeutil import BUSINESS_TZ, business_day, utcnow
-from loyalty import ledger, members
+from loyalty import ledger, members, sql
 from loyalty.codes import read_voucher_token
 from loyalty.errors import (
     BenefitLimitReached,
@@ -296,37 +296,65 @@ async def _redeemable_at(benefit: Benefit, terms: Terms) -> bool:
     return await BenefitMerchant.exists(benefit_id=benefit.id, merchant_id=terms.merchant_id)
 
 
+_VOUCHER_WITH_BENEFIT = """
+SELECT v.id, v.benefit_id, v.member_id, v.status, v.valid_from, v.valid_until,
+       b.kind, b.face_value_fen, b.discount_percent, b.discount_cap_fen, b.min_spend_fen,
+       b.funder, b.funder_merchant_id, b.eligibility, b.categories
+FROM loyalty_voucher v JOIN loyalty_benefit b ON b.id = v.benefit_id
+WHERE v.id = $1 AND v.member_id = $2
+"""
+
+
+async def _voucher_with_benefit(voucher_id: int, member_id: int) -> tuple[Voucher, Benefit]:
+    """The member's voucher and the terms of its benefit, in one query."""
+    found = await sql.rows(_VOUCHER_WITH_BENEFIT, voucher_id, member_id)
+    if not found:
+        raise VoucherNotFound("voucher not found")
+    row = found[0]
+    benefit = Benefit(
+        id=row["benefit_id"],
+        kind=BenefitKind(row["kind"]),
+        face_value_fen=row["face_value_fen"],
+        discount_percent=row["discount_percent"],
+        discount_cap_fen=row["discount_cap_fen"],
+        min_spend_fen=row["min_spend_fen"],
+        funder=Funder(row["funder"]),
+        funder_merchant_id=row["funder_merchant_id"],
+        eligibility=Eligibility(row["eligibility"]),
+        categories=sql.json_value(row["categories"]),
+    )
+    voucher = Voucher(
+        id=row["id"],
+        benefit_id=row["benefit_id"],
+        member_id=row["member_id"],
+        status=VoucherStatus(row["status"]),
+        valid_from=sql.instant(row["valid_from"]),
+        valid_until=sql.instant(row["valid_until"]),
+    )
+    return voucher, benefit
+
+
 async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> VoucherRedemption:
     """Redeem the voucher whose token the merchant scanned against a bill (exactly once)."""
     assert staff.merchant_id is not None
     merchant_id = staff.merchant_id
     scanned = read_voucher_token(token)
     check_amount(bill_amount_fen, "bill_amount_fen")
-    terms = await active_terms(merchant_id)
-    voucher = await Voucher.get_or_none(id=scanned.voucher_id, member_id=scanned.member_id).select_related(
-        "benefit"
-    )
-    if voucher is None:
-        raise VoucherNotFound("voucher not found")
-    benefit = voucher.benefit
-    if not await _redeemable_at(benefit, terms):
-        raise VoucherNotValidHere("this voucher cannot be redeemed at this merchant")
-    now = utcnow()
-    if voucher.status == VoucherStatus.USED:
-        raise VoucherUsed("the voucher was already redeemed")
-    _check_validity(voucher, now)
-    if bill_amount_fen < benefit.min_spend_fen:
-        raise VoucherMinimumSpend(f"the bill must be at least {benefit.min_spend_fen} fen")
-    off = discount(benefit, bill_amount_fen)
     reference = f"till:{merchant_id}:{current_reference() or uuid.uuid4().hex}"[: ledger.MAX_REFERENCE]
     try:
-        async with transaction():
-            flipped = await Voucher.filter(id=voucher.id, status=VoucherStatus.ACTIVE).update(
-                status=VoucherStatus.USED, used_at=now
-            )
-            if not flipped:
+        async with transaction():  # the reads share the transaction's connection
+            terms = await active_terms(merchant_id)
+            voucher, benefit = await _voucher_with_benefit(scanned.voucher_id, scanned.member_id)
+            if not await _redeemable_at(benefit, terms):
+                raise VoucherNotValidHere("this voucher cannot be redeemed at this merchant")
+            now = utcnow()
+            if voucher.status == VoucherStatus.USED:
                 raise VoucherUsed("the voucher was already redeemed")
-            redemption = await VoucherRedemption.create(
+            _check_validity(voucher, now)
+            if bill_amount_fen < benefit.min_spend_fen:
+                raise VoucherMinimumSpend(f"the bill must be at least {benefit.min_spend_fen} fen")
+            off = discount(benefit, bill_amount_fen)
+            redemption = VoucherRedemption(
                 voucher_id=voucher.id,
                 merchant_id=merchant_id,
                 channel="till",
@@ -336,7 +364,36 @@ async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> 
                 bill_amount_fen=bill_amount_fen,
                 discount_fen=off,
                 settlement_fen=settlement_value(benefit, off),
+                status=RedemptionStatus.REDEEMED,
+                created_at=now,
+                reversed_at=None,
             )
+            flipped = await sql.execute(
+                "UPDATE loyalty_voucher SET status = $1, used_at = $2 WHERE id = $3 AND status = $4",
+                VoucherStatus.USED.value,
+                now,
+                voucher.id,
+                VoucherStatus.ACTIVE.value,
+            )
+            if not flipped:
+                raise VoucherUsed("the voucher was already redeemed")
+            found = await sql.rows(
+                "INSERT INTO loyalty_voucher_redemption (voucher_id, merchant_id, channel, reference, nonce,"
+                " staff_id, bill_amount_fen, discount_fen, settlement_fen, status, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                voucher.id,
+                merchant_id,
+                redemption.channel,
+                reference,
+                scanned.nonce,
+                staff.id,
+                bill_amount_fen,
+                off,
+                redemption.settlement_fen,
+                RedemptionStatus.REDEEMED.value,
+                now,
+            )
+            redemption.id = int(found[0]["id"])
             await members.note_visit(merchant_id, voucher.member_id, at=now, redemptions=1)
         return redemption
     except IntegrityError:
