@@ -30,6 +30,7 @@ import platform
 import random
 import resource
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -132,7 +133,7 @@ async def _measure(
 
 
 def _locust(name: str, user: str, args: argparse.Namespace, env: dict[str, str], server_pid: int) -> Result:
-    """Run a locust user class headless against the server; all users start at once, stats reset then."""
+    """Run a locust user class headless against the server for one round (stats reset once all users run)."""
     prefix = OUT / f"locust_{user}"
     command = [
         str(BIN / "locust"),
@@ -381,29 +382,37 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def _report(results: list[Result], args: argparse.Namespace, load_before: tuple[float, ...]) -> str:
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _report(rounds: dict[str, list[Result]], args: argparse.Namespace, load_before: tuple[float, ...]) -> str:
     lines = [
         f"machine: {os.cpu_count()} CPUs, {_cpu_model()}, load average before the run "
         f"{' '.join(f'{x:.2f}' for x in load_before)}",
         f"command: {' '.join(sys.argv)}",
-        f"{args.concurrency} concurrent clients (locust FastHttpUser users / asyncpg tasks), "
-        f"{args.seconds:.0f} s per scenario, {args.workers} API process(es)",
+        f"{args.concurrency} concurrent clients (locust FastHttpUser users / asyncpg tasks),"
+        f" {args.rounds} rounds"
+        f" of {args.seconds:.0f} s alternating HTTP and raw, {args.workers} API process(es)",
         "",
         "| scenario | tx/s | p50 ms | p99 ms | errors | API CPU ms/tx | client CPU ms/tx |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        lines.append(
-            f"| {r.name} | {r.tps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} "
-            f"| {r.api_cpu_ms:.2f} | {r.client_cpu_ms:.2f} |"
-        )
-    by_name = {r.name: r for r in results}
+    for name, results in rounds.items():
+        tps = sum(r.done for r in results) / (args.seconds * len(results))
+        p50, p99 = _median([r.p50_ms for r in results]), _median([r.p99_ms for r in results])
+        api, client = _median([r.api_cpu_ms for r in results]), _median([r.client_cpu_ms for r in results])
+        errors = sum(r.errors for r in results)
+        lines.append(f"| {name} | {tps:.0f} | {p50:.1f} | {p99:.1f} | {errors} | {api:.2f} | {client:.2f} |")
     lines.append("")
     for what in ("earn", "redeem"):
-        http, raw = by_name[f"{what} over HTTP"], by_name[f"{what}, raw asyncpg"]
+        http, raw = rounds[f"{what} over HTTP"], rounds[f"{what}, raw asyncpg"]
+        ratios = [h.tps / r.tps for h, r in zip(http, raw, strict=True)]
+        total = sum(h.done for h in http) / sum(r.done for r in raw)
         lines.append(
-            f"{what}: HTTP/raw throughput {http.tps / raw.tps:.2f},"
-            f" p99 {http.p99_ms:.1f} ms vs {raw.p99_ms:.1f} ms"
+            f"{what}: HTTP/raw throughput {total:.2f} overall"
+            f" (rounds: {', '.join(f'{x:.2f}' for x in ratios)}),"
+            f" p99 {_median([h.p99_ms for h in http]):.1f} ms vs {_median([r.p99_ms for r in raw]):.1f} ms"
         )
     return "\n".join(lines)
 
@@ -415,43 +424,43 @@ async def _run(args: argparse.Namespace, env: dict[str, str], server_pid: int) -
     staff, merchant_id, member_ids, vouchers = await _seed(args)
     half = len(vouchers) // 2
     http_vouchers, raw_vouchers = vouchers[:half], vouchers[half:]
+    per_round = half // args.rounds
     OUT.mkdir(parents=True, exist_ok=True)
-    data = OUT / "bench_data.json"
-    data.write_text(
-        json.dumps({"staff": staff["Authorization"], "members": member_ids, "vouchers": http_vouchers})
-    )
-    env = {**env, "LINLI_BENCH_DATA": str(data)}
     pool = await asyncpg.create_pool(
         args.database_url.replace("postgres://", "postgresql://", 1),
         min_size=args.concurrency,
         max_size=args.concurrency,
     )
     raw = RawLoyalty(pool, merchant_id, f"merchant:{merchant_id}")
-    results: list[Result] = []
+    rounds: dict[str, list[Result]] = {
+        name: []
+        for name in ("earn over HTTP", "earn, raw asyncpg", "redeem over HTTP", "redeem, raw asyncpg")
+    }
     try:
-        results.append(await asyncio.to_thread(_locust, "earn over HTTP", "EarnUser", args, env, server_pid))
-        results.append(
-            await _measure(
-                "earn, raw asyncpg",
-                lambda _: raw.earn(random.choice(member_ids), random.randint(100, 20_000)),
-                args.concurrency,
-                args.seconds,
-            )
-        )
-        results.append(
-            await asyncio.to_thread(_locust, "redeem over HTTP", "RedeemUser", args, env, server_pid)
-        )
-        results.append(
-            await _measure(
-                "redeem, raw asyncpg",
-                lambda i: raw.redeem(*raw_vouchers[i], 2000),
-                args.concurrency,
-                args.seconds,
-            )
-        )
+        for what, user in (("earn", "EarnUser"), ("redeem", "RedeemUser")):
+            for n in range(args.rounds):
+                data = OUT / f"bench_data_{n}.json"
+                chunk = http_vouchers[n * per_round : (n + 1) * per_round]
+                data.write_text(
+                    json.dumps({"staff": staff["Authorization"], "members": member_ids, "vouchers": chunk})
+                )
+                round_env = {**env, "LINLI_BENCH_DATA": str(data)}
+                rounds[f"{what} over HTTP"].append(
+                    await asyncio.to_thread(_locust, f"{what} over HTTP", user, args, round_env, server_pid)
+                )
+                own = raw_vouchers[n * per_round : (n + 1) * per_round]
+
+                async def one(i: int, own: list[tuple[int, int]] = own, what: str = what) -> bool:
+                    if what == "earn":
+                        return await raw.earn(random.choice(member_ids), random.randint(100, 20_000))
+                    return await raw.redeem(*own[i], 2000)
+
+                rounds[f"{what}, raw asyncpg"].append(
+                    await _measure(f"{what}, raw asyncpg", one, args.concurrency, args.seconds)
+                )
     finally:
         await pool.close()
-    report = _report(results, args, load_before)
+    report = _report(rounds, args, load_before)
     print(report)
     (OUT / "bench_loyalty.md").write_text(report + "\n")
     check = await asyncio.to_thread(
@@ -463,7 +472,8 @@ async def _run(args: argparse.Namespace, env: dict[str, str], server_pid: int) -
         timeout=600,
     )
     print(check.stdout.strip() or check.stderr.strip())
-    return 0 if check.returncode == 0 and not any(r.errors for r in results) else 1
+    failed = any(r.errors for results in rounds.values() for r in results)
+    return 0 if check.returncode == 0 and not failed else 1
 
 
 def main() -> int:
@@ -476,7 +486,8 @@ def main() -> int:
     )
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--reset", action="store_true", help="confirm: drop and recreate the schema")
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=10, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=3, help="HTTP and raw alternate this many times")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)

@@ -548,7 +548,36 @@ class RejectIn(BaseModel):
 class BenefitOut(BaseModel):
     """A catalogue entry as ops and its merchant see it."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": 3,
+                "name": "¥5 off coffee",
+                "description": "",
+                "kind": "cash",
+                "face_value_fen": 500,
+                "discount_percent": None,
+                "discount_cap_fen": None,
+                "min_spend_fen": 1500,
+                "funder": "bank",
+                "funder_merchant_id": None,
+                "eligibility": "category",
+                "categories": ["coffee"],
+                "merchant_ids": [],
+                "valid_from": None,
+                "valid_until": None,
+                "valid_days": 30,
+                "stock_total": 1000,
+                "stock_left": 412,
+                "per_member_limit": 1,
+                "price_points": 300,
+                "status": "active",
+                "reject_reason": "",
+                "created_at": "2026-11-20T02:00:00Z",
+            }
+        },
+    )
 
     id: int
     name: str
