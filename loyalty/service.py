@@ -63,16 +63,16 @@ async def earn_points(
     """Credit points to a member; the same `reference` twice posts once (`replayed=True` the second time).
 
     The bank's pool funds the points unless `funded_by_merchant`, in which case `merchant_id` owes them
-    in settlement. Raises 404 `member.not_found`, 409 `points.reference_conflict` (reference used for a
-    different posting), 422 for a non-positive or oversized amount.
+    in settlement. Raises 404 `member.not_found` or `merchant.not_found`, 409 `points.reference_conflict`
+    (reference used for a different posting), 422 for a non-positive or oversized amount.
     """
     check_points(points)
     await members.get_member(member_id)
-    if funded_by_merchant:
-        if merchant_id is None:
-            raise ValueError("a merchant-funded earn needs merchant_id")
-        terms = await sales.merchant_terms(merchant_id)
-        funding = [(AccountKind.MERCHANT, merchant_id, points)]
+    if funded_by_merchant and merchant_id is None:
+        raise ValueError("a merchant-funded earn needs merchant_id")
+    terms = await sales.merchant_terms(merchant_id) if merchant_id is not None else None
+    if funded_by_merchant and terms is not None:
+        funding = [(AccountKind.MERCHANT, terms.merchant_id, points)]
         settlement_fen = -points * terms.point_value_fen
     else:
         funding = [(AccountKind.POOL, 0, points)]

@@ -290,3 +290,25 @@ async def test_ops_grant_and_reverse_points_are_audited(client: httpx.AsyncClien
     )
     assert forbidden.status_code == 403
     await assert_ledger_sound()
+
+
+async def test_merchant_funded_points_are_owed_by_that_merchant(client: httpx.AsyncClient) -> None:
+    _, merchant_id = await active_merchant(client)
+    _, member_id = await joined_member(client)
+
+    posting = await service.earn_points(
+        member_id,
+        40,
+        source=service.EarnSource.CAMPAIGN,
+        reference="mgm:1",
+        merchant_id=merchant_id,
+        funded_by_merchant=True,
+    )
+    with pytest.raises(ProblemError) as unknown:
+        await service.earn_points(
+            member_id, 5, source=service.EarnSource.CAMPAIGN, reference="x", merchant_id=999
+        )
+
+    assert (await Journal.get(id=posting.journal_id)).settlement_fen == -40
+    assert unknown.value.code == "merchant.not_found"
+    await assert_ledger_sound()
