@@ -183,7 +183,8 @@ async def _take(member_id: int, journal_id: int, points: int, lots: Sequence[Poi
         take = min(int(lot.remaining), points - taken)
         if take <= 0:
             continue
-        await PointsLot.filter(id=lot.id, remaining__gte=take).update(remaining=F("remaining") - take)
+        if not await PointsLot.filter(id=lot.id, remaining__gte=take).update(remaining=F("remaining") - take):
+            raise RuntimeError(f"lot {lot.id} changed although its member's account is locked")
         lot.remaining -= take
         moves.append(LotMove(journal_id=journal_id, lot_id=lot.id, points=-take))
         taken += take
