@@ -143,9 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _domain_commands() -> list[Callable[[Any], None]]:
     """Each domain's `register(subparsers)`, listed explicitly."""
-    from merchants.cli import register as merchants_commands
+    from loyalty import cli as loyalty_cli
+    from merchants import cli as merchants_cli
 
-    return [merchants_commands]
+    return [merchants_cli.register, loyalty_cli.register]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     job_max_tries: int = Field(8, description="tries before a failing job is recorded as dead")
     job_timeout: int = Field(120, description="seconds before a running job is considered lost")
 
+    earn_rate_default: int = Field(100, description="points per 100 yuan at merchants without own terms")
+    point_value_fen: int = Field(1, description="fen one point is worth at merchants without own terms")
+    sale_max_fen: int = Field(5_000_000, description="largest sale a merchant may record, fen")
+    points_max_per_posting: int = Field(10_000_000, description="most points one earn or spend may move")
+    tier_silver_points: int = Field(2_000, description="points earned in 12 months for silver")
+    tier_gold_points: int = Field(10_000, description="points earned in 12 months for gold")
+    tier_silver_earn_percent: int = Field(120, description="silver earning multiplier, percent")
+    tier_gold_earn_percent: int = Field(150, description="gold earning multiplier, percent")
+    member_code_ttl: int = Field(60, description="seconds a member's dynamic QR code is valid")
+    voucher_token_ttl: int = Field(60, description="seconds a voucher QR token is valid")
+    reversal_window_hours: int = Field(24, description="hours a till redemption or payment can be reversed")
+    new_member_days: int = Field(30, description="days a member carries the automatic `new` tag")
+    dormant_days: int = Field(90, description="days without activity before the automatic `dormant` tag")
+
     billpay_biller_timeout: float = Field(
         10.0, description="seconds a biller call may take before it times out"
     )

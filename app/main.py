@@ -18,6 +18,7 @@ from app.health import router as health_router
 from app.lifecycle import resources
 from app.logs import configure_logging
 from app.middleware import RequestContextMiddleware
+from app.wiring import wire
 
 DESCRIPTION = """
 Linli (邻里) is the backend of a bank-run local-life and merchant-alliance platform.
@@ -61,6 +62,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     """The three audience routers, each domain's routes included explicitly."""
     from app import router_ops as core_ops
+    from loyalty import router_merchant as loyalty_console
+    from loyalty import router_ops as loyalty_ops
     from merchants import router_merchant as merchant_console
     from merchants import router_ops as merchant_ops
     from miniprogram_api import router as miniprogram
@@ -73,12 +76,14 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
 
     merchant = APIRouter(prefix="/merchant/v1")
     merchant.include_router(merchant_console.router)
+    merchant.include_router(loyalty_console.router)
 
     ops = APIRouter(prefix="/ops/v1")
     ops.include_router(core_ops.public)
     guarded = APIRouter(dependencies=[Depends(ops_guard)])
     guarded.include_router(core_ops.router)
     guarded.include_router(merchant_ops.router)
+    guarded.include_router(loyalty_ops.router)
     guarded.include_router(billpay_ops.router)
     ops.include_router(guarded)
     return mp, merchant, ops
@@ -87,6 +92,7 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
 def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
     """Build the application; with `manage_resources` its lifespan opens the database and Redis."""
     settings = settings or get_settings()
+    wire()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -5,8 +5,10 @@ Use them in hand-edited migrations: `operations = [..., append_only("loyalty_ent
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from tortoise.migrations.constraints import CheckConstraint
 from tortoise.migrations.operations import RunPython
 
 
@@ -61,3 +63,48 @@ CREATE TRIGGER "{table}_no_delete" BEFORE DELETE ON "{table}"
         ),
         reverse_sqlite=f'DROP TRIGGER "{table}_no_update"; DROP TRIGGER "{table}_no_delete";',
     )
+
+
+def check_constraints(app_label: str, *model_names: str) -> RunPython:
+    """Create the CHECK constraints declared in these models' `Meta.constraints`.
+
+    Tortoise 1.1's CreateModel leaves them out of CREATE TABLE. PostgreSQL gets real CHECK
+    constraints. SQLite cannot add one to an existing table without rebuilding it (which would lose
+    its indexes and triggers), so it gets BEFORE INSERT and BEFORE UPDATE triggers that abort a
+    violating row the same way.
+    """
+
+    def checks(apps: Any) -> list[tuple[Any, CheckConstraint]]:
+        found = []
+        for name in model_names:
+            model = apps.get_model(app_label, name)
+            found += [(model, c) for c in model._meta.constraints if isinstance(c, CheckConstraint)]
+        return found
+
+    def on_new_row(model: Any, expression: str) -> str:
+        columns = sorted(model._meta.fields_db_projection.values(), key=len, reverse=True)
+        pattern = re.compile(r"(?<![\w.'\"])(" + "|".join(map(re.escape, columns)) + r")(?![\w'\"])")
+        return pattern.sub(lambda m: f'NEW."{m.group(1)}"', expression)
+
+    async def forward(apps: Any, schema_editor: Any) -> None:
+        for model, check in checks(apps):
+            if schema_editor.client.capabilities.dialect != "sqlite":
+                await schema_editor.add_constraint(model, check)
+                continue
+            table, condition = model._meta.db_table, on_new_row(model, check.check)
+            abort = f"SELECT RAISE(ABORT, 'CHECK constraint failed: {check.name}');"
+            for event in ("INSERT", "UPDATE"):
+                await schema_editor.client.execute_script(
+                    f'CREATE TRIGGER "{check.name}_{event.lower()}" BEFORE {event} ON "{table}" '
+                    f"WHEN NOT ({condition}) BEGIN {abort} END;"
+                )
+
+    async def backward(apps: Any, schema_editor: Any) -> None:
+        for model, check in checks(apps):
+            if schema_editor.client.capabilities.dialect != "sqlite":
+                await schema_editor.remove_constraint(model, check)
+                continue
+            for event in ("insert", "update"):
+                await schema_editor.client.execute_script(f'DROP TRIGGER "{check.name}_{event}";')
+
+    return RunPython(forward, backward)

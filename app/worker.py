@@ -15,6 +15,7 @@ from arq.worker import Worker
 from app.config import Settings, get_settings
 from app.jobs import CORE_CRON_JOBS, Job
 from app.redis_client import make_client
+from app.wiring import wire
 
 log = logging.getLogger("linli.worker")
 
@@ -24,15 +25,14 @@ BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     """Every job, cron job and background loop of every domain."""
-    from miniprogram_api.billpay import tasks as billpay
-
-    tasks: list[Job] = [*billpay.TASKS]
-    crons: list[CronJob] = [*CORE_CRON_JOBS, *billpay.CRON_JOBS]
-    loops: list[BackgroundLoop] = []
+    from loyalty import tasks as loyalty_tasks
     from merchants import tasks as merchant_tasks
+    from miniprogram_api.billpay import tasks as billpay_tasks
 
-    tasks += merchant_tasks.TASKS
-    crons += merchant_tasks.CRON_JOBS
+    domains = (merchant_tasks, loyalty_tasks, billpay_tasks)
+    tasks: list[Job] = [job for domain in domains for job in domain.TASKS]
+    crons: list[CronJob] = [*CORE_CRON_JOBS, *(cron for domain in domains for cron in domain.CRON_JOBS)]
+    loops: list[BackgroundLoop] = []
     return tasks, crons, loops
 
 
@@ -91,6 +91,7 @@ async def run_worker(settings: Settings) -> None:
     """`linli worker`: a standalone worker process until SIGTERM or SIGINT."""
     from app.lifecycle import resources
 
+    wire()
     async with resources(settings, with_worker=True) as runner:
         assert runner is not None
         stop = asyncio.Event()

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from loyalty.models import Member
-from miniprogram_api import auth
+from miniprogram_api import auth, benefits, points, profile, vouchers
 from miniprogram_api.billpay import router_member as billpay
-from miniprogram_api.schemas import MemberOut
 
 router = APIRouter()
 router.include_router(auth.router)
+router.include_router(profile.router)
+router.include_router(points.router)
+router.include_router(benefits.router)
+router.include_router(vouchers.router)
 router.include_router(billpay.router)
-
-
-@router.get("/me", response_model=MemberOut, tags=["Mini-program: profile"], summary="My profile")
-async def me(member: Principal = Depends(current_member)) -> Member:
-    """The calling member's profile."""
-    return await Member.get(id=member.id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,15 +13,3 @@ class LoginIn(BaseModel):
     code: str = Field(
         min_length=1, max_length=128, description="login code from wx.login(); `dev:<name>` in development"
     )
-
-
-class MemberOut(BaseModel):
-    """The calling member's own profile."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"example": {"id": 42, "nickname": "Alice", "created_at": "2026-11-01T02:00:00Z"}}
-    )
-
-    id: int
-    nickname: str
-    created_at: datetime

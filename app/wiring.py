@@ -1,0 +1,19 @@
+"""Cross-domain wiring: the one place that plugs domains into each other's flows.
+
+Domains must not import each other in cycles, so a domain that lets others take part in its flows
+exposes hooks (e.g. `loyalty.hooks`) and this module installs the providers, explicitly, once per
+process: `create_app` (API) and `run_worker` (standalone worker) call `wire()`. Installing replaces, so
+calling it again registers nothing twice.
+"""
+
+from __future__ import annotations
+
+from loyalty import hooks as loyalty_hooks
+
+
+def wire() -> None:
+    """Install every cross-domain hook in this process."""
+    loyalty_hooks.install(
+        earn_multipliers=[],  # campaigns' points-multiplier providers
+        sale_listeners=[],  # campaigns' spend-and-get jobs, run after each sale commits
+    )

@@ -1,0 +1,149 @@
+"""The shared member pool: login, joining, profile, consents, phone binding and known members."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from app.auth.identity import Identity, identity_provider
+from app.crypto import decrypt, encrypt, lookup_hash, mask_phone
+from app.db import transaction
+from app.timeutil import utcnow
+from loyalty import sql
+from loyalty.errors import MemberNotFound, MemberNotJoined, PhoneTaken
+from loyalty.models import Member, PointsAccount, Tier
+
+
+async def member_for_identity(identity: Identity) -> Member:
+    """The member for a verified mini-program identity, created (with a points account) on first login."""
+    member = await Member.get_or_none(openid=identity.openid)
+    if member is None:
+        try:
+            async with transaction():
+                member = await Member.create(openid=identity.openid, unionid=identity.unionid)
+                await PointsAccount.create(member_id=member.id, balance=0)
+            return member
+        except IntegrityError:  # a concurrent first login of the same person created it
+            member = await Member.get(openid=identity.openid)
+    await Member.filter(id=member.id).update(last_active_at=utcnow())
+    return member
+
+
+async def get_member(member_id: int) -> Member:
+    """A member by id (404 `member.not_found`)."""
+    member = await Member.get_or_none(id=member_id)
+    if member is None:
+        raise MemberNotFound("member not found")
+    return member
+
+
+async def joined_member(member_id: int) -> Member:
+    """A member who joined the alliance (409 `member.not_joined` otherwise)."""
+    member = await get_member(member_id)
+    if member.joined_at is None:
+        raise MemberNotJoined("join the alliance first")
+    return member
+
+
+async def joined_tier(member_id: int) -> Tier:
+    """The tier of a member who joined the alliance (404 `member.not_found`, 409 `member.not_joined`)."""
+    found = await sql.rows("SELECT tier, joined_at FROM loyalty_member WHERE id = $1", member_id)
+    if not found:
+        raise MemberNotFound("member not found")
+    if found[0]["joined_at"] is None:
+        raise MemberNotJoined("join the alliance first")
+    return Tier(found[0]["tier"])
+
+
+def member_phone(member: Member) -> str | None:
+    """The member's phone, masked (138****1234)."""
+    return mask_phone(decrypt(member.phone_enc)) if member.phone_enc else None
+
+
+async def join(member_id: int, *, share_profile: bool, marketing: bool) -> Member:
+    """Join the alliance (once: joining again only updates the consents)."""
+    now = utcnow()
+    async with transaction():
+        await Member.filter(id=member_id, joined_at__isnull=True).update(joined_at=now)
+        await Member.filter(id=member_id).update(
+            share_profile=share_profile, marketing=marketing, consents_updated_at=now, last_active_at=now
+        )
+    return await get_member(member_id)
+
+
+async def set_consents(member_id: int, *, share_profile: bool | None, marketing: bool | None) -> Member:
+    """Give or withdraw consent to share my profile with merchants and to marketing."""
+    changes: dict[str, object] = {"consents_updated_at": utcnow()}
+    if share_profile is not None:
+        changes["share_profile"] = share_profile
+    if marketing is not None:
+        changes["marketing"] = marketing
+    await Member.filter(id=member_id).update(**changes)
+    return await get_member(member_id)
+
+
+async def update_profile(member_id: int, *, nickname: str | None, birthday: date | None) -> Member:
+    """Change nickname or birthday."""
+    changes: dict[str, object] = {}
+    if nickname is not None:
+        changes["nickname"] = nickname
+    if birthday is not None:
+        changes["birthday"] = birthday
+    if changes:
+        await Member.filter(id=member_id).update(**changes)
+    return await get_member(member_id)
+
+
+async def bind_phone(member_id: int, phone_code: str) -> Member:
+    """Exchange a mini-program phone code server-side and bind the number (encrypted, hashed for lookup)."""
+    phone = await identity_provider().phone_number(phone_code)
+    phone_hash = lookup_hash(phone)
+    owner = await Member.get_or_none(phone_hash=phone_hash)
+    if owner is not None and owner.id != member_id:
+        raise PhoneTaken("this phone number is bound to another member")
+    try:
+        await Member.filter(id=member_id).update(
+            phone_enc=encrypt(phone), phone_hash=phone_hash, phone_bound_at=utcnow()
+        )
+    except IntegrityError:
+        raise PhoneTaken("this phone number is bound to another member") from None
+    return await get_member(member_id)
+
+
+async def note_visit(
+    merchant_id: int,
+    member_id: int,
+    *,
+    at: datetime | None = None,
+    spend_fen: int = 0,
+    points: int = 0,
+    redemptions: int = 0,
+) -> None:
+    """Make the member known to the merchant, or count one more visit (scan, sale or redemption)."""
+    await sql.execute(
+        """
+        INSERT INTO loyalty_merchant_member
+            (merchant_id, member_id, first_seen_at, last_seen_at,
+             visits, spend_fen, points_earned, redemptions)
+        VALUES ($1, $2, $3, $3, 1, $4, $5, $6)
+        ON CONFLICT (merchant_id, member_id) DO UPDATE SET
+            last_seen_at = excluded.last_seen_at,
+            visits = loyalty_merchant_member.visits + 1,
+            spend_fen = loyalty_merchant_member.spend_fen + excluded.spend_fen,
+            points_earned = loyalty_merchant_member.points_earned + excluded.points_earned,
+            redemptions = loyalty_merchant_member.redemptions + excluded.redemptions
+        """,
+        merchant_id,
+        member_id,
+        at or utcnow(),
+        spend_fen,
+        points,
+        redemptions,
+    )
+
+
+async def note_store_scan(member_id: int, merchant_id: int) -> None:
+    """A member scanned a merchant's store QR code: they become known to that merchant."""
+    await get_member(member_id)
+    await note_visit(merchant_id, member_id)

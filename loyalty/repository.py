@@ -1,0 +1,81 @@
+"""Loyalty queries, always scoped to the caller (member id or merchant id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.queryset import QuerySet
+
+from loyalty.errors import PaymentNotFound, RedemptionNotFound, SaleNotFound, VoucherNotFound
+from loyalty.models import (
+    MerchantMember,
+    PointsPayment,
+    Sale,
+    Voucher,
+    VoucherRedemption,
+    VoucherStatus,
+)
+
+
+def sales_of(merchant_id: int) -> QuerySet[Sale]:
+    """The merchant's sales."""
+    return Sale.filter(merchant_id=merchant_id)
+
+
+async def sale_of(merchant_id: int, sale_id: int) -> Sale:
+    """One sale of this merchant (404 for any other merchant's)."""
+    sale = await Sale.get_or_none(id=sale_id, merchant_id=merchant_id)
+    if sale is None:
+        raise SaleNotFound("sale not found")
+    return sale
+
+
+def payments_of(merchant_id: int) -> QuerySet[PointsPayment]:
+    """The merchant's points payments."""
+    return PointsPayment.filter(merchant_id=merchant_id)
+
+
+async def payment_of(merchant_id: int, payment_id: int) -> PointsPayment:
+    """One points payment of this merchant (404 for any other merchant's)."""
+    payment = await PointsPayment.get_or_none(id=payment_id, merchant_id=merchant_id)
+    if payment is None:
+        raise PaymentNotFound("points payment not found")
+    return payment
+
+
+def known_members_of(merchant_id: int) -> QuerySet[MerchantMember]:
+    """Members known to this merchant who consent to being seen, with the member loaded."""
+    return MerchantMember.filter(merchant_id=merchant_id, member__share_profile=True).select_related("member")
+
+
+def vouchers_of(member_id: int, status: str | None, now: datetime) -> QuerySet[Voucher]:
+    """The member's vouchers with their benefit, by displayed status (expired: unused past validity)."""
+    queryset = Voucher.filter(member_id=member_id).select_related("benefit")
+    if status == "active":
+        return queryset.filter(status=VoucherStatus.ACTIVE, valid_until__gt=now)
+    if status == "expired":
+        return queryset.filter(status=VoucherStatus.ACTIVE, valid_until__lte=now)
+    if status == "used":
+        return queryset.filter(status=VoucherStatus.USED)
+    return queryset
+
+
+async def voucher_of(member_id: int, voucher_id: int) -> Voucher:
+    """One voucher of this member (404 for anybody else's)."""
+    voucher = await Voucher.get_or_none(id=voucher_id, member_id=member_id).select_related("benefit")
+    if voucher is None:
+        raise VoucherNotFound("voucher not found")
+    return voucher
+
+
+def redemptions_of(merchant_id: int) -> QuerySet[VoucherRedemption]:
+    """Vouchers redeemed at this merchant."""
+    return VoucherRedemption.filter(merchant_id=merchant_id)
+
+
+async def redemption_of(merchant_id: int, redemption_id: int) -> VoucherRedemption:
+    """One redemption at this merchant (404 for any other merchant's)."""
+    redemption = await VoucherRedemption.get_or_none(id=redemption_id, merchant_id=merchant_id)
+    if redemption is None:
+        raise RedemptionNotFound("redemption not found")
+    return redemption

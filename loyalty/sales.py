@@ -1,0 +1,270 @@
+"""Earning and paying at the till: sales (points = amount × rate × tier × campaign) and points payments."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from tortoise.exceptions import IntegrityError
+
+from app.auth.tokens import Principal
+from app.config import get_settings
+from app.db import transaction
+from app.errors import InvalidField
+from app.idempotency import current_reference
+from app.jobs import enqueue
+from app.timeutil import utcnow
+from loyalty import hooks, ledger, members, sql
+from loyalty.codes import read_member_code
+from loyalty.errors import (
+    MemberCodeUsed,
+    MerchantNotActive,
+    MerchantNotFound,
+    PaymentAlreadyReversed,
+    PaymentNotFound,
+    ReferenceConflict,
+    ReversalWindowClosed,
+    SaleAlreadyRefunded,
+    SaleNotFound,
+)
+from loyalty.ledger import EarnSource, SpendPurpose
+from loyalty.models import AccountKind, Journal, PaymentStatus, PointsPayment, Sale, SaleStatus
+from loyalty.tiers import earn_percent
+from merchants.models import MerchantStatus
+
+MAX_MULTIPLIER = Decimal(10)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A merchant's loyalty terms in force (its own, or the platform defaults)."""
+
+    merchant_id: int
+    active: bool
+    earn_rate: int
+    point_value_fen: int
+    category: str
+
+
+async def merchant_terms(merchant_id: int) -> Terms:
+    """The merchant's status and loyalty terms in one query (404 `merchant.not_found`)."""
+    found = await sql.rows(
+        "SELECT m.status, p.earn_rate, p.point_value_fen, p.category FROM merchants_merchant m "
+        "LEFT JOIN loyalty_merchant_program p ON p.merchant_id = m.id WHERE m.id = $1",
+        merchant_id,
+    )
+    if not found:
+        raise MerchantNotFound("merchant not found")
+    row, settings = found[0], get_settings()
+    return Terms(
+        merchant_id=merchant_id,
+        active=row["status"] == MerchantStatus.ACTIVE.value,
+        earn_rate=settings.earn_rate_default if row["earn_rate"] is None else int(row["earn_rate"]),
+        point_value_fen=settings.point_value_fen
+        if row["point_value_fen"] is None
+        else int(row["point_value_fen"]),
+        category=row["category"] or "",
+    )
+
+
+async def active_terms(merchant_id: int) -> Terms:
+    """Terms of a merchant that may trade in the alliance (409 `merchant.not_active` otherwise)."""
+    terms = await merchant_terms(merchant_id)
+    if not terms.active:
+        raise MerchantNotActive("the merchant is not active in the alliance")
+    return terms
+
+
+async def campaign_multiplier(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:
+    """The highest multiplier any installed provider offers (1 when none applies, at most 10)."""
+    best = Decimal(1)
+    for provider in hooks.installed().earn_multipliers:
+        try:
+            value = Decimal(await provider(member_id, merchant_id, at))
+        except (InvalidOperation, TypeError, ValueError):
+            continue
+        if value.is_finite() and value > best:
+            best = min(value, MAX_MULTIPLIER)
+    return best
+
+
+def sale_points(amount_fen: int, earn_rate: int, tier_percent: int, multiplier: Decimal) -> tuple[int, int]:
+    """(total, merchant-funded base) points of a sale, rounded down, computed exactly."""
+    base = amount_fen * earn_rate // 10_000
+    total = Fraction(amount_fen * earn_rate * tier_percent, 10_000 * 100) * Fraction(multiplier)
+    return max(int(total), base), base
+
+
+def check_amount(amount_fen: object, field: str = "amount_fen") -> int:
+    """A positive whole amount in fen within the sale limit (422 naming the field otherwise)."""
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
+        raise InvalidField(field, "must be a whole number of fen")
+    if amount_fen <= 0:
+        raise InvalidField(field, "must be positive")
+    if amount_fen > get_settings().sale_max_fen:
+        raise InvalidField(field, f"at most {get_settings().sale_max_fen} fen")
+    return amount_fen
+
+
+def _till_reference(receipt_no: str | None) -> str:
+    if receipt_no:
+        return f"receipt:{receipt_no}"
+    idempotency = current_reference()
+    return f"idem:{idempotency}"[:160] if idempotency else f"auto:{uuid.uuid4().hex}"
+
+
+async def record_sale(staff: Principal, member_code: str, amount_fen: int, receipt_no: str | None) -> Sale:
+    """A merchant records a sale for the member whose code it scanned; the member earns points."""
+    assert staff.merchant_id is not None
+    merchant_id = staff.merchant_id
+    check_amount(amount_fen)
+    code = read_member_code(member_code)
+    terms = await active_terms(merchant_id)
+    tier = await members.joined_tier(code.member_id)
+    now = utcnow()
+    multiplier = await campaign_multiplier(code.member_id, merchant_id, now)
+    points, base = sale_points(amount_fen, terms.earn_rate, earn_percent(tier), multiplier)
+    reference = _till_reference(receipt_no)
+    try:
+        async with transaction():
+            journal_id = None
+            if points:
+                # No savepoint: a reference posted before aborts this transaction, answered below.
+                posting = await ledger.post_earn(
+                    code.member_id,
+                    points,
+                    source=EarnSource.SALE,
+                    reference=f"sale:{merchant_id}:{reference}",
+                    merchant_id=merchant_id,
+                    funding=[(AccountKind.MERCHANT, merchant_id, base), (AccountKind.POOL, 0, points - base)],
+                    settlement_fen=-base * terms.point_value_fen,
+                    at=now,
+                    savepoint=False,
+                )
+                journal_id = posting.journal_id
+            sale = Sale(
+                merchant_id=merchant_id,
+                member_id=code.member_id,
+                staff_id=staff.id,
+                reference=reference,
+                amount_fen=amount_fen,
+                points=points,
+                journal_id=journal_id,
+                status=SaleStatus.COMPLETED,
+                created_at=now,
+                refunded_at=None,
+            )
+            found = await sql.rows(
+                "INSERT INTO loyalty_sale (merchant_id, member_id, staff_id, reference, amount_fen, points,"
+                " journal_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                merchant_id,
+                code.member_id,
+                staff.id,
+                reference,
+                amount_fen,
+                points,
+                journal_id,
+                SaleStatus.COMPLETED.value,
+                now,
+            )
+            sale.id = int(found[0]["id"])
+            await members.note_visit(merchant_id, code.member_id, at=now, spend_fen=amount_fen, points=points)
+            for listener in hooks.installed().sale_listeners:
+                await enqueue(listener, sale.id)
+        return sale
+    except IntegrityError:  # the receipt (or idempotency key) was recorded before
+        existing = await Sale.get_or_none(merchant_id=merchant_id, reference=reference)
+        if existing is None:
+            raise
+    if existing.member_id != code.member_id or existing.amount_fen != amount_fen:
+        raise ReferenceConflict(
+            "this receipt number was recorded for another sale", code="sale.reference_conflict"
+        )
+    return existing
+
+
+async def refund_sale(staff: Principal, sale_id: int) -> Sale:
+    """Refund a sale: its points are taken back (what the member already spent is written off)."""
+    assert staff.merchant_id is not None
+    async with transaction():
+        sale = await Sale.get_or_none(id=sale_id, merchant_id=staff.merchant_id)
+        if sale is None:
+            raise SaleNotFound("sale not found")
+        changed = await Sale.filter(id=sale.id, status=SaleStatus.COMPLETED).update(
+            status=SaleStatus.REFUNDED, refunded_at=utcnow()
+        )
+        if not changed:
+            raise SaleAlreadyRefunded("the sale was refunded already")
+        if sale.journal_id is not None:
+            await ledger.reverse_journal(
+                await Journal.get(id=sale.journal_id), memo=f"refund of sale {sale.id}"
+            )
+    return await Sale.get(id=sale.id)
+
+
+async def pay_with_points(staff: Principal, member_code: str, points: int) -> PointsPayment:
+    """The member pays at the till with points; the member code works for one payment only."""
+    assert staff.merchant_id is not None
+    merchant_id = staff.merchant_id
+    ledger.check_points(points)
+    code = read_member_code(member_code)
+    terms = await active_terms(merchant_id)
+    member = await members.joined_member(code.member_id)
+    reference = _till_reference(None)
+    value_fen = points * terms.point_value_fen
+    try:
+        async with transaction():
+            posting = await ledger.post_spend(
+                member.id,
+                points,
+                source=SpendPurpose.POINTS_PAYMENT,
+                reference=f"pay:{merchant_id}:{reference}",
+                counterpart=(AccountKind.MERCHANT, merchant_id),
+                merchant_id=merchant_id,
+                settlement_fen=value_fen,
+            )
+            if posting.replayed:
+                return await PointsPayment.get(merchant_id=merchant_id, reference=reference)
+            payment = await PointsPayment.create(
+                merchant_id=merchant_id,
+                member_id=member.id,
+                staff_id=staff.id,
+                reference=reference,
+                nonce=code.nonce,
+                points=points,
+                value_fen=value_fen,
+                journal_id=posting.journal_id,
+            )
+            await members.note_visit(merchant_id, member.id, spend_fen=value_fen)
+        return payment
+    except IntegrityError:
+        existing = await PointsPayment.get_or_none(merchant_id=merchant_id, reference=reference)
+        if existing is None:
+            if await PointsPayment.exists(nonce=code.nonce):
+                raise MemberCodeUsed("this member code already paid once, ask for a fresh one") from None
+            raise
+    return existing
+
+
+async def reverse_points_payment(staff: Principal, payment_id: int) -> PointsPayment:
+    """Refund a points payment at the till (within the reversal window): the points go back."""
+    assert staff.merchant_id is not None
+    async with transaction():
+        payment = await PointsPayment.get_or_none(id=payment_id, merchant_id=staff.merchant_id)
+        if payment is None:
+            raise PaymentNotFound("points payment not found")
+        now = utcnow()
+        if now - payment.created_at > timedelta(hours=get_settings().reversal_window_hours):
+            raise ReversalWindowClosed("points payments can be reversed within the reversal window only")
+        changed = await PointsPayment.filter(id=payment.id, status=PaymentStatus.PAID).update(
+            status=PaymentStatus.REVERSED, reversed_at=now
+        )
+        if not changed:
+            raise PaymentAlreadyReversed("the payment was reversed already")
+        await ledger.reverse_journal(
+            await Journal.get(id=payment.journal_id), memo=f"reversal of payment {payment.id}"
+        )
+    return await PointsPayment.get(id=payment.id)
