@@ -59,6 +59,26 @@ class Settings(BaseSettings):
     job_max_tries: int = Field(8, description="tries before a failing job is recorded as dead")
     job_timeout: int = Field(120, description="seconds before a running job is considered lost")
 
+    flash_preheat_seconds: int = Field(
+        300, description="seconds before its start a flash campaign is loaded into Redis"
+    )
+    flash_member_rate: int = Field(
+        5, description="grabs per second one member may send to one flash campaign (0: unlimited)"
+    )
+    flash_ip_rate: int = Field(
+        200, description="grabs per second one client IP may send to one flash campaign (0: unlimited)"
+    )
+    flash_write_behind: bool = Field(
+        True, description="API processes also write the wins they answered to the database"
+    )
+    flash_recovery_settle_seconds: float = Field(
+        2.0, description="wait before rebuilding lost flash keys, so in-flight wins reach the database"
+    )
+    flash_claim_idle_ms: int = Field(
+        5000, description="idle milliseconds after which a dead persister's stream entries are claimed"
+    )
+    flash_key_retention: int = Field(86400, description="seconds flash keys are kept after the campaign ends")
+
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
         if self.env == "production":

@@ -18,6 +18,7 @@ from app.health import router as health_router
 from app.lifecycle import resources
 from app.logs import configure_logging
 from app.middleware import RequestContextMiddleware
+from campaigns.flash_runtime import runtime as flash_runtime
 
 DESCRIPTION = """
 Linli (邻里) is the backend of a bank-run local-life and merchant-alliance platform.
@@ -61,6 +62,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     """The three audience routers, each domain's routes included explicitly."""
     from app import router_ops as core_ops
+    from campaigns import router_merchant as campaign_console
+    from campaigns import router_ops as campaign_ops
     from merchants import router_merchant as merchant_console
     from miniprogram_api import router as miniprogram
 
@@ -69,11 +72,13 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
 
     merchant = APIRouter(prefix="/merchant/v1")
     merchant.include_router(merchant_console.router)
+    merchant.include_router(campaign_console.router)
 
     ops = APIRouter(prefix="/ops/v1")
     ops.include_router(core_ops.public)
     guarded = APIRouter(dependencies=[Depends(ops_guard)])
     guarded.include_router(core_ops.router)
+    guarded.include_router(campaign_ops.router)
     ops.include_router(guarded)
     return mp, merchant, ops
 
@@ -91,6 +96,8 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         async with resources(settings, with_worker=settings.run_embedded_worker):
             stop = asyncio.Event()
             follower = asyncio.create_task(revocations.follow(stop), name="revocation-feed")
+            # Per-process flash caches and write-behind; it returns (after a last flush) when stopped.
+            flash = asyncio.create_task(flash_runtime.run(stop), name="flash-runtime")
             try:
                 yield
             finally:
@@ -98,6 +105,8 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(flash, timeout=10)
 
     app = FastAPI(
         title="Linli API",

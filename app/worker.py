@@ -24,9 +24,11 @@ BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     """Every job, cron job and background loop of every domain."""
-    tasks: list[Job] = []
-    crons: list[CronJob] = [*CORE_CRON_JOBS]
-    loops: list[BackgroundLoop] = []
+    from campaigns import tasks as campaign_tasks
+
+    tasks: list[Job] = [*campaign_tasks.TASKS]
+    crons: list[CronJob] = [*CORE_CRON_JOBS, *campaign_tasks.CRON_JOBS]
+    loops: list[BackgroundLoop] = [*campaign_tasks.LOOPS]
     return tasks, crons, loops
 
 

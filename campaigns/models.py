@@ -74,7 +74,9 @@ class Campaign(Model):
     approved_at = fields.DatetimeField(null=True)
     rejection_reason = fields.CharField(max_length=500, default="")
     end_reason = fields.CharField(max_length=32, default="")
-    draw_seed = fields.CharField(max_length=64, null=True, description="lucky draw seed, revealed after the end")
+    draw_seed = fields.CharField(
+        max_length=64, null=True, description="lucky draw seed, revealed after the end"
+    )
     draw_commitment = fields.CharField(max_length=64, null=True, description="sha256 of the draw seed")
     flash_epoch = fields.IntField(default=0, description="generation of the flash keys in Redis")
     version = fields.IntField(default=1)

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends
 from app.auth.deps import current_member
 from app.auth.tokens import Principal
 from loyalty.models import Member
-from miniprogram_api import auth
+from miniprogram_api import auth, campaigns
 from miniprogram_api.schemas import MemberOut
 
 router = APIRouter()
 router.include_router(auth.router)
+router.include_router(campaigns.router)
 
 
 @router.get("/me", response_model=MemberOut, tags=["Mini-program: profile"], summary="My profile")
