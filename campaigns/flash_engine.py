@@ -113,24 +113,23 @@ class GrabBatcher:
             args += (member, key, ip)
         try:
             reply = await GRAB_SCRIPT(grab_keys(campaign_id), args)
+            status = int(reply[0])
+            if status != OK:
+                results: list[_Result] = [(CampaignState(status), None)] * len(batch)
+            else:
+                state = CampaignState(OK, int(reply[1]), int(reply[2]), int(reply[3]))
+                results = [(state, parse_answer(raw)) for raw in reply[4:]]
         except BaseException as exc:
+            # Every waiting grab gets the failure: nobody may hang on a lost batch.
             for *_, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        status = int(reply[0])
-        if status != OK:
-            state = CampaignState(status)
-            for *_, future in batch:
-                if not future.done():
-                    future.set_result((state, None))
-            return
-        state = CampaignState(OK, int(reply[1]), int(reply[2]), int(reply[3]))
-        for (*_, future), raw in zip(batch, reply[4:], strict=True):
+        for (*_, future), result in zip(batch, results, strict=True):
             if not future.done():
-                future.set_result((state, parse_answer(raw)))
+                future.set_result(result)
 
 
 batcher = GrabBatcher()

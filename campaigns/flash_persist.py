@@ -147,11 +147,11 @@ async def _insert(terms: _Terms, wins: list[Win]) -> int:
             )
         sql = (
             f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)}"  # noqa: S608
-            " ON CONFLICT (ticket_id) DO NOTHING RETURNING id"
+            " ON CONFLICT (ticket_id) DO NOTHING"
         )
         sql, values = placeholders(sql, values)
-        _, returned = await db().execute_query(sql, values)
-        inserted += len(returned)
+        affected, _ = await db().execute_query(sql, values)
+        inserted += affected
     return inserted
 
 

@@ -7,7 +7,7 @@
 --       11 participants (HyperLogLog)
 -- ARGV: channel, then one triple per grab: member id, Idempotency-Key ('' when none), client IP.
 -- Returns {status, left, epoch, issued, answer...}: status 0 ok, -1 keys missing, -2 rebuilding.
--- Answers: 'won <ticket> <slot> <sequence>', 'sold_out', 'limit_reached', 'not_eligible',
+-- Answers: 'won <ticket> <slot> <sequence> <day> <day sequence> <ms>', 'sold_out', 'limit_reached', 'not_eligible',
 --          'not_started', 'ended', 'paused', 'rate_limited <ms>'.
 local m = redis.call('HMGET', KEYS[1], 'state', 'start', 'end', 'limit', 'day_limit', 'left', 'next',
   'stock', 'epoch', 'restricted', 'min_member', 'max_member', 'member_rate', 'ip_rate', 'day_offset',
@@ -78,7 +78,8 @@ local function grab(member, ip)
   redis.call('XADD', KEYS[7], '*', 'm', member, 's', slot, 'q', sequence, 'd', day, 'dq', day_sequence,
     't', ticket, 'ts', now, 'e', epoch)
   if left == 0 then redis.call('PUBLISH', ARGV[1], 'soldout ' .. cid .. ' ' .. epoch) end
-  return 'won ' .. ticket .. ' ' .. slot .. ' ' .. sequence, true
+  return 'won ' .. ticket .. ' ' .. slot .. ' ' .. sequence .. ' ' .. day .. ' ' .. day_sequence .. ' ' .. now,
+    true
 end
 
 local out = {0, 0, epoch, 0}
