@@ -15,14 +15,14 @@ UPDATE campaigns_campaign SET spent_count = spent_count + $1, spent_fen = spent_
 WHERE id = $3
   AND (budget_count IS NULL OR spent_count + $1 <= budget_count)
   AND (budget_fen IS NULL OR spent_fen + $2 <= budget_fen)
+RETURNING id
 """
 
 
 async def spend(campaign_id: int, count: int, fen: int) -> bool:
     """Spend `count` rewards worth `fen` in the caller's transaction; False (nothing spent) if over budget."""
     sql, values = placeholders(_SPEND, [count, fen, campaign_id])
-    affected, _ = await db().execute_query(sql, values)
-    return affected == 1
+    return len(await db().execute_query_dict(sql, values)) == 1
 
 
 def remaining_items(campaign: Campaign, unit_cost_fen: int) -> int | None:

@@ -147,11 +147,12 @@ async def _insert(terms: _Terms, wins: list[Win]) -> int:
             )
         sql = (
             f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)}"  # noqa: S608
-            " ON CONFLICT (ticket_id) DO NOTHING"
+            " ON CONFLICT (ticket_id) DO NOTHING RETURNING id"
         )
         sql, values = placeholders(sql, values)
-        affected, _ = await db().execute_query(sql, values)
-        inserted += affected
+        # RETURNING rows, not the driver's row count: asyncpg reports an INSERT's oid where Tortoise
+        # expects the count.
+        inserted += len(await db().execute_query_dict(sql, values))
     return inserted
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from app.pagination import PageParams, paginate
@@ -50,14 +50,14 @@ def ops_query(
     if type_ is not None:
         qs = qs.filter(type=type_)
     if merchant_id is not None:
-        qs = qs.filter(id__in=CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id"))
+        qs = qs.filter(id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id")))
     return qs
 
 
 def merchant_live_query(merchant_id: int) -> QuerySet[Campaign]:
     """The live and upcoming campaigns a merchant takes part in (or funds)."""
     return Campaign.filter(
-        Q(id__in=CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id"))
+        Q(id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id")))
         | Q(funder_merchant_id=merchant_id),
         status__in=[CampaignStatus.APPROVED, CampaignStatus.LIVE, CampaignStatus.PAUSED],
     )
@@ -71,7 +71,7 @@ async def visible_page(
         status__in=[CampaignStatus.APPROVED, CampaignStatus.LIVE, CampaignStatus.PAUSED], ends_at__gt=now
     )
     if merchant_id is not None:
-        qs = qs.filter(id__in=CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id"))
+        qs = qs.filter(id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id")))
     # Eligibility is evaluated per row, so a page may hold fewer than `limit`; the cursor still advances.
     rows, cursor = await paginate(qs, params)
     listed = set(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,10 +16,12 @@ import httpx
 from app.auth.tokens import Audience, Principal, issue_access_token
 from app.timeutil import utcnow
 from campaigns import flash_persist
-from campaigns.flash_keys import GROUP, k
 from app.redis_client import get_redis
+from campaigns.flash_keys import GROUP, k
+from campaigns.flash_runtime import runtime
 from loyalty.models import Member
-from tests.helpers import bearer, login_operator
+from app.models import Operator
+from tests.helpers import bearer
 
 _seq = itertools.count(1)
 
@@ -29,12 +34,19 @@ class Ops:
     approver: dict[str, str]
 
 
-async def ops(client: httpx.AsyncClient) -> Ops:
-    """Log in the two operators every campaign needs."""
-    return Ops(
-        author=await login_operator(client, "campaign_manager"),
-        approver=await login_operator(client, "approver"),
+async def operator(*roles: str) -> dict[str, str]:
+    """An operator with roles and a signed access token (minted directly: argon2 logins are slow, and the
+    login itself is the core's to test)."""
+    row = await Operator.create(
+        username=f"campaign-op-{next(_seq)}", password_hash="not-a-login-account", roles=list(roles)
     )
+    token, _ = issue_access_token(Principal(Audience.OPERATOR, row.id, str(uuid.uuid4()), tuple(roles)))
+    return bearer(token)
+
+
+async def ops(client: httpx.AsyncClient) -> Ops:
+    """The two operators every campaign needs."""
+    return Ops(author=await operator("campaign_manager"), approver=await operator("approver"))
 
 
 def iso(delta: timedelta) -> str:
@@ -124,3 +136,29 @@ async def pending_in_group(campaign_id: int) -> int:
         if group["name"] in (GROUP, GROUP.encode()):
             return int(group["pending"])
     raise AssertionError("no consumer group")
+
+
+@asynccontextmanager
+async def process_runtime() -> AsyncIterator[None]:
+    """Run this process's flash runtime (event follower, write-behind) as the API lifespan does."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop))
+    while not runtime.synced:
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def grab_until_answered(client: httpx.AsyncClient, campaign_id: int, headers: dict[str, str]) -> str:
+    """Grab, retrying while the engine answers 503 (as a mini-program honouring Retry-After does)."""
+    while True:
+        response = await grab(client, campaign_id, headers)
+        if response.status_code != 503:
+            assert response.status_code == 200, response.text
+            return str(response.json()["outcome"])
+        assert response.json()["code"] == "campaign.unavailable"
+        assert response.headers["Retry-After"] == "1"
+        await asyncio.sleep(0.05)

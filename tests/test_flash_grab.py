@@ -208,15 +208,9 @@ async def test_an_exhausted_budget_ends_the_campaign(client: httpx.AsyncClient, 
     assert (await ch.grab(client, campaign_id, late)).json()["outcome"] == "ended"
     audit = await client.get(
         "/ops/v1/audit", params={"target_type": "campaign", "target_id": campaign_id, "action": "campaign.end"},
-        headers=await _admin(client),
+        headers=await ch.operator("auditor"),
     )
     assert audit.json()["items"][0]["after"] == {"status": "ended", "reason": "budget_exhausted"}
-
-
-async def _admin(client: httpx.AsyncClient) -> dict[str, str]:
-    from tests.helpers import login_operator
-
-    return await login_operator(client, "auditor")
 
 
 async def test_participation_shows_pending_then_persisted(client: httpx.AsyncClient, team: ch.Ops) -> None:
