@@ -50,7 +50,9 @@ def ops_query(
     if type_ is not None:
         qs = qs.filter(type=type_)
     if merchant_id is not None:
-        qs = qs.filter(id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id")))
+        qs = qs.filter(
+            id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id"))
+        )
     return qs
 
 
@@ -71,7 +73,9 @@ async def visible_page(
         status__in=[CampaignStatus.APPROVED, CampaignStatus.LIVE, CampaignStatus.PAUSED], ends_at__gt=now
     )
     if merchant_id is not None:
-        qs = qs.filter(id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id")))
+        qs = qs.filter(
+            id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id"))
+        )
     # Eligibility is evaluated per row, so a page may hold fewer than `limit`; the cursor still advances.
     rows, cursor = await paginate(qs, params)
     listed = set(

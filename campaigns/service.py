@@ -219,6 +219,8 @@ async def submit(actor: Principal, campaign_id: int, now: datetime | None = None
     now = now or utcnow()
     async with transaction():
         campaign = await repository.get_campaign(campaign_id)
+        if next_status(campaign.status, Action.SUBMIT) is None:
+            raise InvalidTransition(f"cannot submit a campaign that is {campaign.status.value}")
         for field, why in eligibility.unsupported(campaign.audience):
             raise InvalidField(field, why, code="campaign.audience_unsupported")
         if campaign.ends_at <= now:

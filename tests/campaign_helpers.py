@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 
 from app.auth.tokens import Audience, Principal, issue_access_token
+from app.models import Operator
+from app.redis_client import get_redis
 from app.timeutil import utcnow
 from campaigns import flash_persist
-from app.redis_client import get_redis
 from campaigns.flash_keys import GROUP, k
 from campaigns.flash_runtime import runtime
 from loyalty.models import Member
-from app.models import Operator
 from tests.helpers import bearer
 
 _seq = itertools.count(1)
@@ -143,7 +143,7 @@ async def process_runtime() -> AsyncIterator[None]:
     """Run this process's flash runtime (event follower, write-behind) as the API lifespan does."""
     stop = asyncio.Event()
     task = asyncio.create_task(runtime.run(stop))
-    while not runtime.synced:
+    while not runtime.synced:  # noqa: ASYNC110 - the runtime exposes no event for this
         await asyncio.sleep(0.01)
     try:
         yield

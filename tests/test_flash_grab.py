@@ -111,12 +111,14 @@ async def test_blocked_and_unlisted_members_are_not_eligible(client: httpx.Async
 
 async def test_recently_registered_members_can_be_excluded(client: httpx.AsyncClient, team: ch.Ops) -> None:
     [(old, h_old)] = await ch.members(1)
-    from loyalty.models import Member
     from app.timeutil import utcnow
+    from loyalty.models import Member
 
     await Member.filter(id=old).update(created_at=utcnow() - timedelta(hours=2))
     [(_, h_new)] = await ch.members(1)
-    campaign_id = await ch.live_flash(client, team, stock=5, audience={"exclude_registered_within_minutes": 30})
+    campaign_id = await ch.live_flash(
+        client, team, stock=5, audience={"exclude_registered_within_minutes": 30}
+    )
     assert (await ch.grab(client, campaign_id, h_new)).json()["outcome"] == "not_eligible"
     assert (await ch.grab(client, campaign_id, h_old)).json()["outcome"] == "won"
 
@@ -150,7 +152,7 @@ async def test_sold_out_is_answered_from_the_process_cache(client: httpx.AsyncCl
     assert b"sold_out" not in outcomes and outcomes[b"won"] == b"1"
     assert runtime.fast_counts[(campaign_id, "sold_out")] == 5
     # The flag knows the winners, so a winner's keyed retry skips the cache and replays "won".
-    while runtime.sold_out[campaign_id].winners is None:
+    while runtime.sold_out[campaign_id].winners is None:  # noqa: ASYNC110 - loaded in the background
         await asyncio.sleep(0.01)
     assert runtime.sold_out[campaign_id].winners == {m1}
     assert (await ch.grab(client, campaign_id, h1, key="k1")).json() == won
@@ -207,7 +209,8 @@ async def test_an_exhausted_budget_ends_the_campaign(client: httpx.AsyncClient, 
     [(_, late)] = await ch.members(1)
     assert (await ch.grab(client, campaign_id, late)).json()["outcome"] == "ended"
     audit = await client.get(
-        "/ops/v1/audit", params={"target_type": "campaign", "target_id": campaign_id, "action": "campaign.end"},
+        "/ops/v1/audit",
+        params={"target_type": "campaign", "target_id": campaign_id, "action": "campaign.end"},
         headers=await ch.operator("auditor"),
     )
     assert audit.json()["items"][0]["after"] == {"status": "ended", "reason": "budget_exhausted"}
@@ -224,4 +227,3 @@ async def test_participation_shows_pending_then_persisted(client: httpx.AsyncCli
     assert (len(mine["wins"]), mine["pending"], mine["remaining"]) == (1, 0, 1)
     stock = (await client.get(f"/mp/v1/campaigns/{campaign_id}/stock", headers=headers)).json()
     assert stock == {"campaign_id": campaign_id, "stock": 10, "left": 9}
-

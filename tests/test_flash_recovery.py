@@ -52,13 +52,18 @@ async def test_redis_flushed_mid_sale_with_write_behind(client: httpx.AsyncClien
         # Redis restarts without persistence before the worker consumed a single stream entry.
         await get_redis().flushdb()
         # Grabs wait (503) while the engine settles and rebuilds: 100 - 60 persisted by the write-behind.
-        outcomes = Counter(await asyncio.gather(*(ch.grab_until_answered(client, campaign_id, h) for _, h in rest)))
+        outcomes = Counter(
+            await asyncio.gather(*(ch.grab_until_answered(client, campaign_id, h) for _, h in rest))
+        )
         assert outcomes["won"] == 40
         assert set(outcomes) == {"won", "sold_out"}
         campaign = await Campaign.get(id=campaign_id)
         assert campaign.flash_epoch == 2
         # Those who won before the loss still have their win, and the engine remembers them.
-        assert (await ch.grab(client, campaign_id, first[0][1])).json()["outcome"] in ("limit_reached", "sold_out")
+        assert (await ch.grab(client, campaign_id, first[0][1])).json()["outcome"] in (
+            "limit_reached",
+            "sold_out",
+        )
     winners = await _assert_exact(campaign_id, stock=100, limit=1)
     assert {m for m, _ in first} <= set(winners)
 
@@ -78,7 +83,9 @@ async def test_redis_flushed_mid_sale_without_write_behind(
     live = (await client.get(f"/ops/v1/campaigns/{campaign_id}/live", headers=team.author)).json()
     assert (live["state"], live["left"], live["issued"], live["epoch"]) == ("ready", 20, 30, 2)
     # The 10 unpersisted wins died with Redis: their items are sold again, never twice.
-    outcomes = Counter(await asyncio.gather(*(ch.grab_until_answered(client, campaign_id, h) for _, h in crowd[40:])))
+    outcomes = Counter(
+        await asyncio.gather(*(ch.grab_until_answered(client, campaign_id, h) for _, h in crowd[40:]))
+    )
     assert outcomes["won"] == 20
     await _assert_exact(campaign_id, stock=50, limit=1)
 
@@ -97,7 +104,9 @@ async def test_grabs_get_503_while_the_keys_are_rebuilt(client: httpx.AsyncClien
     assert await ch.grab_until_answered(client, campaign_id, h1) == "limit_reached"
 
 
-async def test_the_database_refuses_wins_beyond_stock_or_limit(client: httpx.AsyncClient, team: ch.Ops) -> None:
+async def test_the_database_refuses_wins_beyond_stock_or_limit(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
     campaign_id = await ch.live_flash(client, team, stock=2, limit=1)
     (m1, _), (m2, _), (m3, _) = await ch.members(3)
 

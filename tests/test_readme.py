@@ -25,11 +25,12 @@ def test_model_docstrings_have_no_semicolons() -> None:
     from tortoise.models import Model
 
     import app.models
+    import campaigns.models
     import loyalty.models
     import merchants.models
 
     offenders = []
-    for module in (app.models, merchants.models, loyalty.models):
+    for module in (app.models, merchants.models, loyalty.models, campaigns.models):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)
