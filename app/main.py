@@ -19,6 +19,7 @@ from app.lifecycle import resources
 from app.logs import configure_logging
 from app.middleware import RequestContextMiddleware
 from campaigns.flash_runtime import runtime as flash_runtime
+from miniprogram_api.grab_lane import GrabLane
 
 DESCRIPTION = """
 Linli (邻里) is the backend of a bank-run local-life and merchant-alliance platform.
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         redoc_url="/redoc",
     )
     install_error_handlers(app)
+    app.add_middleware(GrabLane)  # inside RequestContextMiddleware: grabs keep request ids and metrics
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
     app.include_router(health_router)
     for router in build_routers():

@@ -41,6 +41,8 @@ log = logging.getLogger("linli.campaigns.persist")
 
 EPOCH_DAY = date(1970, 1, 1)
 ROWS_PER_INSERT = 500
+BATCH = 1000
+GATHER_SECONDS = 0.1
 _COLUMNS = (
     "campaign_id",
     "member_id",
@@ -291,8 +293,11 @@ async def _consume_campaign(campaign_id: int, consumer: str, stop: asyncio.Event
     delay = 0.1
     while not stop.is_set():
         try:
-            await consume_once(campaign_id, consumer, block_ms=200)
+            handled = await consume_once(campaign_id, consumer, count=BATCH, block_ms=200)
             delay = 0.1
+            if 0 < handled < BATCH:
+                # A trickle: let wins accumulate a moment, so a peak is written in a few large batches.
+                await _sleep(stop, GATHER_SECONDS)
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 log.exception("flash persister failed", extra={"campaign_id": campaign_id})

@@ -40,7 +40,7 @@ SOLD_OUT_TTL_SYNCED = 30.0
 VIEW_TTL = 1.0
 VIEW_TTL_SYNCED = 5.0
 JOURNAL_MAX = 200_000
-FLUSH_INTERVAL = 0.05
+FLUSH_INTERVAL = 0.1
 
 
 @dataclass(slots=True)
@@ -69,6 +69,8 @@ class FlashRuntime:
     def __init__(self) -> None:
         self.views: dict[int, View | None] = {}
         self.view_loaded: dict[int, float] = {}
+        self.view_loading: dict[int, asyncio.Future[View | None]] = {}
+        self.generation = 0
         self.sold_out: dict[int, SoldOut] = {}
         self.synced = False
         self.journal: list[Win] = []
@@ -80,12 +82,16 @@ class FlashRuntime:
 
     def reset(self) -> None:
         """Forget everything cached (tests, resubscription)."""
+        self.generation += 1
+        self.view_loading.clear()
         self.views.clear()
         self.view_loaded.clear()
         self.sold_out.clear()
 
     def forget(self, campaign_id: int) -> None:
         """Drop what is cached about one campaign."""
+        self.generation += 1
+        self.view_loading.pop(campaign_id, None)
         self.views.pop(campaign_id, None)
         self.view_loaded.pop(campaign_id, None)
         self.sold_out.pop(campaign_id, None)
@@ -96,6 +102,20 @@ class FlashRuntime:
         ttl = VIEW_TTL_SYNCED if self.synced else VIEW_TTL
         if campaign_id in self.views and now - self.view_loaded[campaign_id] < ttl:
             return self.views[campaign_id]
+        # One query per campaign however many grabs arrive at once (the sale opens, a change lands).
+        loading = self.view_loading.get(campaign_id)
+        if loading is None:
+            loading = self.view_loading[campaign_id] = asyncio.ensure_future(self._load_view(campaign_id))
+            loading.add_done_callback(lambda done: self._loaded(campaign_id, done))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, campaign_id: int, done: asyncio.Future[View | None]) -> None:
+        if self.view_loading.get(campaign_id) is done:
+            del self.view_loading[campaign_id]
+
+    async def _load_view(self, campaign_id: int) -> View | None:
+        now = time.monotonic()
+        generation = self.generation
         rows = await Campaign.filter(id=campaign_id).values_list("type", "status", "starts_at", "ends_at")
         view = None
         if rows:
@@ -107,8 +127,9 @@ class FlashRuntime:
                 ends.timestamp(),
                 now,
             )
-        self.views[campaign_id] = view
-        self.view_loaded[campaign_id] = now
+        if generation == self.generation:  # no change event arrived meanwhile: safe to cache
+            self.views[campaign_id] = view
+            self.view_loaded[campaign_id] = now
         return view
 
     def fast_answer(self, campaign_id: int, view: View, member_id: int, keyed: bool) -> GrabAnswer | None:

@@ -227,3 +227,44 @@ async def test_participation_shows_pending_then_persisted(client: httpx.AsyncCli
     assert (len(mine["wins"]), mine["pending"], mine["remaining"]) == (1, 0, 1)
     stock = (await client.get(f"/mp/v1/campaigns/{campaign_id}/stock", headers=headers)).json()
     assert stock == {"campaign_id": campaign_id, "stock": 10, "left": 9}
+
+
+async def test_the_fast_lane_authenticates_like_every_route(client: httpx.AsyncClient, team: ch.Ops) -> None:
+    campaign_id = await ch.live_flash(client, team, stock=5)
+    missing = await client.post(f"/mp/v1/campaigns/{campaign_id}/grab")
+    assert (missing.status_code, missing.json()["code"]) == (401, "auth.missing_token")
+    forged = await client.post(
+        f"/mp/v1/campaigns/{campaign_id}/grab", headers={"Authorization": "Bearer x.y.z"}
+    )
+    assert (forged.status_code, forged.json()["code"]) == (401, "auth.token_invalid")
+    operator = await client.post(f"/mp/v1/campaigns/{campaign_id}/grab", headers=team.author)
+    assert operator.status_code == 401  # an ops token is no member token
+    response = await client.post("/mp/v1/auth/login", json={"code": "dev:lane-tester"})
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    assert (await ch.grab(client, campaign_id, headers)).json()["outcome"] == "won"
+    await client.post("/mp/v1/auth/logout", headers=headers)
+    revoked = await ch.grab(client, campaign_id, headers)
+    assert (revoked.status_code, revoked.json()["code"]) == (401, "auth.token_revoked")
+    assert revoked.headers["x-request-id"]  # the lane sits inside the request-context middleware
+
+
+async def test_the_documented_route_answers_like_the_lane(client: httpx.AsyncClient, team: ch.Ops) -> None:
+    from fastapi import FastAPI
+
+    from app.errors import install_error_handlers
+    from app.main import build_routers
+
+    campaign_id = await ch.live_flash(client, team, stock=5)
+    [(_, headers)] = await ch.members(1)
+    through_lane = (await ch.grab(client, campaign_id, headers, key="same")).json()
+    # An app with the customer routes but without the lane: the route the OpenAPI document describes.
+    plain = FastAPI()
+    install_error_handlers(plain)
+    plain.include_router(build_routers()[0])
+    router_only = httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://testserver")
+    async with router_only:
+        replay = await router_only.post(
+            f"/mp/v1/campaigns/{campaign_id}/grab", headers=headers | {"Idempotency-Key": "same"}
+        )
+    assert replay.status_code == 200
+    assert replay.json() == through_lane
