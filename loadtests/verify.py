@@ -30,10 +30,10 @@ class Verdict:
         return all(self.checks.values())
 
 
-async def wait_drained(campaign_id: int, timeout: float) -> float:
-    """Seconds until the stream had no unacknowledged entry (or the timeout)."""
+async def wait_drained(campaign_id: int, limit: float) -> float:
+    """Seconds until the stream had no unacknowledged entry (at most `limit`)."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    while time.monotonic() - started < limit:
         if await stream_backlog(campaign_id) == 0:
             break
         await asyncio.sleep(0.1)
