@@ -35,6 +35,7 @@ P99_LIMITS_MS = {
 }
 
 _numbers = itertools.count(1)
+timeline: list[tuple[float, str, float]] = []  # (start time, request name, response time in ms)
 outcomes: Counter[str] = Counter()
 tickets: list[str] = []
 grabbers: set[str] = set()
@@ -74,7 +75,7 @@ def _browse_task(user: Member) -> None:
 class Member(FastHttpUser):
     """A member with the mini-program open: logs in, browses, grabs once the sale opens."""
 
-    wait_time = between(5, 15)  # a member glancing at the app, not scrolling non-stop
+    wait_time = between(10, 30)  # a member glancing at the app, not scrolling non-stop
     tasks = [_browse_task]
 
     def on_start(self) -> None:
@@ -126,6 +127,12 @@ class Member(FastHttpUser):
                     return
 
 
+@events.request.add_listener
+def record(name: str, start_time: float, response_time: float, **_: Any) -> None:
+    """Every request's start and duration, for the per-second plot of the peak."""
+    timeline.append((start_time, name, response_time))
+
+
 @events.quitting.add_listener
 def verdict(environment: Environment, **_: Any) -> None:
     """Write the results file and set the exit code from the failure ratio and p99 thresholds."""
@@ -151,6 +158,9 @@ def verdict(environment: Environment, **_: Any) -> None:
     }
     with open(os.environ["LOADTEST_RESULTS"], "w") as fh:
         json.dump(results, fh)
+    with open(os.environ["LOADTEST_RESULTS"].removesuffix(".json") + "_timeline.csv", "w") as fh:
+        fh.write("start,name,ms\n")
+        fh.writelines(f"{start:.3f},{name},{ms:.1f}\n" for start, name, ms in timeline)
     for problem in problems:
         print(f"LOAD TEST FAILED: {problem}")
     environment.process_exit_code = 1 if problems else 0

@@ -29,8 +29,8 @@ BIN = Path(sys.executable).parent
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=3000, help="members in the crowd")
-    parser.add_argument("--spawn-rate", type=float, default=150, help="members logging in per second")
+    parser.add_argument("--users", type=int, default=1500, help="members in the crowd")
+    parser.add_argument("--spawn-rate", type=float, default=60, help="members logging in per second")
     parser.add_argument("--stock", type=int, default=1000)
     parser.add_argument("--duration", type=int, default=60, help="seconds of load, login ramp included")
     parser.add_argument("--port", type=int, default=8765)
