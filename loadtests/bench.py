@@ -107,7 +107,7 @@ def locust(out: Path, port: int, target: str, seconds: int, rate: float, tag: st
             "--csv",
             str(prefix),
             "--only-summary",
-        ],  # fmt: skip
+        ],
         env=os.environ
         | {"BENCH_DATA": str(out / "data.json"), "BENCH_TARGET": target, "BENCH_RATE": str(rate)},
         cwd=ROOT,
@@ -158,7 +158,7 @@ async def persist_10k(port: int, data: dict[str, Any]) -> dict[str, float]:
         ) as client:
             started = time.monotonic()
             await asyncio.gather(*(member(client, n) for n in range(200)))
-        while await FlashWin.filter(campaign_id=campaign).count() < won:
+        while await FlashWin.filter(campaign_id=campaign).count() < won:  # noqa: ASYNC110 - polling the database
             await asyncio.sleep(0.05)
         persisted = time.monotonic()
     finally:
@@ -200,7 +200,10 @@ async def script_capacity(out: Path) -> dict[str, float]:
                 "--dbnum", (url.path.strip("/") or "0"), "-n", str(200_000 // batch), "-c", "32",
                 "-r", "100000", "-q", "--csv", "EVALSHA", sha, str(len(keys)), *keys, EVENTS_CHANNEL, *grabs,
             ]  # fmt: skip
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            done = await asyncio.to_thread(
+                subprocess.run, command, capture_output=True, text=True, check=True
+            )
+            output = done.stdout
             calls = float(list(csv.reader(output.strip().splitlines()))[-1][1])
             results[f"calls_per_second_batch_{batch}"] = calls
             results[f"grabs_per_second_batch_{batch}"] = calls * batch
