@@ -29,13 +29,12 @@ from tortoise.exceptions import IntegrityError
 
 from app import audit
 from app.config import get_settings
-from app.db import db, transaction
+from app.db import db, dialect, transaction
 from app.redis_client import get_redis
 from campaigns import budget
 from campaigns.flash_engine import GrabAnswer
 from campaigns.flash_keys import ACTIVE_SET, GROUP, k
 from campaigns.models import Campaign
-from campaigns.sql import placeholders
 
 log = logging.getLogger("linli.campaigns.persist")
 
@@ -121,40 +120,55 @@ def _terms(campaign: Campaign) -> _Terms:
     )
 
 
+_UNNEST = (  # PostgreSQL: one array per column, so a batch of any size is one small statement
+    f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
+    "$1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::date[], $6::int[], $7::int[], $8::int[],"
+    " $9::int[], $10::varchar[], $11::int[], $12::timestamptz[], $13::timestamptz[])"
+    " ON CONFLICT (ticket_id) DO NOTHING RETURNING id"
+)
+
+
+def _rows(terms: _Terms, wins: list[Win]) -> list[tuple[object, ...]]:
+    now = datetime.now(UTC)
+    return [
+        (
+            win.campaign_id,
+            win.member_id,
+            win.slot,
+            win.sequence,
+            EPOCH_DAY + timedelta(days=win.day),
+            win.day_sequence,
+            terms.stock,
+            terms.member_limit,
+            terms.member_day_limit,
+            win.ticket_id,
+            win.epoch,
+            datetime.fromtimestamp(win.won_at_ms / 1000, UTC),
+            now,
+        )
+        for win in wins
+    ]
+
+
 async def _insert(terms: _Terms, wins: list[Win]) -> int:
     """Insert wins not yet present (by ticket); the number actually inserted."""
-    now = datetime.now(UTC)
+    rows = _rows(terms, wins)
+    # RETURNING rows, not the driver's row count: asyncpg reports an INSERT's oid where Tortoise
+    # expects the count.
+    if dialect() == "postgres":
+        return len(
+            await db().execute_query_dict(_UNNEST, [list(column) for column in zip(*rows, strict=True)])
+        )
     inserted = 0
-    for start in range(0, len(wins), ROWS_PER_INSERT):
-        chunk = wins[start : start + ROWS_PER_INSERT]
-        values: list[object] = []
-        rows = []
-        for n, win in enumerate(chunk):
-            base = n * len(_COLUMNS)
-            rows.append("(" + ", ".join(f"${base + i + 1}" for i in range(len(_COLUMNS))) + ")")
-            values += (
-                win.campaign_id,
-                win.member_id,
-                win.slot,
-                win.sequence,
-                EPOCH_DAY + timedelta(days=win.day),
-                win.day_sequence,
-                terms.stock,
-                terms.member_limit,
-                terms.member_day_limit,
-                win.ticket_id,
-                win.epoch,
-                datetime.fromtimestamp(win.won_at_ms / 1000, UTC),
-                now,
-            )
+    width = len(_COLUMNS)
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        marks = ", ".join("(" + ", ".join(["?"] * width) + ")" for _ in chunk)
         sql = (
-            f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) VALUES {', '.join(rows)}"  # noqa: S608
+            f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) VALUES {marks}"  # noqa: S608
             " ON CONFLICT (ticket_id) DO NOTHING RETURNING id"
         )
-        sql, values = placeholders(sql, values)
-        # RETURNING rows, not the driver's row count: asyncpg reports an INSERT's oid where Tortoise
-        # expects the count.
-        inserted += len(await db().execute_query_dict(sql, values))
+        inserted += len(await db().execute_query_dict(sql, [v for row in chunk for v in row]))
     return inserted
 
 

@@ -40,7 +40,7 @@ SOLD_OUT_TTL_SYNCED = 30.0
 VIEW_TTL = 1.0
 VIEW_TTL_SYNCED = 5.0
 JOURNAL_MAX = 200_000
-FLUSH_INTERVAL = 0.1
+FLUSH_INTERVAL = 0.5  # well inside flash_recovery_settle_seconds, so a rebuild waits for it
 
 
 @dataclass(slots=True)
