@@ -292,28 +292,23 @@ def main() -> int:
     try:
         wait_ready(args.port, server)
         data = asyncio.run(prepare(args.out))
+        pids = {"api": server.pid, "worker": worker.pid}
         rounds: dict[str, list[dict[str, float]]] = {t: [] for t in TARGETS}
         for n in range(args.rounds):
             for target in TARGETS:
-                rounds[target].append(locust(args.out, args.port, target, args.seconds, 0, f"round{n}"))
+                rounds[target].append(locust(args.out, args.port, target, args.seconds, 0, f"round{n}", pids))
                 print(target, rounds[target][-1], flush=True)
-        throughput = {
-            t: {k: statistics.median(r[k] for r in rows) for k in rows[0]} for t, rows in rounds.items()
-        }
-        report["throughput"] = throughput
+        report["throughput"] = medians(rounds)
         report["throughput_rounds"] = rounds
-        pace = throughput["trivial"]["rps"] * 0.5
+        pace = report["throughput"]["trivial"]["rps"] * 0.5
         report["paced_total_rps"] = pace
         paced: dict[str, list[dict[str, float]]] = {t: [] for t in TARGETS}
         for n in range(args.rounds):
             for target in TARGETS:
-                paced[target].append(
-                    locust(args.out, args.port, target, args.seconds, pace / USERS, f"paced{n}")
-                )
-                print("paced", target, paced[target][-1], flush=True)
-        report["paced"] = {
-            t: {k: statistics.median(r[k] for r in rows) for k in rows[0]} for t, rows in paced.items()
-        }
+                run = locust(args.out, args.port, target, args.seconds, pace / USERS, f"paced{n}", pids)
+                paced[target].append(run)
+                print("paced", target, run, flush=True)
+        report["paced"] = medians(paced)
         report["paced_rounds"] = paced
         report["persist_10k"] = asyncio.run(persist_10k(args.out, args.port, data))
         print("persist", report["persist_10k"], flush=True)
