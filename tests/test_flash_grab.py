@@ -268,3 +268,14 @@ async def test_the_documented_route_answers_like_the_lane(client: httpx.AsyncCli
         )
     assert replay.status_code == 200
     assert replay.json() == through_lane
+
+
+async def test_address_rate_limit(
+    client: httpx.AsyncClient, team: ch.Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "flash_ip_rate", 2)  # loaded into the campaign at preheat
+    campaign_id = await ch.live_flash(client, team, stock=10)
+    crowd = await ch.members(3)
+    answers = [await ch.grab(client, campaign_id, headers) for _, headers in crowd]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert await get_redis().hget(k(campaign_id, "meta"), "issued") == b"2"  # the third never touched stock
