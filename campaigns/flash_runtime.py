@@ -79,6 +79,7 @@ class FlashRuntime:
         self.installing: dict[int, asyncio.Task[object]] = {}
         self.installing_at: dict[int, float] = {}
         self._background: set[asyncio.Task[object]] = set()
+        self.flush_soon = asyncio.Event()
 
     def reset(self) -> None:
         """Forget everything cached (tests, resubscription)."""
@@ -254,12 +255,15 @@ class FlashRuntime:
             self._arm(campaign_id, int(parts[1]), SOLD_OUT_TTL_SYNCED)
         elif kind == "changed":
             self.forget(campaign_id)
+            if self.journal:
+                self.flush_soon.set()
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         delay = FLUSH_INTERVAL
         last_counts = time.monotonic()
         while True:
             stopping = stop.is_set()
+            self.flush_soon.clear()
             if self.journal:
                 batch, self.journal = self.journal, []
                 try:
@@ -274,7 +278,11 @@ class FlashRuntime:
                 last_counts = time.monotonic()
             if stopping:
                 return
-            await _sleep(stop, delay)
+            # Wake early when a campaign changes: a rebuild waits for our journal before counting wins.
+            wakers = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.flush_soon.wait())]
+            await asyncio.wait(wakers, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waker in wakers:
+                waker.cancel()
 
     async def _flush_counts(self) -> None:
         counts, self.fast_counts = self.fast_counts, Counter()

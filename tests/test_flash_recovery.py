@@ -25,7 +25,7 @@ from tests import campaign_helpers as ch
 def settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """A short settle wait, and no per-IP limit (in-process every request comes from one address)."""
     runtime.reset()
-    monkeypatch.setattr(get_settings(), "flash_recovery_settle_seconds", 0.3)
+    monkeypatch.setattr(get_settings(), "flash_recovery_settle_seconds", 0.6)
     monkeypatch.setattr(get_settings(), "flash_ip_rate", 0)
 
 
