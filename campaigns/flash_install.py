@@ -24,7 +24,7 @@ from typing import Any
 from app.config import get_settings
 from app.redis_client import LuaScript, get_redis
 from app.timeutil import BUSINESS_TZ, utcnow
-from campaigns import eligibility
+from campaigns import budget, eligibility, flash_persist
 from campaigns.flash_keys import ACTIVE_SET, EVENTS_CHANNEL, GROUP, PLACEHOLDER, campaign_keys, k, lock_key
 from campaigns.lifecycle import RUNNING
 from campaigns.models import BlockedMember, Campaign, CampaignStats, CampaignStatus, CampaignType, FlashWin
@@ -132,8 +132,6 @@ async def _hold_grabs(campaign_id: int) -> None:
 
 async def _persist_stream_leftovers(campaign_id: int) -> None:
     """Wins still in the stream (a partial loss) go to the database before stock is counted there."""
-    from campaigns.flash_persist import Win, persist_wins
-
     redis = get_redis()
     stream = k(campaign_id, "stream")
     start = "-"
@@ -141,7 +139,9 @@ async def _persist_stream_leftovers(campaign_id: int) -> None:
         entries = await redis.xrange(stream, min=start, count=1000)
         if not entries:
             return
-        await persist_wins(Win.from_stream(campaign_id, fields) for _, fields in entries)
+        await flash_persist.persist_wins(
+            flash_persist.Win.from_stream(campaign_id, fields) for _, fields in entries
+        )
         last = entries[-1][0]
         start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
 
@@ -161,8 +161,6 @@ async def _install(campaign: Campaign) -> None:
         member_wins[day_field] = max(member_wins.get(day_field, 0), int(day_sequence))
     issued = len(wins)
     unit_cost = int((campaign.config.get("reward") or {}).get("cost_fen", 0))
-    from campaigns import budget
-
     # Spent budget already counts the persisted wins, so it limits what is left, not the total.
     by_budget = budget.remaining_items(campaign, unit_cost)
     left = campaign.stock - issued if by_budget is None else min(campaign.stock - issued, by_budget)

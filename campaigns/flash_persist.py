@@ -31,7 +31,7 @@ from app import audit
 from app.config import get_settings
 from app.db import db, dialect, transaction
 from app.redis_client import get_redis
-from campaigns import budget
+from campaigns import budget, transitions
 from campaigns.flash_engine import GrabAnswer
 from campaigns.flash_keys import ACTIVE_SET, GROUP, k
 from campaigns.models import Campaign
@@ -174,8 +174,6 @@ async def _insert(terms: _Terms, wins: list[Win]) -> int:
 
 async def _write(campaign: Campaign, terms: _Terms, wins: list[Win]) -> int:
     """One transaction: the new wins and the budget they spend (ending the campaign when it runs out)."""
-    from campaigns import transitions
-
     async with transaction():
         inserted = await _insert(terms, wins)
         if not inserted:

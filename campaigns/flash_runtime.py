@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from app.config import get_settings
 from app.redis_client import get_redis
 from campaigns.flash_engine import ENDED, NOT_STARTED, SOLD_OUT, CampaignState, GrabAnswer
+from campaigns.flash_install import ensure_loaded
 from campaigns.flash_keys import EVENTS_CHANNEL, k
 from campaigns.flash_persist import Win, persist_wins
 from campaigns.models import Campaign, CampaignStatus, CampaignType
@@ -191,8 +192,6 @@ class FlashRuntime:
 
     def load_soon(self, campaign_id: int) -> None:
         """Start loading (or rebuilding) a campaign's keys in the background, once per process."""
-        from campaigns.flash_install import ensure_loaded
-
         task = self.installing.get(campaign_id)
         now = time.monotonic()
         if task is not None and (not task.done() or now - self.installing_at.get(campaign_id, 0) < 0.5):
