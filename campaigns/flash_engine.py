@@ -42,8 +42,10 @@ class GrabAnswer:
 SOLD_OUT = GrabAnswer("sold_out")
 NOT_STARTED = GrabAnswer("not_started")
 ENDED = GrabAnswer("ended")
-_SIMPLE = {a.outcome: a for a in (SOLD_OUT, NOT_STARTED, ENDED, *(GrabAnswer(o) for o in (
-    "limit_reached", "not_eligible", "paused")))}  # fmt: skip
+LIMIT_REACHED = GrabAnswer("limit_reached")
+NOT_ELIGIBLE = GrabAnswer("not_eligible")
+PAUSED = GrabAnswer("paused")
+_SIMPLE = {a.outcome: a for a in (SOLD_OUT, NOT_STARTED, ENDED, LIMIT_REACHED, NOT_ELIGIBLE, PAUSED)}
 
 
 def parse_answer(raw: bytes | str) -> GrabAnswer:
