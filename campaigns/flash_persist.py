@@ -224,6 +224,25 @@ async def persist_wins(wins: Iterable[Win]) -> int:
     return written
 
 
+async def write_missing(wins: list[Win]) -> int:
+    """Write the wins the database does not hold yet (the write-behind's check: normally one read)."""
+    tickets = [win.ticket_id for win in wins]
+    present: set[str] = set()
+    if dialect() == "postgres":
+        rows = await db().execute_query_dict(
+            "SELECT ticket_id FROM campaigns_flash_win WHERE ticket_id = ANY($1::varchar[])", [tickets]
+        )
+        present = {row["ticket_id"] for row in rows}
+    else:
+        for start in range(0, len(tickets), ROWS_PER_INSERT):
+            chunk = tickets[start : start + ROWS_PER_INSERT]
+            marks = ", ".join(["?"] * len(chunk))
+            sql = f"SELECT ticket_id FROM campaigns_flash_win WHERE ticket_id IN ({marks})"  # noqa: S608
+            present |= {row["ticket_id"] for row in await db().execute_query_dict(sql, chunk)}
+    missing = [win for win in wins if win.ticket_id not in present]
+    return await persist_wins(missing) if missing else 0
+
+
 # -- the stream consumer ---------------------------------------------------------------------------
 
 

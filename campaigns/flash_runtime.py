@@ -7,7 +7,9 @@
   (rebuild) or any change clears it;
 * the winners of a sold-out campaign, so that a retried grab (same Idempotency-Key) of a winner still
   reaches Redis and gets its stored "won" back;
-* the write-behind journal: wins this process answered, written to the database within milliseconds.
+* the write-behind journal: wins this process answered. Every second it asks the database which of
+  those older than half a second the worker has not written yet (normally none: one indexed read) and
+  writes those itself; when a campaign changes (a rebuild begins) it does so at once, for all of them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from app.redis_client import get_redis
 from campaigns.flash_engine import ENDED, NOT_STARTED, SOLD_OUT, CampaignState, GrabAnswer
 from campaigns.flash_install import ensure_loaded
 from campaigns.flash_keys import EVENTS_CHANNEL, k
-from campaigns.flash_persist import Win, persist_wins
+from campaigns.flash_persist import Win, write_missing
 from campaigns.models import Campaign, CampaignStatus, CampaignType
 
 log = logging.getLogger("linli.campaigns.flash")
@@ -41,7 +43,10 @@ SOLD_OUT_TTL_SYNCED = 30.0
 VIEW_TTL = 1.0
 VIEW_TTL_SYNCED = 5.0
 JOURNAL_MAX = 200_000
-FLUSH_INTERVAL = 0.5  # well inside flash_recovery_settle_seconds, so a rebuild waits for it
+# A win is checked once it is WRITE_BEHIND_AGE old (the worker has usually written it by then); the
+# worst case, FLUSH_INTERVAL + WRITE_BEHIND_AGE, stays inside flash_recovery_settle_seconds.
+FLUSH_INTERVAL = 1.0
+WRITE_BEHIND_AGE = 0.5
 
 
 @dataclass(slots=True)
@@ -74,7 +79,7 @@ class FlashRuntime:
         self.generation = 0
         self.sold_out: dict[int, SoldOut] = {}
         self.synced = False
-        self.journal: list[Win] = []
+        self.journal: list[tuple[float, Win]] = []
         self.journal_on = False
         self.fast_counts: Counter[tuple[int, str]] = Counter()
         self.installing: dict[int, asyncio.Task[object]] = {}
@@ -188,7 +193,7 @@ class FlashRuntime:
         if len(self.journal) >= JOURNAL_MAX:
             log.error("flash write-behind journal full; the stream still carries the wins")
             return
-        self.journal.append(Win.from_answer(campaign_id, member_id, answer))
+        self.journal.append((time.monotonic(), Win.from_answer(campaign_id, member_id, answer)))
 
     def load_soon(self, campaign_id: int) -> None:
         """Start loading (or rebuilding) a campaign's keys in the background, once per process."""
@@ -262,15 +267,18 @@ class FlashRuntime:
         last_counts = time.monotonic()
         while True:
             stopping = stop.is_set()
+            urgent = stopping or self.flush_soon.is_set()
             self.flush_soon.clear()
-            if self.journal:
-                batch, self.journal = self.journal, []
+            cutoff = time.monotonic() - (0 if urgent else WRITE_BEHIND_AGE)
+            due = [entry for entry in self.journal if entry[0] <= cutoff]
+            if due:
+                self.journal = self.journal[len(due) :]
                 try:
-                    await persist_wins(batch)
+                    await write_missing([win for _, win in due])
                     delay = FLUSH_INTERVAL
                 except Exception:
                     log.exception("flash write-behind failed; retrying")
-                    self.journal = batch + self.journal
+                    self.journal = due + self.journal
                     delay = min(delay * 2, 2.0)
             if self.fast_counts and (stopping or time.monotonic() - last_counts >= 1.0):
                 await self._flush_counts()
