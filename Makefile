@@ -41,5 +41,10 @@ openapi: install
 makemigrations: install
 	$(BIN)/tortoise -c app.tortoise_conf.TORTOISE_ORM makemigrations
 
+# The flash-peak locust scenario against a real server (PostgreSQL + Redis when LINLI_DATABASE_URL and
+# LINLI_REDIS_URL are set, else the embedded default), then the oversell/drain verification.
+loadtest: install
+	$(BIN)/python -m loadtests.run_flash $(LOADTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -73,6 +73,26 @@ class Settings(BaseSettings):
     new_member_days: int = Field(30, description="days a member carries the automatic `new` tag")
     dormant_days: int = Field(90, description="days without activity before the automatic `dormant` tag")
 
+    flash_preheat_seconds: int = Field(
+        300, description="seconds before its start a flash campaign is loaded into Redis"
+    )
+    flash_member_rate: int = Field(
+        5, description="grabs per second one member may send to one flash campaign (0: unlimited)"
+    )
+    flash_ip_rate: int = Field(
+        200, description="grabs per second one client IP may send to one flash campaign (0: unlimited)"
+    )
+    flash_write_behind: bool = Field(
+        True, description="API processes also write the wins they answered to the database"
+    )
+    flash_recovery_settle_seconds: float = Field(
+        2.0, description="wait before rebuilding lost flash keys, so in-flight wins reach the database"
+    )
+    flash_claim_idle_ms: int = Field(
+        5000, description="idle milliseconds after which a dead persister's stream entries are claimed"
+    )
+    flash_key_retention: int = Field(86400, description="seconds flash keys are kept after the campaign ends")
+
     billpay_biller_timeout: float = Field(
         10.0, description="seconds a biller call may take before it times out"
     )

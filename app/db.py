@@ -23,6 +23,7 @@ APPS: dict[str, tuple[str, str]] = {
     "core": ("app.models", "app.migrations"),
     "merchants": ("merchants.models", "merchants.migrations"),
     "loyalty": ("loyalty.models", "loyalty.migrations"),
+    "campaigns": ("campaigns.models", "campaigns.migrations"),
     "billpay": ("miniprogram_api.billpay.models", "miniprogram_api.billpay.migrations"),
 }
 

@@ -25,14 +25,15 @@ BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
     """Every job, cron job and background loop of every domain."""
+    from campaigns import tasks as campaign_tasks
     from loyalty import tasks as loyalty_tasks
     from merchants import tasks as merchant_tasks
     from miniprogram_api.billpay import tasks as billpay_tasks
 
-    domains = (merchant_tasks, loyalty_tasks, billpay_tasks)
+    domains = (merchant_tasks, loyalty_tasks, campaign_tasks, billpay_tasks)
     tasks: list[Job] = [job for domain in domains for job in domain.TASKS]
     crons: list[CronJob] = [*CORE_CRON_JOBS, *(cron for domain in domains for cron in domain.CRON_JOBS)]
-    loops: list[BackgroundLoop] = []
+    loops: list[BackgroundLoop] = [*campaign_tasks.LOOPS]
     return tasks, crons, loops
 
 

@@ -1,0 +1,1 @@
+"""Locust scenarios, benchmark scripts and their shared setup."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from miniprogram_api import auth, benefits, points, profile, vouchers
+from miniprogram_api import auth, benefits, campaigns, points, profile, vouchers
 from miniprogram_api.billpay import router_member as billpay
 
 router = APIRouter()
@@ -13,4 +13,5 @@ router.include_router(profile.router)
 router.include_router(points.router)
 router.include_router(benefits.router)
 router.include_router(vouchers.router)
+router.include_router(campaigns.router)
 router.include_router(billpay.router)

@@ -25,12 +25,19 @@ def test_model_docstrings_have_no_semicolons() -> None:
     from tortoise.models import Model
 
     import app.models
+    import campaigns.models
     import loyalty.models
     import merchants.models
     import miniprogram_api.billpay.models
 
     offenders = []
-    for module in (app.models, merchants.models, loyalty.models, miniprogram_api.billpay.models):
+    for module in (
+        app.models,
+        merchants.models,
+        loyalty.models,
+        campaigns.models,
+        miniprogram_api.billpay.models,
+    ):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)

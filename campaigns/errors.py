@@ -1,0 +1,50 @@
+"""Campaign errors with stable codes."""
+
+from __future__ import annotations
+
+from app.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+
+
+class CampaignNotFound(NotFound):
+    """No such campaign, or not visible to the caller."""
+
+    code, title = "campaign.not_found", "Campaign not found"
+
+
+class InvalidTransition(Conflict):
+    """The campaign's status does not allow this action."""
+
+    code, title = "campaign.invalid_transition", "Not allowed in this status"
+
+
+class NotEditable(Conflict):
+    """Live, paused, ended and cancelled campaigns cannot be edited."""
+
+    code, title = "campaign.not_editable", "Campaign cannot be edited"
+
+
+class VersionConflict(Conflict):
+    """The campaign changed since the caller read it."""
+
+    code, title = "campaign.version_conflict", "Campaign changed"
+
+
+class FourEyesViolation(Forbidden):
+    """The approver must be another operator than the campaign's author and last editor."""
+
+    code, title = "campaign.four_eyes", "Four-eyes rule"
+
+
+class NotFlash(Conflict):
+    """The action applies to flash campaigns only."""
+
+    code, title = "campaign.not_flash", "Not a flash campaign"
+
+
+class CampaignUnavailable(ServiceUnavailable):
+    """The flash engine is (re)loading the campaign; retry shortly."""
+
+    code, title = "campaign.unavailable", "Campaign temporarily unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail or "the campaign is being loaded; retry shortly", retry_after=retry_after)

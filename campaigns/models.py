@@ -1,0 +1,230 @@
+"""Campaign tables: campaigns and their targeting, the blocklist, flash wins and grab statistics."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
+from tortoise.models import Model
+
+
+class CampaignType(StrEnum):
+    """What a campaign does for members."""
+
+    FLASH = "flash"
+    SPEND_AND_GET = "spend_and_get"
+    MULTIPLIER = "multiplier"
+    CHECKIN = "checkin"
+    LUCKY_DRAW = "lucky_draw"
+    REFERRAL = "referral"
+
+
+class CampaignStatus(StrEnum):
+    """Lifecycle: draft → pending_approval → approved → live ⇄ paused → ended, or cancelled."""
+
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    LIVE = "live"
+    PAUSED = "paused"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class Funder(StrEnum):
+    """Who pays for what a campaign gives away."""
+
+    BANK = "bank"
+    MERCHANT = "merchant"
+
+
+class Campaign(Model):
+    """A campaign configured by one operator and approved by another (four eyes)."""
+
+    id = fields.BigIntField(primary_key=True)
+    type = fields.CharEnumField(CampaignType, max_length=16)
+    status = fields.CharEnumField(CampaignStatus, max_length=20, default=CampaignStatus.DRAFT)
+    name = fields.CharField(max_length=128)
+    description = fields.TextField(default="")
+    banner_url = fields.CharField(max_length=512, default="")
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    funder = fields.CharEnumField(Funder, max_length=16, default=Funder.BANK)
+    funder_merchant: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    funder_merchant_id: int | None
+    grid_ids: fields.Field[list[int]] = fields.JSONField(default=list)
+    categories: fields.Field[list[str]] = fields.JSONField(default=list)
+    audience: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    config: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    stock = fields.IntField(default=0, description="flash items on sale (0 for other types)")
+    member_limit = fields.IntField(default=1, description="rewards per member over the campaign")
+    member_day_limit = fields.IntField(default=0, description="rewards per member per business day, 0 = none")
+    budget_count = fields.BigIntField(null=True, description="rewards the budget pays for")
+    budget_fen = fields.BigIntField(null=True, description="money the budget holds, fen")
+    spent_count = fields.BigIntField(default=0)
+    spent_fen = fields.BigIntField(default=0)
+    created_by = fields.BigIntField(description="operator who created the campaign")
+    updated_by = fields.BigIntField(description="operator who last edited the configuration")
+    submitted_by = fields.BigIntField(null=True)
+    approved_by = fields.BigIntField(null=True)
+    approved_at = fields.DatetimeField(null=True)
+    rejection_reason = fields.CharField(max_length=500, default="")
+    end_reason = fields.CharField(max_length=32, default="")
+    draw_seed = fields.CharField(
+        max_length=64, null=True, description="lucky draw seed, revealed after the end"
+    )
+    draw_commitment = fields.CharField(max_length=64, null=True, description="sha256 of the draw seed")
+    flash_epoch = fields.IntField(default=0, description="generation of the flash keys in Redis")
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "campaigns_campaign"
+        indexes = (("status", "starts_at"),)
+        constraints = (
+            CheckConstraint(check="starts_at < ends_at", name="campaigns_campaign_window"),
+            CheckConstraint(
+                check="stock >= 0 AND member_limit >= 1 AND member_day_limit >= 0",
+                name="campaigns_campaign_limits",
+            ),
+            CheckConstraint(check="type <> 'flash' OR stock >= 1", name="campaigns_campaign_flash_stock"),
+            CheckConstraint(
+                check="spent_count >= 0 AND spent_fen >= 0"
+                " AND (budget_count IS NULL OR spent_count <= budget_count)"
+                " AND (budget_fen IS NULL OR spent_fen <= budget_fen)",
+                name="campaigns_campaign_budget",
+            ),
+            CheckConstraint(
+                check="approved_by IS NULL OR (approved_by <> created_by AND approved_by <> updated_by)",
+                name="campaigns_campaign_four_eyes",
+            ),
+            CheckConstraint(
+                check="status NOT IN ('approved', 'live', 'paused') OR approved_by IS NOT NULL",
+                name="campaigns_campaign_approved_by",
+            ),
+            UniqueConstraint(
+                fields=("id", "stock", "member_limit", "member_day_limit"),
+                name="campaigns_campaign_flash_terms",
+            ),
+        )
+
+
+class CampaignMerchant(Model):
+    """A merchant whose stores take part in a campaign."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="merchants", on_delete=fields.CASCADE
+    )
+    campaign_id: int
+    merchant: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name=False, on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+
+    class Meta:
+        table = "campaigns_campaign_merchant"
+        unique_together = (("campaign", "merchant"),)
+        indexes = (("merchant_id",),)
+
+
+class AudienceMember(Model):
+    """A member on a campaign's explicit audience list (an imported segment)."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="audience_members", on_delete=fields.CASCADE
+    )
+    campaign_id: int
+    member: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaigns_audience_member"
+        unique_together = (("campaign", "member"),)
+
+
+class BlockedMember(Model):
+    """A member barred from grabbing in flash campaigns (abuse)."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Any] = fields.OneToOneField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    reason = fields.CharField(max_length=255, default="")
+    created_by = fields.BigIntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaigns_blocked_member"
+
+
+class FlashWin(Model):
+    """A won flash grab. Slot and sequence constraints cap wins at the stock and the member limits."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="flash_wins", on_delete=fields.RESTRICT
+    )
+    campaign_id: int
+    member: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    member_id: int
+    slot = fields.IntField(description="1..stock, one per item sold")
+    sequence = fields.IntField(description="1..member_limit, the member's n-th win")
+    business_day = fields.DateField(description="Asia/Shanghai day of the grab")
+    day_sequence = fields.IntField(description="the member's n-th win that business day")
+    stock = fields.IntField(description="the campaign's stock, tied to it by a composite key")
+    member_limit = fields.IntField()
+    member_day_limit = fields.IntField()
+    ticket_id = fields.CharField(max_length=64, unique=True)
+    epoch = fields.IntField(description="generation of the Redis keys that issued the win")
+    won_at = fields.DatetimeField(description="Redis time of the grab")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaigns_flash_win"
+        indexes = (("member_id", "id"),)
+        constraints = (
+            UniqueConstraint(fields=("campaign_id", "slot"), name="campaigns_flash_win_slot"),
+            UniqueConstraint(
+                fields=("campaign_id", "member_id", "sequence"), name="campaigns_flash_win_sequence"
+            ),
+            UniqueConstraint(
+                fields=("campaign_id", "member_id", "business_day", "day_sequence"),
+                name="campaigns_flash_win_day_sequence",
+            ),
+            CheckConstraint(check="slot BETWEEN 1 AND stock", name="campaigns_flash_win_slot_range"),
+            CheckConstraint(
+                check="sequence BETWEEN 1 AND member_limit", name="campaigns_flash_win_sequence_range"
+            ),
+            CheckConstraint(
+                check="day_sequence >= 1 AND (member_day_limit = 0 OR day_sequence <= member_day_limit)",
+                name="campaigns_flash_win_day_range",
+            ),
+        )
+
+
+class CampaignStats(Model):
+    """Grab counters of a flash campaign, copied from Redis so they outlive its keys."""
+
+    campaign: fields.OneToOneRelation[Campaign] = fields.OneToOneField(
+        "campaigns.Campaign", related_name="stats", on_delete=fields.CASCADE, primary_key=True
+    )
+    campaign_id: int
+    outcomes: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    participants = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "campaigns_stats"

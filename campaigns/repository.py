@@ -1,0 +1,105 @@
+"""Campaign queries: ops see every campaign, members only published ones they are eligible for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+
+from app.pagination import PageParams, paginate
+from campaigns import eligibility
+from campaigns.errors import CampaignNotFound
+from campaigns.lifecycle import PUBLISHED
+from campaigns.models import (
+    AudienceMember,
+    Campaign,
+    CampaignMerchant,
+    CampaignStatus,
+    CampaignType,
+    FlashWin,
+)
+from loyalty.models import Member
+
+
+async def get_campaign(campaign_id: int) -> Campaign:
+    """Any campaign (ops scope)."""
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None:
+        raise CampaignNotFound("campaign not found")
+    return campaign
+
+
+async def merchant_ids(campaign_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The participating merchants of each campaign."""
+    out: dict[int, list[int]] = {}
+    rows = await CampaignMerchant.filter(campaign_id__in=list(campaign_ids)).order_by("merchant_id")
+    for row in rows:
+        out.setdefault(row.campaign_id, []).append(row.merchant_id)
+    return out
+
+
+def ops_query(
+    *, status: CampaignStatus | None, type_: CampaignType | None, merchant_id: int | None
+) -> QuerySet[Campaign]:
+    """Campaigns filtered for the ops list."""
+    qs = Campaign.all()
+    if status is not None:
+        qs = qs.filter(status=status)
+    if type_ is not None:
+        qs = qs.filter(type=type_)
+    if merchant_id is not None:
+        qs = qs.filter(
+            id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id"))
+        )
+    return qs
+
+
+def merchant_live_query(merchant_id: int) -> QuerySet[Campaign]:
+    """The live and upcoming campaigns a merchant takes part in (or funds)."""
+    return Campaign.filter(
+        Q(id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id")))
+        | Q(funder_merchant_id=merchant_id),
+        status__in=[CampaignStatus.APPROVED, CampaignStatus.LIVE, CampaignStatus.PAUSED],
+    )
+
+
+async def visible_page(
+    member: Member, params: PageParams, now: datetime, *, merchant_id: int | None
+) -> tuple[list[Campaign], str | None]:
+    """Published, not yet ended campaigns the member is eligible for, newest first."""
+    qs = Campaign.filter(
+        status__in=[CampaignStatus.APPROVED, CampaignStatus.LIVE, CampaignStatus.PAUSED], ends_at__gt=now
+    )
+    if merchant_id is not None:
+        qs = qs.filter(
+            id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id"))
+        )
+    # Eligibility is evaluated per row, so a page may hold fewer than `limit`; the cursor still advances.
+    rows, cursor = await paginate(qs, params)
+    listed = set(
+        await AudienceMember.filter(member_id=member.id, campaign_id__in=[c.id for c in rows]).values_list(
+            "campaign_id", flat=True
+        )
+    )
+    return [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed)], cursor
+
+
+async def get_visible(member: Member, campaign_id: int, now: datetime) -> Campaign:
+    """A published campaign the member may see (404 otherwise, so drafts do not leak)."""
+    campaign = await Campaign.get_or_none(id=campaign_id, status__in=list(PUBLISHED))
+    if campaign is None:
+        raise CampaignNotFound("campaign not found")
+    listed = await AudienceMember.exists(campaign_id=campaign_id, member_id=member.id)
+    if campaign.status != CampaignStatus.ENDED and not eligibility.admits(
+        campaign.audience, member, now, listed
+    ):
+        raise CampaignNotFound("campaign not found")
+    return campaign
+
+
+def member_wins(member_id: int, campaign_id: int | None = None) -> QuerySet[FlashWin]:
+    """The member's persisted flash wins."""
+    qs = FlashWin.filter(member_id=member_id)
+    return qs.filter(campaign_id=campaign_id) if campaign_id is not None else qs

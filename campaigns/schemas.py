@@ -1,0 +1,424 @@
+"""Campaign request and response bodies: common fields, one configuration shape per campaign type."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from campaigns.models import CampaignStatus, CampaignType, Funder
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lower-case slug")]
+PositiveId = Annotated[int, Field(ge=1)]
+MAX_WINDOW = timedelta(days=366)
+
+
+class Reward(BaseModel):
+    """What a member receives: a voucher, points or a gift, and what one costs its funder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["voucher", "points", "gift"]
+    title: str = Field(min_length=1, max_length=64)
+    value_fen: int = Field(0, ge=0, le=10_000_000, description="voucher face value or gift value, fen")
+    points: int = Field(0, ge=0, le=10_000_000, description="points credited (kind points)")
+    cost_fen: int = Field(0, ge=0, le=10_000_000, description="what one reward costs the funder, fen")
+
+    @model_validator(mode="after")
+    def _value_matches_kind(self) -> Reward:
+        if self.kind == "points" and self.points < 1:
+            raise ValueError("points: a points reward credits at least 1 point")
+        if self.kind == "voucher" and self.value_fen < 1:
+            raise ValueError("value_fen: a voucher has a face value")
+        return self
+
+
+class FlashConfig(BaseModel):
+    """Flash sale / coupon drop: a fixed stock grabbed from a set time, optionally for points or fen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal[CampaignType.FLASH]
+    stock: int = Field(ge=1, le=1_000_000)
+    price_points: int = Field(0, ge=0, le=10_000_000)
+    price_fen: int = Field(0, ge=0, le=10_000_000)
+    reward: Reward
+
+
+class SpendAndGetConfig(BaseModel):
+    """Spend at least `min_spend_fen` at an eligible merchant within the window, receive the reward."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal[CampaignType.SPEND_AND_GET]
+    min_spend_fen: int = Field(ge=1, le=100_000_000)
+    reward: Reward
+
+
+class MultiplierConfig(BaseModel):
+    """Points earned at eligible merchants, categories or grids within the window are multiplied."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal[CampaignType.MULTIPLIER]
+    multiplier_percent: int = Field(ge=101, le=1000, description="200 doubles the points earned")
+
+
+class CheckinConfig(BaseModel):
+    """N check-ins on consecutive business days earn the reward."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal[CampaignType.CHECKIN]
+    streak_days: int = Field(ge=2, le=366)
+    reward: Reward
+
+
+class Prize(BaseModel):
+    """One prize of a lucky draw: its chance in parts per million and how many exist."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    probability_ppm: int = Field(ge=1, le=1_000_000)
+    stock: int = Field(ge=1, le=1_000_000)
+    reward: Reward
+
+
+class LuckyDrawConfig(BaseModel):
+    """A draw that costs points; prizes have probabilities and stock, the seed is committed up front."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal[CampaignType.LUCKY_DRAW]
+    cost_points: int = Field(ge=0, le=10_000_000)
+    prizes: list[Prize] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> LuckyDrawConfig:
+        if sum(p.probability_ppm for p in self.prizes) > 1_000_000:
+            raise ValueError("prizes: probabilities add up to more than 1,000,000 ppm")
+        if len({p.name for p in self.prizes}) != len(self.prizes):
+            raise ValueError("prizes: names must be unique")
+        return self
+
+
+class ReferralConfig(BaseModel):
+    """Member-gets-member: both are rewarded after the referee's first qualifying spend."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal[CampaignType.REFERRAL]
+    qualifying_min_spend_fen: int = Field(0, ge=0, le=100_000_000)
+    referrer_reward: Reward
+    referee_reward: Reward
+
+
+CampaignConfig = Annotated[
+    FlashConfig | SpendAndGetConfig | MultiplierConfig | CheckinConfig | LuckyDrawConfig | ReferralConfig,
+    Field(discriminator="type"),
+]
+
+
+class Audience(BaseModel):
+    """Who may take part. Tiers and tags are evaluated once loyalty provides them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tiers: list[Slug] = Field(default_factory=list, max_length=10)
+    tags: list[Slug] = Field(default_factory=list, max_length=20)
+    member_list: bool = Field(False, description="only members on the campaign's audience list")
+    new_members_only: bool = Field(False, description="only members registered in the last new_member_days")
+    new_member_days: int = Field(30, ge=1, le=365)
+    exclude_registered_within_minutes: int = Field(
+        0, ge=0, le=525_600, description="members registered this recently may not take part (anti-abuse)"
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> Audience:
+        self.tiers = list(dict.fromkeys(self.tiers))
+        self.tags = list(dict.fromkeys(self.tags))
+        return self
+
+
+_EXAMPLE: dict[str, Any] = {
+    "name": "10:00 coffee flash sale",
+    "description": "1,000 coffee vouchers at ¥1, one per member",
+    "banner_url": "https://cdn.example.com/banners/coffee.png",
+    "starts_at": "2026-12-01T02:00:00Z",
+    "ends_at": "2026-12-01T04:00:00Z",
+    "grid_ids": [1, 2],
+    "merchant_ids": [7],
+    "categories": ["coffee"],
+    "audience": {"member_list": True, "exclude_registered_within_minutes": 60},
+    "per_member_limit": 1,
+    "budget_fen": 1_500_000,
+    "funder": "bank",
+    "config": {
+        "type": "flash",
+        "stock": 1000,
+        "price_fen": 100,
+        "reward": {"kind": "voucher", "title": "Latte voucher", "value_fen": 1600, "cost_fen": 1500},
+    },
+}
+
+
+class _CommonFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field("", max_length=2000)
+    banner_url: HttpUrl | None = None
+    grid_ids: list[PositiveId] = Field(default_factory=list, max_length=200)
+    merchant_ids: list[PositiveId] = Field(default_factory=list, max_length=1000)
+    categories: list[Slug] = Field(default_factory=list, max_length=50)
+    audience: Audience = Field(default_factory=Audience)
+    per_member_limit: int = Field(1, ge=1, le=10_000, description="rewards per member over the campaign")
+    per_member_daily_limit: int | None = Field(
+        None, ge=1, le=10_000, description="rewards per member per day"
+    )
+    budget_count: int | None = Field(None, ge=1, le=100_000_000, description="rewards the budget pays for")
+    budget_fen: int | None = Field(None, ge=1, le=100_000_000_000, description="budget in fen")
+    funder: Funder = Funder.BANK
+    funder_merchant_id: PositiveId | None = None
+
+
+class CampaignIn(_CommonFields):
+    """A new campaign (created as a draft)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _EXAMPLE})
+
+    name: str = Field(min_length=1, max_length=128)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    config: CampaignConfig
+
+
+class CampaignPatch(BaseModel):
+    """Changes to a campaign; an approved campaign goes back to pending approval."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"name": "10:00 latte flash sale", "version": 3}}
+    )
+
+    version: int | None = Field(None, ge=1, description="the version you edited; 409 if it changed since")
+    name: str | None = Field(None, min_length=1, max_length=128)
+    description: str | None = Field(None, max_length=2000)
+    banner_url: HttpUrl | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    grid_ids: list[PositiveId] | None = Field(None, max_length=200)
+    merchant_ids: list[PositiveId] | None = Field(None, max_length=1000)
+    categories: list[Slug] | None = Field(None, max_length=50)
+    audience: Audience | None = None
+    per_member_limit: int | None = Field(None, ge=1, le=10_000)
+    per_member_daily_limit: int | None = Field(None, ge=0, le=10_000, description="0 removes the daily limit")
+    budget_count: int | None = Field(None, ge=0, le=100_000_000, description="0 removes the count budget")
+    budget_fen: int | None = Field(None, ge=0, le=100_000_000_000, description="0 removes the fen budget")
+    funder: Funder | None = None
+    funder_merchant_id: PositiveId | None = None
+    config: CampaignConfig | None = None
+
+
+class ApproveIn(BaseModel):
+    """Approve the version you reviewed."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"version": 3}})
+
+    version: int | None = Field(None, ge=1, description="409 if the campaign changed since you reviewed it")
+
+
+class ReasonIn(BaseModel):
+    """A transition that carries a reason (rejection, early end, cancellation)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"reason": "banner does not match the offer"}})
+
+    reason: str = Field("", max_length=500)
+
+
+class CampaignOut(BaseModel):
+    """A campaign as operators see it."""
+
+    id: int
+    type: CampaignType
+    status: CampaignStatus
+    name: str
+    description: str
+    banner_url: str
+    starts_at: datetime
+    ends_at: datetime
+    grid_ids: list[int]
+    merchant_ids: list[int]
+    categories: list[str]
+    audience: Audience
+    per_member_limit: int
+    per_member_daily_limit: int | None
+    budget_count: int | None
+    budget_fen: int | None
+    spent_count: int
+    spent_fen: int
+    funder: Funder
+    funder_merchant_id: int | None
+    config: dict[str, Any]
+    created_by: int
+    updated_by: int
+    submitted_by: int | None
+    approved_by: int | None
+    approved_at: datetime | None
+    rejection_reason: str
+    end_reason: str
+    draw_commitment: str | None = Field(None, description="sha256 of the lucky-draw seed, published up front")
+    draw_seed: str | None = Field(None, description="the lucky-draw seed, revealed once the campaign ended")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignPublicOut(BaseModel):
+    """A campaign as members and stores see it."""
+
+    id: int
+    type: CampaignType
+    status: CampaignStatus
+    name: str
+    description: str
+    banner_url: str
+    starts_at: datetime
+    ends_at: datetime
+    merchant_ids: list[int]
+    categories: list[str]
+    per_member_limit: int
+    per_member_daily_limit: int | None
+    config: dict[str, Any]
+    draw_commitment: str | None = None
+    draw_seed: str | None = None
+
+
+class AudienceMembersIn(BaseModel):
+    """Members to add to (or remove from) a campaign's audience list."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"member_ids": [101, 102, 103]}})
+
+    member_ids: list[PositiveId] = Field(min_length=1, max_length=10_000)
+
+
+class AudienceMembersOut(BaseModel):
+    """How the audience list changed."""
+
+    changed: int
+    total: int
+
+
+class BlockIn(BaseModel):
+    """Bar a member from flash grabs."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"member_id": 42, "reason": "scripted grabbing"}})
+
+    member_id: PositiveId
+    reason: str = Field("", max_length=255)
+
+
+class BlockedOut(BaseModel):
+    """A blocked member."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    member_id: int
+    reason: str
+    created_by: int
+    created_at: datetime
+
+
+class GrabOut(BaseModel):
+    """The answer to a grab: won (with a ticket), sold_out, limit_reached, not_eligible, not_started,
+    paused or ended."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"campaign_id": 7, "outcome": "won", "ticket_id": "7-1-42", "sequence": 1}
+        }
+    )
+
+    campaign_id: int
+    outcome: Literal["won", "sold_out", "limit_reached", "not_eligible", "not_started", "paused", "ended"]
+    ticket_id: str | None = Field(
+        None, description="identifies the win; it appears in my wins within seconds"
+    )
+    sequence: int | None = Field(None, description="this is the member's n-th win in the campaign")
+
+
+class StockOut(BaseModel):
+    """Stock left of a flash campaign (one Redis read)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"campaign_id": 7, "stock": 1000, "left": 420}})
+
+    campaign_id: int
+    stock: int | None = Field(None, description="null until the campaign is loaded, shortly before its start")
+    left: int | None = Field(None, description="null until the campaign is loaded")
+
+
+class WinOut(BaseModel):
+    """A persisted flash win of the calling member."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ticket_id: str
+    campaign_id: int
+    sequence: int
+    won_at: datetime
+
+
+class ParticipationOut(BaseModel):
+    """The calling member's part in one campaign."""
+
+    campaign_id: int
+    wins: list[WinOut]
+    pending: int = Field(description="wins answered but not yet written to the database (seconds)")
+    remaining: int = Field(description="how many more the member may still win")
+
+
+class LiveOut(BaseModel):
+    """The live view of a flash campaign: stock draining, grab rate, persistence lag."""
+
+    campaign_id: int
+    status: CampaignStatus
+    loaded: bool = Field(description="whether the campaign's keys are in Redis")
+    state: str | None = Field(None, description="the engine's state: ready, paused, ended or rebuilding")
+    stock: int
+    left: int | None
+    issued: int = Field(description="wins answered by the engine")
+    persisted: int = Field(description="wins written to the database")
+    pending_persist: int = Field(description="stream entries not yet acknowledged by a persister")
+    grabs_per_second: float = Field(description="average over the last 5 seconds")
+    grabs_last_seconds: list[int] = Field(description="grabs per second, the last 60 seconds, oldest first")
+    outcomes: dict[str, int]
+    participants: int
+    epoch: int
+    at: datetime
+
+
+class AnalyticsOut(BaseModel):
+    """A campaign's results so far."""
+
+    campaign_id: int
+    type: CampaignType
+    status: CampaignStatus
+    participants: int
+    grabs_tried: int
+    grabs_won: int
+    outcomes: dict[str, int]
+    rewards_issued: int = Field(description="flash wins persisted (vouchers once loyalty issues them)")
+    cost_fen: int
+    budget_count: int | None
+    budget_fen: int | None
+    new_members_acquired: int = Field(description="winners who registered during the campaign window")
+
+
+def validate_window(starts_at: datetime, ends_at: datetime) -> str | None:
+    """The name of the offending field when the window is impossible, else None."""
+    if ends_at <= starts_at:
+        return "ends_at"
+    if ends_at - starts_at > MAX_WINDOW:
+        return "ends_at"
+    return None

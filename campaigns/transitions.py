@@ -1,0 +1,90 @@
+"""Applying lifecycle transitions: a conditional update on the status, an audit entry, engine sync."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from app import audit
+from app.auth.tokens import Principal
+from app.config import get_settings
+from app.db import on_commit
+from app.jobs import enqueue
+from app.timeutil import utcnow
+from campaigns import flash_install
+from campaigns.errors import InvalidTransition
+from campaigns.lifecycle import Action, next_status
+from campaigns.models import Campaign, CampaignStatus, CampaignType
+
+log = logging.getLogger("linli.campaigns")
+
+
+async def apply(
+    actor: Principal | None,
+    campaign: Campaign,
+    action: Action,
+    *,
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
+) -> Campaign:
+    """Move `campaign` along the lifecycle inside the caller's transaction; 409 if its status moved on."""
+    target = next_status(campaign.status, action)
+    if target is None:
+        raise InvalidTransition(f"cannot {action.value} a campaign that is {campaign.status.value}")
+    fields: dict[str, Any] = {"status": target, **(changes or {})}
+    if action == Action.END:
+        fields["end_reason"] = reason or "ended_by_operator"
+    updated = await Campaign.filter(id=campaign.id, status=campaign.status).update(**fields)
+    if not updated:
+        raise InvalidTransition("the campaign changed meanwhile; reload it")
+    after: dict[str, Any] = {"status": target.value}
+    if reason:
+        after["reason"] = reason
+    await audit.record(
+        actor,
+        f"campaign.{action.value}",
+        "campaign",
+        campaign.id,
+        before={"status": campaign.status},
+        after=after,
+    )
+    if campaign.type == CampaignType.FLASH:
+        await _sync_engine(campaign, target)
+    return await Campaign.get(id=campaign.id)
+
+
+async def _sync_engine(campaign: Campaign, target: CampaignStatus) -> None:
+    campaign_id = campaign.id
+    if target == CampaignStatus.APPROVED:
+        lead = timedelta(seconds=get_settings().flash_preheat_seconds)
+        if campaign.starts_at - lead <= utcnow():
+            from campaigns.tasks import preheat
+
+            await enqueue(preheat, campaign_id)
+        return
+
+    async def sync() -> None:
+        if target in (CampaignStatus.PENDING_APPROVAL, CampaignStatus.CANCELLED, CampaignStatus.DRAFT):
+            await flash_install.unload(campaign_id)
+        await flash_install.sync_state(campaign_id, target)
+
+    if not on_commit(sync):
+        await sync()
+
+
+async def end_for_budget(campaign_id: int) -> None:
+    """End a campaign whose budget is spent (inside the caller's transaction)."""
+    campaign = await Campaign.get(id=campaign_id)
+    if next_status(campaign.status, Action.END) is None:
+        return
+    await apply(None, campaign, Action.END, reason="budget_exhausted")
+
+
+async def advance(campaign: Campaign, now: datetime) -> Campaign:
+    """Start or end a campaign when the clock passed its window (the scheduler's transitions)."""
+    if campaign.status == CampaignStatus.APPROVED and campaign.starts_at <= now < campaign.ends_at:
+        return await apply(None, campaign, Action.START)
+    if campaign.ends_at <= now and next_status(campaign.status, Action.END) is not None:
+        return await apply(None, campaign, Action.END, reason="window_closed")
+    return campaign

@@ -1,0 +1,120 @@
+"""Campaigns for members (`/mp/v1/campaigns`): browse, see the stock, grab, see my wins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from app.auth.deps import current_member
+from app.auth.tokens import Principal
+from app.errors import problem_responses
+from app.pagination import Page, PageParams, page_params, paginate
+from app.ratelimit import client_ip
+from app.redis_client import get_redis
+from app.timeutil import utcnow
+from campaigns import repository
+from campaigns.flash_keys import k
+from campaigns.schemas import CampaignPublicOut, GrabOut, ParticipationOut, StockOut, WinOut
+from campaigns.views import public_out
+from loyalty.models import Member
+from miniprogram_api.grab_lane import grab_body
+
+router = APIRouter(tags=["Mini-program: campaigns"])
+
+NOT_FOUND = (404, "campaign.not_found", "no such campaign, or not for you")
+
+
+@router.get("/campaigns", response_model=Page[CampaignPublicOut], summary="Campaigns for me")
+async def list_campaigns(
+    merchant_id: int | None = Query(None, ge=1, description="only campaigns of this store"),
+    page: PageParams = Depends(page_params),
+    member: Principal = Depends(current_member),
+) -> Page[CampaignPublicOut]:
+    """Upcoming and running campaigns I am eligible for, newest first (a store page passes `merchant_id`)."""
+    me = await Member.get(id=member.id)
+    rows, cursor = await repository.visible_page(me, page, utcnow(), merchant_id=merchant_id)
+    return Page(items=await public_out(rows), next_cursor=cursor)
+
+
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=CampaignPublicOut,
+    summary="One campaign",
+    responses=problem_responses(NOT_FOUND),
+)
+async def get_campaign(campaign_id: int, member: Principal = Depends(current_member)) -> CampaignPublicOut:
+    """A campaign's details (a lucky draw shows its seed commitment, and the seed once it ended)."""
+    me = await Member.get(id=member.id)
+    return (await public_out([await repository.get_visible(me, campaign_id, utcnow())]))[0]
+
+
+@router.get(
+    "/campaigns/{campaign_id}/stock", response_model=StockOut, summary="Stock left of a flash campaign"
+)
+async def stock(campaign_id: int, member: Principal = Depends(current_member)) -> StockOut:
+    """Items left, read from the flash engine (null before the campaign is loaded)."""
+    total, left = await get_redis().hmget(k(campaign_id, "meta"), ["stock", "left"])  # type: ignore[misc]
+    return StockOut(
+        campaign_id=campaign_id,
+        stock=int(total) if total is not None else None,
+        left=int(left) if left is not None else None,
+    )
+
+
+@router.post(
+    "/campaigns/{campaign_id}/grab",
+    response_model=GrabOut,
+    summary="Grab one item of a flash campaign",
+    responses=problem_responses(
+        NOT_FOUND,
+        (422, "validation_error", "malformed Idempotency-Key"),
+        (429, "rate_limited", "too many grabs from this member or address; see Retry-After"),
+        (503, "campaign.unavailable", "the engine is (re)loading the campaign; see Retry-After"),
+    ),
+)
+async def grab(
+    campaign_id: int,
+    request: Request,
+    member: Principal = Depends(current_member),
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        description="Send the same key when retrying a grab whose answer you did not receive: you get the "
+        "first answer again (won, sold_out, limit_reached). Scoped to you and this campaign.",
+    ),
+) -> Response:
+    """Answered at once: `won` with a ticket id (the win shows in my wins within seconds), `sold_out`,
+    `limit_reached`, `not_eligible`, `not_started`, `paused` or `ended`. (In the running app the grab
+    fast lane, `miniprogram_api.grab_lane`, answers this route with the same code before routing.)"""
+    body = await grab_body(campaign_id, member.id, idempotency_key, client_ip(request))
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/campaigns/{campaign_id}/participation",
+    response_model=ParticipationOut,
+    summary="My part in a campaign",
+    responses=problem_responses(NOT_FOUND),
+)
+async def participation(campaign_id: int, member: Principal = Depends(current_member)) -> ParticipationOut:
+    """My wins in this campaign, how many are still being written, and how many more I may win."""
+    me = await Member.get(id=member.id)
+    campaign = await repository.get_visible(me, campaign_id, utcnow())
+    wins = await repository.member_wins(member.id, campaign_id).order_by("sequence")
+    answered = await get_redis().hget(k(campaign_id, "wins"), str(member.id))  # type: ignore[misc]
+    won = max(len(wins), int(answered or 0))
+    return ParticipationOut(
+        campaign_id=campaign_id,
+        wins=[WinOut.model_validate(w) for w in wins],
+        pending=won - len(wins),
+        remaining=max(0, campaign.member_limit - won),
+    )
+
+
+@router.get("/me/campaign-wins", response_model=Page[WinOut], summary="My flash wins")
+async def my_wins(
+    member: Principal = Depends(current_member), page: PageParams = Depends(page_params)
+) -> Page[WinOut]:
+    """Every flash win of mine, newest first."""
+    rows, cursor = await paginate(repository.member_wins(member.id), page)
+    return Page(items=[WinOut.model_validate(r) for r in rows], next_cursor=cursor)

@@ -1,0 +1,164 @@
+"""Helpers for campaign tests: operators with the right roles, campaign bodies, members in bulk."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from app.auth.tokens import Audience, Principal, issue_access_token
+from app.models import Operator
+from app.redis_client import get_redis
+from app.timeutil import utcnow
+from campaigns import flash_persist
+from campaigns.flash_keys import GROUP, k
+from campaigns.flash_runtime import runtime
+from loyalty.models import Member
+from tests.helpers import bearer
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class Ops:
+    """Operators of a campaign test: an author (campaign manager) and an approver (four eyes)."""
+
+    author: dict[str, str]
+    approver: dict[str, str]
+
+
+async def operator(*roles: str) -> dict[str, str]:
+    """An operator with roles and a signed access token (minted directly: argon2 logins are slow, and the
+    login itself is the core's to test)."""
+    row = await Operator.create(
+        username=f"campaign-op-{next(_seq)}", password_hash="not-a-login-account", roles=list(roles)
+    )
+    token, _ = issue_access_token(Principal(Audience.OPERATOR, row.id, str(uuid.uuid4()), tuple(roles)))
+    return bearer(token)
+
+
+async def ops(client: httpx.AsyncClient) -> Ops:
+    """The two operators every campaign needs."""
+    return Ops(author=await operator("campaign_manager"), approver=await operator("approver"))
+
+
+def iso(delta: timedelta) -> str:
+    """An ISO timestamp `delta` from now."""
+    return (utcnow() + delta).isoformat()
+
+
+def flash_body(
+    *,
+    stock: int = 100,
+    limit: int = 1,
+    starts_in: timedelta = timedelta(minutes=-1),
+    lasts: timedelta = timedelta(hours=1),
+    **extra: Any,
+) -> dict[str, Any]:
+    """A flash campaign body; by default it started a minute ago and runs for an hour."""
+    reward = extra.pop("reward", {"kind": "voucher", "title": "Latte", "value_fen": 1600, "cost_fen": 100})
+    body: dict[str, Any] = {
+        "name": f"flash {next(_seq)}",
+        "starts_at": iso(starts_in),
+        "ends_at": iso(starts_in + lasts),
+        "per_member_limit": limit,
+        "config": {"type": "flash", "stock": stock, "price_fen": 100, "reward": reward},
+    }
+    body.update(extra)
+    return body
+
+
+async def create(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """Create a campaign and return it."""
+    response = await client.post("/ops/v1/campaigns", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def approved(client: httpx.AsyncClient, team: Ops, body: dict[str, Any]) -> dict[str, Any]:
+    """Create, submit and approve a campaign (it goes live at once if its start has passed)."""
+    campaign = await create(client, team.author, body)
+    response = await client.post(f"/ops/v1/campaigns/{campaign['id']}/submit", headers=team.author)
+    assert response.status_code == 200, response.text
+    response = await client.post(f"/ops/v1/campaigns/{campaign['id']}/approve", headers=team.approver)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def live_flash(client: httpx.AsyncClient, team: Ops, **kwargs: Any) -> int:
+    """A running flash campaign, loaded into Redis; returns its id."""
+    campaign = await approved(client, team, flash_body(**kwargs))
+    response = await client.post(f"/ops/v1/campaigns/{campaign['id']}/preheat", headers=team.author)
+    assert response.status_code == 200, response.text
+    return int(campaign["id"])
+
+
+async def members(n: int) -> list[tuple[int, dict[str, str]]]:
+    """n new members with a valid access token each (created directly: the login route is rate limited)."""
+    rows = [Member(openid=f"test-{uuid.uuid4().hex}") for _ in range(n)]
+    await Member.bulk_create(rows)
+    created = await Member.filter(openid__in=[r.openid for r in rows]).order_by("id")
+    out = []
+    for member in created:
+        token, _ = issue_access_token(Principal(Audience.MEMBER, member.id, str(uuid.uuid4())))
+        out.append((member.id, bearer(token)))
+    return out
+
+
+async def grab(
+    client: httpx.AsyncClient, campaign_id: int, headers: dict[str, str], key: str | None = None
+) -> httpx.Response:
+    """POST a grab."""
+    extra = {"Idempotency-Key": key} if key else {}
+    return await client.post(f"/mp/v1/campaigns/{campaign_id}/grab", headers=headers | extra)
+
+
+async def drain(campaign_id: int, consumer: str = "test-persister") -> int:
+    """Persist every win of the campaign's stream through the real consumer-group code."""
+    total = 0
+    while True:
+        handled = await flash_persist.consume_once(campaign_id, consumer, count=500)
+        total += handled
+        if not handled:
+            return total
+
+
+async def pending_in_group(campaign_id: int) -> int:
+    """Stream entries delivered but not acknowledged."""
+    for group in await get_redis().xinfo_groups(k(campaign_id, "stream")):
+        if group["name"] in (GROUP, GROUP.encode()):
+            return int(group["pending"])
+    raise AssertionError("no consumer group")
+
+
+@asynccontextmanager
+async def process_runtime() -> AsyncIterator[None]:
+    """Run this process's flash runtime (event follower, write-behind) as the API lifespan does."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop))
+    while not runtime.synced:  # noqa: ASYNC110 - the runtime exposes no event for this
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def grab_until_answered(client: httpx.AsyncClient, campaign_id: int, headers: dict[str, str]) -> str:
+    """Grab, retrying while the engine answers 503 (as a mini-program honouring Retry-After does)."""
+    while True:
+        response = await grab(client, campaign_id, headers)
+        if response.status_code != 503:
+            assert response.status_code == 200, response.text
+            return str(response.json()["outcome"])
+        assert response.json()["code"] == "campaign.unavailable"
+        assert response.headers["Retry-After"] == "1"
+        await asyncio.sleep(0.05)
