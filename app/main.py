@@ -62,8 +62,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
-    """The three audience routers, each domain's routes included explicitly."""
+def api_routers() -> list[tuple[str, APIRouter, list[Any]]]:
+    """Every domain router with its audience prefix and router-wide dependencies, listed explicitly.
+
+    The app includes each one directly: FastAPI matches nested routers level by level (each level
+    scanning its routes twice), so a flat list keeps routing cheap on every request.
+    """
     from app import router_ops as core_ops
     from campaigns import router_merchant as campaign_console
     from campaigns import router_ops as campaign_ops
@@ -71,29 +75,22 @@ def build_routers() -> tuple[APIRouter, APIRouter, APIRouter]:
     from loyalty import router_ops as loyalty_ops
     from merchants import router_merchant as merchant_console
     from merchants import router_ops as merchant_ops
-    from miniprogram_api import router as miniprogram
-    from miniprogram_api import stores
     from miniprogram_api.billpay import router_ops as billpay_ops
+    from miniprogram_api.router import ROUTERS as customer_routers
 
-    mp = APIRouter(prefix="/mp/v1")
-    mp.include_router(stores.router)  # first and one level up: nearby is the hottest route
-    mp.include_router(miniprogram.router)
-
-    merchant = APIRouter(prefix="/merchant/v1")
-    merchant.include_router(merchant_console.router)
-    merchant.include_router(loyalty_console.router)
-    merchant.include_router(campaign_console.router)
-
-    ops = APIRouter(prefix="/ops/v1")
-    ops.include_router(core_ops.public)
-    guarded = APIRouter(dependencies=[Depends(ops_guard)])
-    guarded.include_router(core_ops.router)
-    guarded.include_router(merchant_ops.router)
-    guarded.include_router(loyalty_ops.router)
-    guarded.include_router(campaign_ops.router)
-    guarded.include_router(billpay_ops.router)
-    ops.include_router(guarded)
-    return mp, merchant, ops
+    ops_guarded = [Depends(ops_guard)]  # the ops API denies by default: endpoints declare their roles
+    return [
+        *(("/mp/v1", router, []) for router in customer_routers),
+        ("/merchant/v1", merchant_console.router, []),
+        ("/merchant/v1", loyalty_console.router, []),
+        ("/merchant/v1", campaign_console.router, []),
+        ("/ops/v1", core_ops.public, []),
+        ("/ops/v1", core_ops.router, ops_guarded),
+        ("/ops/v1", merchant_ops.router, ops_guarded),
+        ("/ops/v1", loyalty_ops.router, ops_guarded),
+        ("/ops/v1", campaign_ops.router, ops_guarded),
+        ("/ops/v1", billpay_ops.router, ops_guarded),
+    ]
 
 
 def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
@@ -137,8 +134,8 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.add_middleware(GrabLane)  # inside RequestContextMiddleware: grabs keep request ids and metrics
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
     app.include_router(health_router)
-    for router in build_routers():
-        app.include_router(router)
+    for prefix, router, dependencies in api_routers():
+        app.include_router(router, prefix=prefix, dependencies=dependencies)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

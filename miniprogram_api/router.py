@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from miniprogram_api import auth, benefits, campaigns, points, profile, vouchers
+from miniprogram_api import auth, benefits, campaigns, points, profile, stores, vouchers
 from miniprogram_api.billpay import router_member as billpay
 
-router = APIRouter()
-router.include_router(auth.router)
-router.include_router(profile.router)
-router.include_router(points.router)
-router.include_router(benefits.router)
-router.include_router(vouchers.router)
-router.include_router(campaigns.router)
-router.include_router(billpay.router)
+# Every customer-facing area, mounted under /mp/v1 by `app.main.api_routers`. FastAPI tries routers in
+# this order, so the busiest areas come first: stores (nearby), campaigns, then the member's own pages.
+ROUTERS: list[APIRouter] = [
+    stores.router,
+    campaigns.router,
+    profile.router,
+    points.router,
+    vouchers.router,
+    benefits.router,
+    billpay.router,
+    auth.router,
+]
