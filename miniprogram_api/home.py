@@ -12,7 +12,6 @@ from app.auth.tokens import Principal
 from app.errors import InvalidField, problem_responses
 from app.timeutil import utcnow
 from campaigns import showcase
-from campaigns.models import Campaign
 from loyalty import members, points
 from loyalty.schemas import PointsSummaryOut
 from merchants import discovery, grids
@@ -33,7 +32,7 @@ async def _nearby_preview(lat: float | None, lng: float | None) -> list[dict[str
     return orjson.loads(items)  # type: ignore[no-any-return]
 
 
-def _cards(campaigns: list[Campaign]) -> list[CampaignCardOut]:
+def _cards(campaigns: list[showcase.Published]) -> list[CampaignCardOut]:
     return [
         CampaignCardOut(
             id=c.id,
