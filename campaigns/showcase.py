@@ -87,7 +87,7 @@ async def for_member(member: Member, grid_id: int | None, now: datetime, limit: 
     """The live and upcoming campaigns the member may take part in where they are."""
     rows = [c for c in await _published(now) if _in_grid(c, grid_id)]
     restricted = [c.id for c in rows if c.audience.get("member_list")]
-    listed = (
+    listed: set[Any] = (
         set(
             await AudienceMember.filter(member_id=member.id, campaign_id__in=restricted).values_list(
                 "campaign_id", flat=True
