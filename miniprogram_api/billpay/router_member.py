@@ -18,8 +18,10 @@ from app.ratelimit import limit_per_principal
 from miniprogram_api.billpay import accounts, billers, bills, repository, service
 from miniprogram_api.billpay.models import BillerType, OrderState
 from miniprogram_api.billpay.schemas import (
+    MAX_AMOUNT,
     BillerOut,
     BillOut,
+    BillVoucherOut,
     HouseholdAccountIn,
     HouseholdAccountOut,
     HouseholdAccountPatch,
@@ -43,6 +45,14 @@ _ORDER_404 = (404, "bill.order_not_found", "no such bill order")
 _BILLER_503 = (503, "bill.biller_unavailable", "the biller is not answering; retry shortly")
 _PHONE_422 = (422, "validation_error", "a field is invalid, e.g. phone top-up needs a mobile number")
 _RATE_429 = (429, "rate_limited", "too many lookups; retry after the given seconds")
+_VOUCHER_ERRORS = (
+    (404, "voucher.not_found", "no such voucher of mine"),
+    (409, "voucher.used", "the voucher was already used"),
+    (409, "voucher.not_yet_valid", "the voucher's validity has not started"),
+    (410, "voucher.expired", "the voucher expired"),
+    (403, "voucher.not_valid_here", "the voucher is not a bill-payment voucher"),
+    (422, "voucher.min_spend_not_met", "the bill amount is below the voucher's minimum spend"),
+)
 
 
 @router.get("/billers", response_model=list[BillerOut], summary="Billers a member can pay")
@@ -74,6 +84,22 @@ async def lookup(body: LookupIn, member: Principal = Depends(lookup_member)) -> 
 async def payment_account(member: Principal = Depends(current_member)) -> PaymentAccountOut:
     """The member's bank account (masked) and its balance in fen."""
     return await service.payment_account(member.id)
+
+
+@router.get(
+    "/vouchers",
+    response_model=list[BillVoucherOut],
+    summary="My vouchers usable on a bill",
+    responses=problem_responses((422, "validation_error", "amount missing or not a positive number of fen")),
+)
+async def usable_vouchers(
+    amount: int = Query(
+        gt=0, le=MAX_AMOUNT, description="fen: the bill amount (amount due or top-up amount)"
+    ),
+    member: Principal = Depends(current_member),
+) -> list[BillVoucherOut]:
+    """Bill-payment vouchers I can use on a bill of this amount, best discount first."""
+    return await service.usable_vouchers(member.id, amount)
 
 
 @router.get("/accounts", response_model=list[HouseholdAccountOut], summary="My saved household accounts")
@@ -184,6 +210,7 @@ async def delete_reminder(account_id: int, member: Principal = Depends(current_m
         (409, "bill.payment_in_progress", "a payment of this bill is being confirmed"),
         (409, "idempotency.conflict", "the Idempotency-Key was used for a different request"),
         (422, "bill.topup_amount_invalid", "phone top-up amount not in the biller's topup_amounts"),
+        *_VOUCHER_ERRORS,
         _PHONE_422,
         _RATE_429,
         _BILLER_503,
@@ -192,7 +219,8 @@ async def delete_reminder(account_id: int, member: Principal = Depends(current_m
 @idempotent
 async def create_order(body: OrderIn, member: Principal = Depends(lookup_member)) -> OrderOut:
     """Check the amount with the biller and open an order to pay (state `created`, payable until
-    `expires_at`). Send an Idempotency-Key: a retry returns the same order."""
+    `expires_at`), optionally using a bill-payment voucher that reduces the total. Send an
+    Idempotency-Key: a retry returns the same order (and uses the voucher once)."""
     return await service.order_view(await service.create_order(member.id, body))
 
 

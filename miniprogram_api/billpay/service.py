@@ -16,6 +16,7 @@ from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.jobs import enqueue
 from app.timeutil import utcnow
+from loyalty import service as loyalty
 from miniprogram_api.billpay import adapters, billers, repository, state_machine
 from miniprogram_api.billpay.adapters import bank as bank_api
 from miniprogram_api.billpay.adapters.biller import Bill
@@ -39,6 +40,7 @@ from miniprogram_api.billpay.models import (
     OrderState,
 )
 from miniprogram_api.billpay.schemas import (
+    BillVoucherOut,
     FailureOut,
     OpsOrderOut,
     OrderIn,
@@ -102,6 +104,8 @@ async def create_order(member_id: int, body: OrderIn) -> BillOrder:
     bill = await _check_amount(biller, account_no, body.amount)
     quote = billers.quote(biller, body.amount)
     now = utcnow()
+    # The order is written first (its id is the voucher redemption's reference), then the voucher is used
+    # and its discount taken off the total, all in one transaction: a refused voucher leaves no order.
     try:
         async with transaction():
             order = await BillOrder.create(
@@ -121,12 +125,43 @@ async def create_order(member_id: int, body: OrderIn) -> BillOrder:
                 expires_at=now + timedelta(seconds=get_settings().billpay_order_ttl),
             )
             await BillOrderTransition.create(order_id=order.id, from_state=None, to_state=OrderState.CREATED)
+            if body.voucher_id is not None:
+                await _use_voucher(order, biller, body.voucher_id)
     except IntegrityError:
         if request_hash and (done := await BillOrder.get_or_none(request_hash=request_hash)):
             await done.fetch_related("biller")
             return done
         raise
     return order
+
+
+async def _use_voucher(order: BillOrder, biller: Biller, voucher_id: int) -> None:
+    used = await loyalty.redeem_voucher_for_bill(
+        order.member_id, voucher_id, order.amount, reference=state_machine.loyalty_reference(order.id)
+    )
+    quote = billers.quote(biller, order.amount, used.discount_fen)
+    order.voucher_id = voucher_id
+    order.discount = quote.discount
+    order.total = quote.total
+    await BillOrder.filter(id=order.id).update(
+        voucher_id=voucher_id, discount=quote.discount, total=quote.total
+    )
+
+
+async def usable_vouchers(member_id: int, amount: int) -> list[BillVoucherOut]:
+    """The member's vouchers usable on a bill of `amount` fen, best discount first."""
+    offers = await loyalty.bill_payment_vouchers(member_id, amount)
+    return [
+        BillVoucherOut(
+            voucher_id=o.voucher_id,
+            benefit_id=o.benefit_id,
+            name=o.name,
+            discount=min(o.discount_fen, amount),
+            amount_after=amount - min(o.discount_fen, amount),
+            valid_until=o.valid_until,
+        )
+        for o in offers
+    ]
 
 
 async def start_payment(order: BillOrder) -> None:
@@ -209,6 +244,9 @@ def _order_fields(order: BillOrder, history: list[BillOrderTransition]) -> dict[
         "fee": order.fee,
         "discount": order.discount,
         "total": order.total,
+        "voucher_id": order.voucher_id,
+        "points": order.points,
+        "points_reversed": order.points_reversed_at is not None,
         "state": order.state,
         "expires_at": order.expires_at,
         "created_at": order.created_at,
