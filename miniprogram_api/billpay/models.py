@@ -42,11 +42,13 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.PAID: frozenset({OrderState.CONFIRMING}),
     OrderState.CONFIRMING: frozenset({OrderState.SUCCEEDED, OrderState.FAILED}),
     OrderState.FAILED: frozenset({OrderState.REFUNDED}),
-    OrderState.SUCCEEDED: frozenset(),
+    # Only ops leave succeeded: reversing a payment the biller does not have (refund, points taken back).
+    OrderState.SUCCEEDED: frozenset({OrderState.FAILED}),
     OrderState.REFUNDED: frozenset(),
     OrderState.CANCELLED: frozenset(),
 }
-TERMINAL_STATES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# Where the jobs leave an order; a succeeded order moves on only by an ops reversal.
+TERMINAL_STATES = frozenset({OrderState.SUCCEEDED, OrderState.REFUNDED, OrderState.CANCELLED})
 
 
 class Biller(Model):

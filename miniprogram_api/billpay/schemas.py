@@ -515,6 +515,16 @@ class MismatchOut(BaseModel):
     created_at: datetime
 
 
+class ReverseIn(BaseModel):
+    """Why ops reverse a succeeded order (shown to the member as the failure reason)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"reason": "The biller has no record of this payment; refunded."}}
+    )
+
+    reason: str = Field(min_length=1, max_length=255, description="shown to the member")
+
+
 class ResolveIn(BaseModel):
     """How ops settled a mismatch."""
 

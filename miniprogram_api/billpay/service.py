@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
+from app import audit
+from app.auth.tokens import Principal
 from app.config import get_settings
 from app.crypto import decrypt, encrypt, lookup_hash
 from app.db import transaction
@@ -19,16 +21,20 @@ from app.timeutil import utcnow
 from loyalty import service as loyalty
 from miniprogram_api.billpay import adapters, billers, repository, state_machine
 from miniprogram_api.billpay.adapters import bank as bank_api
-from miniprogram_api.billpay.adapters.biller import Bill
+from miniprogram_api.billpay.adapters import biller as biller_api
+from miniprogram_api.billpay.adapters.biller import Bill, PaymentStatus
 from miniprogram_api.billpay.bills import bill_lookup, biller_brief, mask_for
 from miniprogram_api.billpay.errors import (
     AmountMismatch,
     BankUnavailable,
+    BillerUnavailable,
     InsufficientFunds,
     NothingDue,
     OrderExpired,
     OrderNotCancellable,
     OrderNotPayable,
+    OrderNotReversible,
+    PaidAtBiller,
     PaymentInProgress,
 )
 from miniprogram_api.billpay.models import (
@@ -224,6 +230,32 @@ async def cancel_order(member_id: int, order_id: int) -> BillOrder:
     if order.state is not OrderState.CANCELLED and not await _cancel(order, note="cancelled_by_member"):
         raise OrderNotCancellable("payment of this order has started")
     return await repository.member_order(member_id, order_id)
+
+
+async def reverse_order(operator: Principal, order_id: int, reason: str) -> BillOrder:
+    """Reverse a succeeded order the biller does not have: refund the member, take the points back, give
+    the voucher back (ops, e.g. after reconciliation flagged it `missing_at_biller`)."""
+    order = await repository.any_order(order_id)
+    if order.state is not OrderState.SUCCEEDED:
+        raise OrderNotReversible(f"only a succeeded order can be reversed; this one is {order.state.value}")
+    try:
+        known = await adapters.within_deadline(adapters.biller_adapter(order.biller).query(order.ref))
+    except biller_api.BillerUnavailable:
+        raise BillerUnavailable("the biller did not answer; try again shortly") from None
+    if known.status is PaymentStatus.SUCCEEDED:
+        raise PaidAtBiller("the biller has this payment; it cannot be refunded here")
+    async with transaction():
+        if not await state_machine.reverse_success(order, "reversed", reason):
+            raise OrderNotReversible("the order changed meanwhile")
+        await audit.record(
+            operator,
+            "billpay.order_reverse",
+            "bill_order",
+            order.id,
+            before={"state": "succeeded", "points": order.points},
+            after={"state": "failed", "reason": reason},
+        )
+    return await repository.any_order(order_id)
 
 
 async def payment_account(member_id: int) -> PaymentAccountOut:

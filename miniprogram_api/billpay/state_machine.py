@@ -71,9 +71,10 @@ async def release_loyalty(order_id: int) -> None:
     reference = loyalty_reference(order.id)
     if order.voucher_id is not None:
         await loyalty.reverse_voucher_for_bill(reference)
-    if order.points and order.points_reversed_at is None:
+    if order.points:
         await loyalty.reverse_points(reference, memo=f"bill order {order.ref} reversed")
-        await BillOrder.filter(id=order.id).update(points_reversed_at=utcnow())
+        if order.points_reversed_at is None:
+            await BillOrder.filter(id=order.id).update(points_reversed_at=utcnow())
 
 
 async def award_points(order: BillOrder) -> int:
@@ -185,6 +186,27 @@ async def fail(order: BillOrder, code: str, reason: str) -> bool:
             failure_reason=reason[:255],
             failed_at=now,
             due_at=now,
+        )
+        if moved:
+            await enqueue(refund_order, order.id)
+    return moved
+
+
+async def reverse_success(order: BillOrder, code: str, reason: str) -> bool:
+    """Reverse a succeeded order the biller does not have (ops, after reconciliation): it fails, its points
+    are taken back and its voucher restored by the move, and the refund is queued, in one transaction."""
+    now = utcnow()
+    async with transaction():
+        moved = await transition(
+            order.id,
+            OrderState.SUCCEEDED,
+            OrderState.FAILED,
+            note=code,
+            failure_code=code,
+            failure_reason=reason[:255],
+            failed_at=now,
+            due_at=now,
+            points_reversed_at=now if order.points else None,
         )
         if moved:
             await enqueue(refund_order, order.id)
