@@ -16,9 +16,9 @@ MAX_AMOUNT = 10_000_000  # 100,000 yuan
 class BillerBrief(BaseModel):
     """A biller as shown next to an account or order."""
 
-    id: int
-    type: BillerType
-    name: str
+    id: int = Field(description="biller id")
+    type: BillerType = Field(description="what the biller collects")
+    name: str = Field(description="display name")
 
 
 class BillerOut(BaseModel):
@@ -56,7 +56,7 @@ class LookupIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456"}})
 
-    biller_id: int = Field(gt=0)
+    biller_id: int = Field(gt=0, description="the biller (GET /bills/billers)")
     account_no: str = Field(pattern=ACCOUNT_PATTERN, description="the account number printed on the bill")
 
 
@@ -79,15 +79,17 @@ class BillOut(BaseModel):
         }
     )
 
-    biller: BillerBrief
-    account_mask: str
+    biller: BillerBrief = Field(description="who issued the bill")
+    account_mask: str = Field(description="the account number, masked")
     holder: str | None = Field(description="the account holder's name, masked")
     amount_due: int | None = Field(description="fen; null for phone top-up (choose from topup_amounts)")
-    period: str | None
-    due_date: date | None
+    period: str | None = Field(description="billing period, e.g. 2026-11")
+    due_date: date | None = Field(description="last day to pay, when the biller gives one")
     fee: int = Field(description="fee for paying amount_due")
-    total: int | None = Field(description="what paying amount_due debits")
-    topup_amounts: list[int] | None
+    total: int | None = Field(
+        description="what paying amount_due debits before any voucher (GET /bills/vouchers lists those)"
+    )
+    topup_amounts: list[int] | None = Field(description="phone top-up: the amounts (fen) to choose from")
 
 
 class HouseholdAccountIn(BaseModel):
@@ -97,9 +99,9 @@ class HouseholdAccountIn(BaseModel):
         json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456", "nickname": "家里电费"}}
     )
 
-    biller_id: int = Field(gt=0)
-    account_no: str = Field(pattern=ACCOUNT_PATTERN)
-    nickname: str = Field(min_length=1, max_length=32)
+    biller_id: int = Field(gt=0, description="the biller (GET /bills/billers)")
+    account_no: str = Field(pattern=ACCOUNT_PATTERN, description="the account number printed on the bill")
+    nickname: str = Field(min_length=1, max_length=32, description="my name for it, e.g. 家里电费")
 
 
 class HouseholdAccountPatch(BaseModel):
@@ -107,7 +109,7 @@ class HouseholdAccountPatch(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"nickname": "父母家电费"}})
 
-    nickname: str = Field(min_length=1, max_length=32)
+    nickname: str = Field(min_length=1, max_length=32, description="the new name")
 
 
 class HouseholdAccountOut(BaseModel):
@@ -126,12 +128,12 @@ class HouseholdAccountOut(BaseModel):
         }
     )
 
-    id: int
-    biller: BillerBrief
-    account_mask: str
-    nickname: str
+    id: int = Field(description="saved account id")
+    biller: BillerBrief = Field(description="the biller of the account")
+    account_mask: str = Field(description="the account number, masked")
+    nickname: str = Field(description="my name for it")
     reminder_day: int | None = Field(description="day of month a reminder is sent; null when none")
-    created_at: datetime
+    created_at: datetime = Field(description="when it was saved")
 
 
 class ReminderIn(BaseModel):
@@ -151,9 +153,9 @@ class ReminderOut(BaseModel):
         }
     )
 
-    household_account_id: int
-    day_of_month: int
-    created_at: datetime
+    household_account_id: int = Field(description="the saved account reminded of")
+    day_of_month: int = Field(description="1-28, Asia/Shanghai calendar")
+    created_at: datetime = Field(description="when the reminder was set")
 
 
 class OrderIn(BaseModel):
