@@ -56,7 +56,7 @@ async def pay_the_electricity_bill(
 
 
 async def test_the_biller_times_out_once_the_payment_is_retried_and_points_arrive(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     biller = await make_biller(client)
     alice, alice_id = await joined_member(client)
@@ -64,7 +64,8 @@ async def test_the_biller_times_out_once_the_payment_is_retried_and_points_arriv
 
     order = await pay_the_electricity_bill(client, alice, biller["id"], "9110000001", voucher_id)
     assert await balance(alice_id) == OPENING - order["total"]
-    await run_jobs()
+    with caplog.at_level(logging.INFO, logger="linli.notify"):
+        await run_jobs()
 
     done = (await client.get(f"/mp/v1/bills/orders/{order['id']}", headers=alice)).json()
     assert done["state"] == "succeeded" and done["receipt"]["receipt_no"]
@@ -76,6 +77,8 @@ async def test_the_biller_times_out_once_the_payment_is_retried_and_points_arriv
     assert await voucher_status(voucher_id) == "used"
     assert await balance(alice_id) == OPENING - order["total"]
     assert [p.accepted for p in await SimBillerPayment.filter(order_ref=order["ref"])] == [True]
+    told = [r for r in caplog.records if getattr(r, "kind", None) == "bill_order_succeeded"]
+    assert len(told) == 1 and f"You earned {done['points']} points." in getattr(told[0], "body", "")
     await assert_ledger_sound()
 
 

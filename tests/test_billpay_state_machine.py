@@ -63,7 +63,19 @@ ACCOUNTS = {
 }
 _seq = itertools.count()
 
-ACTIONS = ["pay", "start", "debit", "finish", "cancel", "expire", "resume", "sweep", "job", "redeliver"]
+ACTIONS = [
+    "pay",
+    "start",
+    "debit",
+    "finish",
+    "cancel",
+    "expire",
+    "resume",
+    "sweep",
+    "job",
+    "redeliver",
+    "reverse",
+]
 actions = st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, 7)), min_size=5, max_size=40)
 
 
@@ -150,6 +162,10 @@ async def _step(world: World, action: str, pick: int) -> None:
             await state_machine.expire_unpaid()
         elif action == "job" and (pending := await _pending(world)):
             await _deliver(world, pending[pick % len(pending)])
+        elif action == "reverse" and order.state is OrderState.SUCCEEDED:
+            # the biller loses the payment and ops reverse the order (what POST …/reverse does)
+            await SimBillerPayment.filter(order_ref=world.ref).delete()
+            await state_machine.reverse_success(order, "reversed", "the biller has no such payment")
         elif action == "redeliver" and world.delivered:
             job, args = world.delivered[pick % len(world.delivered)]
             await job.fn(*args)
@@ -189,13 +205,17 @@ async def _check(world: World) -> OrderState:
     if order.state is OrderState.SUCCEEDED:
         assert received == 1
 
-    # loyalty: points only for a succeeded order, exactly its award; the voucher used while it counts
+    # loyalty: points only while the order is succeeded (awarded once, taken back by a reversal); the
+    # voucher used exactly while the order is in flight or succeeded
     earned = await Journal.filter(reference=f"billpay:{world.order_id}").count()
     balance_points = await loyalty.points_balance(world.member_id)
     if order.state is OrderState.SUCCEEDED:
         assert earned == 1 and order.points > 0 and balance_points == order.points
+        assert order.points_reversed_at is None
     else:
-        assert earned == 0 and order.points == 0 and balance_points == 0
+        assert balance_points == 0
+        assert earned == (1 if order.points else 0)
+        assert not order.points or order.points_reversed_at is not None
     if world.voucher_id is not None:
         status = (await Voucher.get(id=world.voucher_id)).status
         holding = order.state not in (OrderState.FAILED, OrderState.REFUNDED, OrderState.CANCELLED)
@@ -267,6 +287,13 @@ async def _drain(world: World) -> OrderState:
     funded=True,
     max_attempts=2,
     script=[("pay", 0), *[("job", 0)] * 3, ("redeliver", 0), ("redeliver", 1)],
+    with_voucher=True,
+)
+@example(
+    behaviour="times_out_once",
+    funded=True,
+    max_attempts=3,
+    script=[("pay", 0), *[("job", 0)] * 3, ("reverse", 0), ("redeliver", 0), ("reverse", 0)],
     with_voucher=True,
 )
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

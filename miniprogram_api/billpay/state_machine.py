@@ -326,7 +326,7 @@ async def settle_payment(order_id: int) -> None:
 _MESSAGES = {
     OrderState.SUCCEEDED: (
         "Bill paid",
-        "Your payment of {total} to {biller} was confirmed. Receipt {receipt}.",
+        "Your payment of {total} to {biller} was confirmed. Receipt {receipt}.{points}",
     ),
     OrderState.REFUNDED: (
         "Bill payment refunded",
@@ -352,6 +352,9 @@ async def notify_order(order_id: int, state: str) -> None:
                 biller=order.biller.name,
                 receipt=order.receipt_no,
                 reason=order.failure_reason or "",
+                points=f" You earned {order.points} points."
+                if order.points and not order.points_reversed_at
+                else "",
             ),
             dedupe_key=f"bill-order:{order.id}:{state}",
         )
