@@ -365,6 +365,7 @@ class BillerIn(BaseModel):
                 "fee_fixed": 0,
                 "fee_rate_bp": 0,
                 "fee_cap": None,
+                "earn_rate": 100,
             }
         }
     )
