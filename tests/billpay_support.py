@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from app.config import get_settings
+from loyalty import service as loyalty
+from loyalty.models import Voucher
 from miniprogram_api.billpay.models import BillOrder, BillOrderTransition, SimBankAccount, SimBillerPayment
 from tests.helpers import login_member, login_operator
 
@@ -83,16 +85,16 @@ async def create_order(
     account_no: str,
     amount: int | None = None,
     key: str | None = None,
+    voucher_id: int | None = None,
 ) -> httpx.Response:
-    """POST /bills/orders for the amount due (or the given amount)."""
+    """POST /bills/orders for the amount due (or the given amount), optionally with a voucher."""
     if amount is None:
         amount = await amount_due(client, headers, biller_id, account_no)
     extra = {"Idempotency-Key": key} if key else {}
-    return await client.post(
-        "/mp/v1/bills/orders",
-        json={"biller_id": biller_id, "account_no": account_no, "amount": amount},
-        headers=headers | extra,
-    )
+    body: dict[str, Any] = {"biller_id": biller_id, "account_no": account_no, "amount": amount}
+    if voucher_id is not None:
+        body["voucher_id"] = voucher_id
+    return await client.post("/mp/v1/bills/orders", json=body, headers=headers | extra)
 
 
 async def open_order(
@@ -142,3 +144,39 @@ async def biller_payments(order_ref: str) -> list[SimBillerPayment]:
 async def state_of(order_id: int) -> str:
     """An order's current state."""
     return (await BillOrder.get(id=order_id)).state.value
+
+
+async def bill_voucher(
+    client: httpx.AsyncClient, member_id: int, *, face_value_fen: int = 1_000, min_spend_fen: int = 0
+) -> int:
+    """A bill-payment cash voucher ops created and published, issued to the member (its id)."""
+    ops = await login_operator(client, "campaign_manager")
+    body = {
+        "name": f"缴费立减 {face_value_fen} 分",
+        "kind": "cash",
+        "face_value_fen": face_value_fen,
+        "min_spend_fen": min_spend_fen,
+        "eligibility": "bill_payment",
+        "valid_days": 30,
+        "stock_total": 100,
+        "per_member_limit": 5,
+        "price_points": 0,
+    }
+    created = await client.post("/ops/v1/benefits", json=body, headers=ops)
+    assert created.status_code == 201, created.text
+    benefit_id = int(created.json()["id"])
+    published = await client.post(f"/ops/v1/benefits/{benefit_id}/lifecycle/publish", headers=ops)
+    assert published.status_code == 200, published.text
+    issued = await loyalty.issue_vouchers(benefit_id, [loyalty.VoucherGrant(member_id, f"test:{benefit_id}")])
+    assert issued[0].voucher_id is not None
+    return issued[0].voucher_id
+
+
+async def voucher_status(voucher_id: int) -> str:
+    """A loyalty voucher's status (active, used, expired)."""
+    return str((await Voucher.get(id=voucher_id)).status)
+
+
+async def points(member_id: int) -> int:
+    """The member's loyalty points balance."""
+    return await loyalty.points_balance(member_id)

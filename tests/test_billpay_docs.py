@@ -54,3 +54,54 @@ def test_every_bill_payment_endpoint_is_documented(app: FastAPI) -> None:
                     assert all("." in name or name == "rate_limited" for name in examples), where
             checked += 1
     assert checked >= 25
+
+
+def _undescribed(name: str, components: dict[str, Any], seen: set[str]) -> list[str]:
+    if name in seen or name in ("Page_OrderOut_",):
+        return []
+    seen.add(name)
+    schema = components[name]
+    missing = []
+    for prop, spec in schema.get("properties", {}).items():
+        if not spec.get("description"):
+            missing.append(f"{name}.{prop}")
+        refs = [spec, *spec.get("anyOf", []), *spec.get("allOf", []), spec.get("items", {})]
+        for ref in refs:
+            if "$ref" in ref:
+                missing += _undescribed(ref["$ref"].rsplit("/", 1)[-1], components, seen)
+            elif "$ref" in ref.get("items", {}):
+                missing += _undescribed(ref["items"]["$ref"].rsplit("/", 1)[-1], components, seen)
+    return missing
+
+
+def test_member_bill_routes_document_auth_failures_and_every_field(app: FastAPI) -> None:
+    spec = app.openapi()
+    components = spec["components"]["schemas"]
+    names: set[str] = set()
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/mp/v1/bills"):
+            continue
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert (
+                "auth.missing_token"
+                in op["responses"]["401"]["content"]["application/problem+json"]["examples"]
+            ), where
+            for param in op.get("parameters", []):
+                if param["in"] == "query":
+                    assert param.get("description"), f"{where}: query {param['name']}"
+            schemas = []
+            if "requestBody" in op:
+                schemas.append(op["requestBody"]["content"]["application/json"]["schema"])
+            for code, response in op["responses"].items():
+                if code.startswith("2") and "content" in response:
+                    schemas.append(response["content"]["application/json"]["schema"])
+            for schema in schemas:
+                schema = schema.get("items", schema)
+                if "$ref" in schema:
+                    names.add(schema["$ref"].rsplit("/", 1)[-1])
+    names |= {"OrderOut"}
+    seen: set[str] = set()
+    missing = [m for name in sorted(names) for m in _undescribed(name, components, seen)]
+    assert missing == []
+    assert {"OrderIn", "OrderOut", "BillVoucherOut", "BillOut", "TransitionOut"} <= seen

@@ -1,7 +1,8 @@
 """Property-based test of the bill-order state machine against the real database: any interleaving of
 member actions, crashes mid-payment, expiry, job deliveries, duplicate and stale redeliveries and sweeps,
 with any biller behaviour, keeps the history valid and the money where it belongs, and always ends in
-succeeded, refunded or cancelled."""
+succeeded, refunded or cancelled. With loyalty: points exist only while the order is succeeded (once, by
+its reference), and its voucher is used exactly while the order is in flight or succeeded."""
 
 from __future__ import annotations
 
@@ -17,7 +18,19 @@ from app.errors import ProblemError
 from app.jobs import Job
 from app.models import OutboxMessage
 from app.timeutil import utcnow
-from loyalty.models import Member
+from loyalty import service as loyalty
+from loyalty.models import (
+    Benefit,
+    BenefitKind,
+    BenefitStatus,
+    Eligibility,
+    Funder,
+    Journal,
+    Member,
+    PointsAccount,
+    Voucher,
+    VoucherStatus,
+)
 from miniprogram_api.billpay import bills, service, state_machine
 from miniprogram_api.billpay.adapters import payment_provider
 from miniprogram_api.billpay.adapters.bank import DebitState, DebitStatus, InsufficientFunds, PaymentReversed
@@ -50,7 +63,19 @@ ACCOUNTS = {
 }
 _seq = itertools.count()
 
-ACTIONS = ["pay", "start", "debit", "finish", "cancel", "expire", "resume", "sweep", "job", "redeliver"]
+ACTIONS = [
+    "pay",
+    "start",
+    "debit",
+    "finish",
+    "cancel",
+    "expire",
+    "resume",
+    "sweep",
+    "job",
+    "redeliver",
+    "reverse",
+]
 actions = st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, 7)), min_size=5, max_size=40)
 
 
@@ -62,26 +87,45 @@ class World:
     member_id: int
     ref: str
     total: int
+    voucher_id: int | None = None
     debit: DebitStatus | None = None
     delivered: list[tuple[Job, list[Any]]] = field(default_factory=list)
 
 
-async def _open(behaviour: str, funded: bool) -> World:
+async def _bill_voucher(member_id: int) -> int:
+    benefit = await Benefit.create(
+        name="缴费立减",
+        kind=BenefitKind.CASH,
+        face_value_fen=700,
+        funder=Funder.BANK,
+        eligibility=Eligibility.BILL_PAYMENT,
+        valid_days=30,
+        status=BenefitStatus.ACTIVE,
+    )
+    issued = await loyalty.issue_vouchers(benefit.id, [loyalty.VoucherGrant(member_id, f"sm:{benefit.id}")])
+    assert issued[0].voucher_id is not None
+    return issued[0].voucher_id
+
+
+async def _open(behaviour: str, funded: bool, with_voucher: bool = False) -> World:
     n = next(_seq)
     member = await Member.create(openid=f"sm-{n}-{utcnow().timestamp()}")
+    await PointsAccount.create(member_id=member.id, balance=0)  # as login creates it
     biller = await Biller.create(
         code=f"sm-{member.id}", type=BillerType.WATER, name="水务", region="r", adapter="simulated"
     )
     account = ACCOUNTS[behaviour]
     bill = await bills.lookup_bill(biller.id, account)
     assert bill.amount_due
+    voucher_id = await _bill_voucher(member.id) if with_voucher else None
     order = await service.create_order(
-        member.id, OrderIn(biller_id=biller.id, account_no=account, amount=bill.amount_due)
+        member.id,
+        OrderIn(biller_id=biller.id, account_no=account, amount=bill.amount_due, voucher_id=voucher_id),
     )
     await payment_provider().account(member.id)
     if not funded:
         await SimBankAccount.filter(member_id=member.id).update(balance=order.total - 1)
-    return World(order.id, member.id, order.ref, order.total)
+    return World(order.id, member.id, order.ref, order.total, voucher_id)
 
 
 async def _pending(world: World) -> list[OutboxMessage]:
@@ -118,6 +162,10 @@ async def _step(world: World, action: str, pick: int) -> None:
             await state_machine.expire_unpaid()
         elif action == "job" and (pending := await _pending(world)):
             await _deliver(world, pending[pick % len(pending)])
+        elif action == "reverse" and order.state is OrderState.SUCCEEDED:
+            # the biller loses the payment and ops reverse the order (what POST …/reverse does)
+            await SimBillerPayment.filter(order_ref=world.ref).delete()
+            await state_machine.reverse_success(order, "reversed", "the biller has no such payment")
         elif action == "redeliver" and world.delivered:
             job, args = world.delivered[pick % len(world.delivered)]
             await job.fn(*args)
@@ -156,6 +204,23 @@ async def _check(world: World) -> OrderState:
         assert order.state in (OrderState.CONFIRMING, OrderState.SUCCEEDED)
     if order.state is OrderState.SUCCEEDED:
         assert received == 1
+
+    # loyalty: points only while the order is succeeded (awarded once, taken back by a reversal); the
+    # voucher used exactly while the order is in flight or succeeded
+    earned = await Journal.filter(reference=f"billpay:{world.order_id}").count()
+    balance_points = await loyalty.points_balance(world.member_id)
+    if order.state is OrderState.SUCCEEDED:
+        assert earned == 1 and order.points > 0 and balance_points == order.points
+        assert order.points_reversed_at is None
+    else:
+        assert balance_points == 0
+        assert earned == (1 if order.points else 0)
+        assert not order.points or order.points_reversed_at is not None
+    if world.voucher_id is not None:
+        status = (await Voucher.get(id=world.voucher_id)).status
+        holding = order.state not in (OrderState.FAILED, OrderState.REFUNDED, OrderState.CANCELLED)
+        assert status == (VoucherStatus.USED if holding else VoucherStatus.ACTIVE), (order.state, status)
+        assert order.discount == 700 and order.total == order.amount + order.fee - 700
     return order.state
 
 
@@ -180,27 +245,56 @@ async def _drain(world: World) -> OrderState:
     funded=True,
     max_attempts=2,
     script=[("start", 0), ("expire", 0), ("job", 0), ("debit", 0)],
+    with_voucher=False,
 )
 @example(
     behaviour="pays",
     funded=True,
     max_attempts=2,
     script=[("start", 0), ("debit", 0), ("expire", 0), ("job", 0)],
+    with_voucher=False,
 )
 @example(
     behaviour="pays",
     funded=True,
     max_attempts=2,
     script=[("start", 0), ("debit", 0), ("cancel", 0), ("finish", 0)],
+    with_voucher=False,
 )
 @example(
-    behaviour="rejects", funded=True, max_attempts=2, script=[("pay", 0), *[("job", 1)] * 4, ("redeliver", 2)]
+    behaviour="rejects",
+    funded=True,
+    max_attempts=2,
+    script=[("pay", 0), *[("job", 1)] * 4, ("redeliver", 2)],
+    with_voucher=False,
 )
 @example(
     behaviour="pays",
     funded=False,
     max_attempts=2,
     script=[("pay", 0), ("expire", 0), ("sweep", 0), ("job", 0)],
+    with_voucher=False,
+)
+@example(
+    behaviour="rejects",
+    funded=True,
+    max_attempts=2,
+    script=[("pay", 0), *[("job", 0)] * 4, ("redeliver", 1)],
+    with_voucher=True,
+)
+@example(
+    behaviour="pays",
+    funded=True,
+    max_attempts=2,
+    script=[("pay", 0), *[("job", 0)] * 3, ("redeliver", 0), ("redeliver", 1)],
+    with_voucher=True,
+)
+@example(
+    behaviour="times_out_once",
+    funded=True,
+    max_attempts=3,
+    script=[("pay", 0), *[("job", 0)] * 3, ("reverse", 0), ("redeliver", 0), ("reverse", 0)],
+    with_voucher=True,
 )
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
@@ -208,12 +302,13 @@ async def _drain(world: World) -> OrderState:
     funded=st.booleans(),
     max_attempts=st.integers(2, 4),
     script=actions,
+    with_voucher=st.booleans(),
 )
 async def test_any_interleaving_keeps_history_and_money_consistent(
-    behaviour: str, funded: bool, max_attempts: int, script: list[tuple[str, int]]
+    behaviour: str, funded: bool, max_attempts: int, script: list[tuple[str, int]], with_voucher: bool
 ) -> None:
     with billpay_settings(billpay_confirm_max_attempts=max_attempts):
-        world = await _open(behaviour, funded)
+        world = await _open(behaviour, funded, with_voucher)
         for action, pick in script:
             await _step(world, action, pick)
             await _check(world)

@@ -1,5 +1,6 @@
 """A real `linli worker` is killed (SIGKILL) while it confirms bill orders with the biller, after the biller
-recorded them but before we did; another worker then finishes each order exactly once."""
+recorded them but before we did; another worker then finishes each order exactly once, with its loyalty:
+points once for the success, the voucher used by the success and given back by the refund."""
 
 from __future__ import annotations
 
@@ -14,17 +15,22 @@ from pathlib import Path
 
 import httpx
 
+from loyalty.models import Journal
 from miniprogram_api.billpay.models import BillOrder, SimBankPayment, SimBillerPayment
 from tests.billpay_support import (
     OPENING,
     balance,
+    bill_voucher,
     biller_payments,
     history,
     make_biller,
     member,
     paid_order,
+    points,
     quick_billpay_jobs,  # noqa: F401  (autouse fixture)
+    voucher_status,
 )
+from tests.loyalty_support import assert_ledger_sound
 
 # arq takes a job back from a dead worker when its in-progress mark expires: the job timeout + 10 s.
 JOB_TIMEOUT = 6
@@ -72,9 +78,12 @@ async def test_killed_worker_mid_confirmation_ends_each_order_exactly_once(
     biller = await make_biller(client, adapter_config={"slow_ms": 120_000})
     alice, alice_id = await member(client, "alice")
     bob, bob_id = await member(client, "bob")
+    alice_voucher = await bill_voucher(client, alice_id)
+    bob_voucher = await bill_voucher(client, bob_id)
     # 93…: the biller records the payment, then takes two minutes to answer. 95…: same, but a rejection.
-    paying = await paid_order(client, alice, biller["id"], "9300000001")
-    rejected = await paid_order(client, bob, biller["id"], "9500000001")
+    paying = await paid_order(client, alice, biller["id"], "9300000001", voucher_id=alice_voucher)
+    rejected = await paid_order(client, bob, biller["id"], "9500000001", voucher_id=bob_voucher)
+    assert paying["discount"] == rejected["discount"] == 1_000
     refs = [paying["ref"], rejected["ref"]]
 
     async def biller_has_both() -> bool:
@@ -91,6 +100,8 @@ async def test_killed_worker_mid_confirmation_ends_each_order_exactly_once(
         assert (await BillOrder.get(id=order["id"])).state == "confirming"
     assert await balance(alice_id) == OPENING - paying["total"]
     assert await balance(bob_id) == OPENING - rejected["total"]
+    assert await points(alice_id) == await points(bob_id) == 0
+    assert await voucher_status(alice_voucher) == await voucher_status(bob_voucher) == "used"
 
     async def both_finished() -> bool:
         states = {o.state for o in await BillOrder.filter(id__in=[paying["id"], rejected["id"]])}
@@ -108,3 +119,11 @@ async def test_killed_worker_mid_confirmation_ends_each_order_exactly_once(
     assert bank == {paying["ref"]: "debited", rejected["ref"]: "refunded"}
     assert await balance(alice_id) == OPENING - paying["total"]
     assert await balance(bob_id) == OPENING
+    # loyalty: points once for the success, none for the refund; the refund gave its voucher back
+    expected = (paying["amount"] - 1_000) // 100
+    assert (await BillOrder.get(id=paying["id"])).points == expected == await points(alice_id)
+    assert await Journal.filter(reference=f"billpay:{paying['id']}").count() == 1
+    assert await points(bob_id) == 0 and not await Journal.exists(reference=f"billpay:{rejected['id']}")
+    assert await voucher_status(alice_voucher) == "used"
+    assert await voucher_status(bob_voucher) == "active"
+    await assert_ledger_sound()

@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 
 from app import audit
 from app.auth.tokens import Principal
+from app.config import get_settings
 from app.db import transaction
 from app.errors import InvalidField
 from miniprogram_api.billpay import repository
@@ -36,12 +37,19 @@ class Quote:
         return self.amount + self.fee - self.discount
 
 
-def quote(biller: Biller, amount: int) -> Quote:
-    """The fee rule applied to an amount: fixed part plus basis points (rounded half up), capped."""
+def quote(biller: Biller, amount: int, discount: int = 0) -> Quote:
+    """The fee rule applied to an amount (fixed part plus basis points, rounded half up, capped), less a
+    voucher's `discount` on the amount (the fee is charged on the full amount)."""
     fee = biller.fee_fixed + (amount * biller.fee_rate_bp + 5_000) // 10_000
     if biller.fee_cap is not None:
         fee = min(fee, biller.fee_cap)
-    return Quote(amount=amount, fee=fee, discount=0)
+    return Quote(amount=amount, fee=fee, discount=min(discount, amount))
+
+
+def points_for(biller: Biller, amount: int, discount: int) -> int:
+    """Loyalty points a succeeded order earns: `earn_rate` per 100 yuan of amount less discount, floored."""
+    points = (amount - discount) * biller.earn_rate // 10_000
+    return max(0, min(points, get_settings().points_max_per_posting))
 
 
 def topup_amounts(biller: Biller) -> list[int] | None:
@@ -59,6 +67,7 @@ def biller_out(biller: Biller) -> BillerOut:
         fee_fixed=biller.fee_fixed,
         fee_rate_bp=biller.fee_rate_bp,
         fee_cap=biller.fee_cap,
+        earn_rate=biller.earn_rate,
         topup_amounts=topup_amounts(biller),
     )
 
@@ -112,7 +121,7 @@ async def update_biller(operator: Principal, biller_id: int, patch: BillerPatch)
         before = _snapshot(biller)
         if "adapter_config" in changes:
             changes["adapter_config"] = _checked_config(biller.adapter, changes["adapter_config"] or {})
-        for name in ("name", "region", "fee_fixed", "fee_rate_bp", "is_active"):
+        for name in ("name", "region", "fee_fixed", "fee_rate_bp", "earn_rate", "is_active"):
             if changes.get(name, ...) is None:
                 raise InvalidField(name, "may not be null")
         biller.update_from_dict(changes)

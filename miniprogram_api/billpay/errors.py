@@ -107,6 +107,18 @@ class MismatchAlreadyResolved(Conflict):
     code = "bill.mismatch_resolved"
 
 
+class OrderNotReversible(Conflict):
+    """Only a succeeded order can be reversed."""
+
+    code = "bill.order_not_reversible"
+
+
+class PaidAtBiller(Conflict):
+    """The biller has the payment: refunding it here would pay the bill twice over."""
+
+    code = "bill.paid_at_biller"
+
+
 class BillerUnavailable(ServiceUnavailable):
     """The biller did not answer; try again shortly."""
 

@@ -42,11 +42,13 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.PAID: frozenset({OrderState.CONFIRMING}),
     OrderState.CONFIRMING: frozenset({OrderState.SUCCEEDED, OrderState.FAILED}),
     OrderState.FAILED: frozenset({OrderState.REFUNDED}),
-    OrderState.SUCCEEDED: frozenset(),
+    # Only ops leave succeeded: reversing a payment the biller does not have (refund, points taken back).
+    OrderState.SUCCEEDED: frozenset({OrderState.FAILED}),
     OrderState.REFUNDED: frozenset(),
     OrderState.CANCELLED: frozenset(),
 }
-TERMINAL_STATES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# Where the jobs leave an order; a succeeded order moves on only by an ops reversal.
+TERMINAL_STATES = frozenset({OrderState.SUCCEEDED, OrderState.REFUNDED, OrderState.CANCELLED})
 
 
 class Biller(Model):
@@ -62,6 +64,9 @@ class Biller(Model):
     fee_fixed = fields.BigIntField(default=0, description="fee per order in fen")
     fee_rate_bp = fields.IntField(default=0, description="fee in basis points of the bill amount")
     fee_cap = fields.BigIntField(null=True, description="largest fee in fen, no cap when null")
+    earn_rate = fields.IntField(
+        default=100, description="loyalty points per 100 yuan paid (bill amount less voucher discount)"
+    )
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -126,6 +131,11 @@ class BillOrder(Model):
     fee = fields.BigIntField(default=0)
     discount = fields.BigIntField(default=0)
     total = fields.BigIntField(description="amount + fee - discount, debited from the member")
+    voucher_id = fields.BigIntField(null=True, description="loyalty voucher used on this order")
+    points = fields.BigIntField(default=0, description="loyalty points awarded when the order succeeded")
+    points_reversed_at = fields.DatetimeField(
+        null=True, description="when the awarded points were taken back"
+    )
     state = fields.CharEnumField(OrderState, max_length=16, default=OrderState.CREATED)
     request_hash = fields.CharField(max_length=64, null=True, unique=True, description="Idempotency-Key")
     expires_at = fields.DatetimeField(description="an unpaid order is cancelled after this")
@@ -162,6 +172,9 @@ class BillOrder(Model):
             ),
             CheckConstraint(check="total = amount + fee - discount", name="billpay_order_total_adds_up"),
             CheckConstraint(check="total >= 0", name="billpay_order_total_nonnegative"),
+            # Migration 0004 adds, as raw SQL (Tortoise cannot add a CHECK to an existing SQLite table
+            # without rebuilding it): points >= 0, points only on succeeded orders (or reversed ones),
+            # a discount only with a voucher, and Biller.earn_rate BETWEEN 0 AND 10000.
             CheckConstraint(
                 check="state IN ('created','paid','confirming','succeeded','failed','refunded','cancelled')",
                 name="billpay_order_state_known",

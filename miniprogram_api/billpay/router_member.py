@@ -7,6 +7,8 @@ poll `GET /bills/orders/{id}` until it is `succeeded` (with a receipt) or `refun
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.auth.deps import current_member
@@ -18,8 +20,10 @@ from app.ratelimit import limit_per_principal
 from miniprogram_api.billpay import accounts, billers, bills, repository, service
 from miniprogram_api.billpay.models import BillerType, OrderState
 from miniprogram_api.billpay.schemas import (
+    MAX_AMOUNT,
     BillerOut,
     BillOut,
+    BillVoucherOut,
     HouseholdAccountIn,
     HouseholdAccountOut,
     HouseholdAccountPatch,
@@ -43,9 +47,35 @@ _ORDER_404 = (404, "bill.order_not_found", "no such bill order")
 _BILLER_503 = (503, "bill.biller_unavailable", "the biller is not answering; retry shortly")
 _PHONE_422 = (422, "validation_error", "a field is invalid, e.g. phone top-up needs a mobile number")
 _RATE_429 = (429, "rate_limited", "too many lookups; retry after the given seconds")
+_AUTH_401 = (
+    (401, "auth.missing_token", "no bearer access token"),
+    (401, "auth.token_expired", "the access token expired: refresh it"),
+    (401, "auth.token_invalid", "the access token is not valid"),
+    (401, "auth.token_revoked", "the session was logged out"),
+)
 
 
-@router.get("/billers", response_model=list[BillerOut], summary="Billers a member can pay")
+def _errors(*codes: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
+    """The route's problem codes, with the authentication failures every member route can answer."""
+    return problem_responses(*_AUTH_401, *codes)
+
+
+_VOUCHER_ERRORS = (
+    (404, "voucher.not_found", "no such voucher of mine"),
+    (409, "voucher.used", "the voucher was already used"),
+    (409, "voucher.not_yet_valid", "the voucher's validity has not started"),
+    (410, "voucher.expired", "the voucher expired"),
+    (403, "voucher.not_valid_here", "the voucher is not a bill-payment voucher"),
+    (422, "voucher.min_spend_not_met", "the bill amount is below the voucher's minimum spend"),
+)
+
+
+@router.get(
+    "/billers",
+    response_model=list[BillerOut],
+    summary="Billers a member can pay",
+    responses=_errors((422, "validation_error", "unknown type, or region too long")),
+)
 async def list_billers(
     biller_type: BillerType | None = Query(None, alias="type", description="only billers of this type"),
     region: str | None = Query(None, max_length=64, description="only billers of this region"),
@@ -59,7 +89,7 @@ async def list_billers(
     "/lookup",
     response_model=BillOut,
     summary="Look up the amount due on an account",
-    responses=problem_responses(_BILLER_404, _ACCOUNT_404, _PHONE_422, _RATE_429, _BILLER_503),
+    responses=_errors(_BILLER_404, _ACCOUNT_404, _PHONE_422, _RATE_429, _BILLER_503),
 )
 async def lookup(body: LookupIn, member: Principal = Depends(lookup_member)) -> BillOut:
     """Ask the biller what is due on an account number (sent in the body, never in a URL)."""
@@ -70,13 +100,35 @@ async def lookup(body: LookupIn, member: Principal = Depends(lookup_member)) -> 
     "/payment-account",
     response_model=PaymentAccountOut,
     summary="My bank account used for bill payment",
+    responses=_errors(),
 )
 async def payment_account(member: Principal = Depends(current_member)) -> PaymentAccountOut:
     """The member's bank account (masked) and its balance in fen."""
     return await service.payment_account(member.id)
 
 
-@router.get("/accounts", response_model=list[HouseholdAccountOut], summary="My saved household accounts")
+@router.get(
+    "/vouchers",
+    response_model=list[BillVoucherOut],
+    summary="My vouchers usable on a bill",
+    responses=_errors((422, "validation_error", "amount missing or not a positive number of fen")),
+)
+async def usable_vouchers(
+    amount: int = Query(
+        gt=0, le=MAX_AMOUNT, description="fen: the bill amount (amount due or top-up amount)"
+    ),
+    member: Principal = Depends(current_member),
+) -> list[BillVoucherOut]:
+    """Bill-payment vouchers I can use on a bill of this amount, best discount first."""
+    return await service.usable_vouchers(member.id, amount)
+
+
+@router.get(
+    "/accounts",
+    response_model=list[HouseholdAccountOut],
+    summary="My saved household accounts",
+    responses=_errors(),
+)
 async def list_accounts(member: Principal = Depends(current_member)) -> list[HouseholdAccountOut]:
     """Saved accounts, newest first, numbers masked, with their reminder days."""
     return await accounts.list_accounts(member.id)
@@ -87,7 +139,7 @@ async def list_accounts(member: Principal = Depends(current_member)) -> list[Hou
     response_model=HouseholdAccountOut,
     status_code=status.HTTP_201_CREATED,
     summary="Save a household account",
-    responses=problem_responses(
+    responses=_errors(
         _BILLER_404,
         _ACCOUNT_404,
         (409, "bill.account_exists", "this account is already saved"),
@@ -108,7 +160,7 @@ async def save_account(
     "/accounts/{account_id}",
     response_model=HouseholdAccountOut,
     summary="Rename a saved account",
-    responses=problem_responses(_SAVED_404),
+    responses=_errors(_SAVED_404),
 )
 async def rename_account(
     account_id: int, body: HouseholdAccountPatch, member: Principal = Depends(current_member)
@@ -121,7 +173,7 @@ async def rename_account(
     "/accounts/{account_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Forget a saved account",
-    responses=problem_responses(_SAVED_404),
+    responses=_errors(_SAVED_404),
 )
 async def delete_account(account_id: int, member: Principal = Depends(current_member)) -> Response:
     """Delete a saved account and its reminder; its past orders stay in the history."""
@@ -133,7 +185,7 @@ async def delete_account(account_id: int, member: Principal = Depends(current_me
     "/accounts/{account_id}/bill",
     response_model=BillOut,
     summary="Amount due on a saved account",
-    responses=problem_responses(_SAVED_404, _BILLER_404, _ACCOUNT_404, _RATE_429, _BILLER_503),
+    responses=_errors(_SAVED_404, _BILLER_404, _ACCOUNT_404, _RATE_429, _BILLER_503),
 )
 async def saved_account_bill(account_id: int, member: Principal = Depends(lookup_member)) -> BillOut:
     """Ask the biller what is due on a saved account."""
@@ -144,7 +196,7 @@ async def saved_account_bill(account_id: int, member: Principal = Depends(lookup
     "/accounts/{account_id}/reminder",
     response_model=ReminderOut,
     summary="Get a monthly reminder for a saved account",
-    responses=problem_responses(_SAVED_404),
+    responses=_errors(_SAVED_404),
 )
 async def set_reminder(
     account_id: int, body: ReminderIn, member: Principal = Depends(current_member)
@@ -162,7 +214,7 @@ async def set_reminder(
     "/accounts/{account_id}/reminder",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop the reminder of a saved account",
-    responses=problem_responses(_SAVED_404, (404, "bill.reminder_not_found", "the account has no reminder")),
+    responses=_errors(_SAVED_404, (404, "bill.reminder_not_found", "the account has no reminder")),
 )
 async def delete_reminder(account_id: int, member: Principal = Depends(current_member)) -> Response:
     """Unsubscribe from the monthly reminder."""
@@ -175,7 +227,7 @@ async def delete_reminder(account_id: int, member: Principal = Depends(current_m
     response_model=OrderOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a bill order",
-    responses=problem_responses(
+    responses=_errors(
         _BILLER_404,
         _ACCOUNT_404,
         _SAVED_404,
@@ -184,6 +236,7 @@ async def delete_reminder(account_id: int, member: Principal = Depends(current_m
         (409, "bill.payment_in_progress", "a payment of this bill is being confirmed"),
         (409, "idempotency.conflict", "the Idempotency-Key was used for a different request"),
         (422, "bill.topup_amount_invalid", "phone top-up amount not in the biller's topup_amounts"),
+        *_VOUCHER_ERRORS,
         _PHONE_422,
         _RATE_429,
         _BILLER_503,
@@ -192,11 +245,17 @@ async def delete_reminder(account_id: int, member: Principal = Depends(current_m
 @idempotent
 async def create_order(body: OrderIn, member: Principal = Depends(lookup_member)) -> OrderOut:
     """Check the amount with the biller and open an order to pay (state `created`, payable until
-    `expires_at`). Send an Idempotency-Key: a retry returns the same order."""
+    `expires_at`), optionally using a bill-payment voucher that reduces the total. Send an
+    Idempotency-Key: a retry returns the same order (and uses the voucher once)."""
     return await service.order_view(await service.create_order(member.id, body))
 
 
-@router.get("/orders", response_model=Page[OrderOut], summary="My bill orders")
+@router.get(
+    "/orders",
+    response_model=Page[OrderOut],
+    summary="My bill orders",
+    responses=_errors((422, "validation_error", "unknown state, malformed cursor or limit out of range")),
+)
 async def list_orders(
     state: OrderState | None = Query(None, description="only orders in this state"),
     page: PageParams = Depends(page_params),
@@ -211,7 +270,7 @@ async def list_orders(
     "/orders/{order_id}",
     response_model=OrderOut,
     summary="One bill order",
-    responses=problem_responses(_ORDER_404),
+    responses=_errors(_ORDER_404),
 )
 async def get_order(order_id: int, member: Principal = Depends(current_member)) -> OrderOut:
     """An order with its history, receipt (succeeded) or failure reason (failed, refunded)."""
@@ -222,7 +281,7 @@ async def get_order(order_id: int, member: Principal = Depends(current_member)) 
     "/orders/{order_id}/pay",
     response_model=OrderOut,
     summary="Pay a bill order from my bank account",
-    responses=problem_responses(
+    responses=_errors(
         _ORDER_404,
         (402, "bill.insufficient_funds", "the bank account cannot cover the total"),
         (409, "bill.order_expired", "the unpaid order expired; create a new one"),
@@ -242,9 +301,7 @@ async def pay_order(order_id: int, member: Principal = Depends(current_member)) 
     "/orders/{order_id}/cancel",
     response_model=OrderOut,
     summary="Cancel an unpaid bill order",
-    responses=problem_responses(
-        _ORDER_404, (409, "bill.order_not_cancellable", "payment of this order has started")
-    ),
+    responses=_errors(_ORDER_404, (409, "bill.order_not_cancellable", "payment of this order has started")),
 )
 async def cancel_order(order_id: int, member: Principal = Depends(current_member)) -> OrderOut:
     """Cancel an order whose payment has not started (cancelling twice is harmless)."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.auth.deps import OperatorRole, current_operator, roles
 from app.auth.tokens import Principal
 from app.errors import problem_responses
+from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params, paginate
 from miniprogram_api.billpay import billers, reconciliation, repository, service, tasks
 from miniprogram_api.billpay.models import Biller, OrderState, ReconciliationMismatch, ReconciliationRun
@@ -22,6 +23,7 @@ from miniprogram_api.billpay.schemas import (
     ReconcileQueuedOut,
     ReconciliationOut,
     ResolveIn,
+    ReverseIn,
 )
 
 router = APIRouter(prefix="/billpay", tags=["Ops: bill payment"])
@@ -105,6 +107,30 @@ async def list_orders(
 async def get_order(order_id: int) -> OpsOrderOut:
     """An order with its history and processing details (attempts, last error, bank references)."""
     return (await service.ops_order_views([await repository.any_order(order_id)]))[0]
+
+
+@router.post(
+    "/orders/{order_id}/reverse",
+    response_model=OpsOrderOut,
+    summary="Reverse a succeeded bill order the biller does not have",
+    responses=problem_responses(
+        (404, "bill.order_not_found", "no such bill order"),
+        (409, "bill.order_not_reversible", "the order is not succeeded"),
+        (409, "bill.paid_at_biller", "the biller has the payment: settle it with the biller instead"),
+        (409, "idempotency.conflict", "the Idempotency-Key was used for a different request"),
+        (503, "bill.biller_unavailable", "the biller did not answer; try again shortly"),
+    ),
+)
+@roles(OperatorRole.ADMIN)
+@idempotent
+async def reverse_order(
+    order_id: int, body: ReverseIn, operator: Principal = Depends(current_operator)
+) -> OpsOrderOut:
+    """Refund a succeeded order after the biller confirmed it has no such payment (reconciliation flags
+    it `missing_at_biller`): the order fails, its points are taken back, its voucher restored, and the
+    refund is queued; audited."""
+    order = await service.reverse_order(operator, order_id, body.reason)
+    return (await service.ops_order_views([order]))[0]
 
 
 @router.post(

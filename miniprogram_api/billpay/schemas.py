@@ -16,9 +16,9 @@ MAX_AMOUNT = 10_000_000  # 100,000 yuan
 class BillerBrief(BaseModel):
     """A biller as shown next to an account or order."""
 
-    id: int
-    type: BillerType
-    name: str
+    id: int = Field(description="biller id")
+    type: BillerType = Field(description="what the biller collects")
+    name: str = Field(description="display name")
 
 
 class BillerOut(BaseModel):
@@ -34,18 +34,20 @@ class BillerOut(BaseModel):
                 "fee_fixed": 0,
                 "fee_rate_bp": 0,
                 "fee_cap": None,
+                "earn_rate": 100,
                 "topup_amounts": None,
             }
         }
     )
 
-    id: int
-    type: BillerType
-    name: str
-    region: str
+    id: int = Field(description="biller id")
+    type: BillerType = Field(description="what the biller collects")
+    name: str = Field(description="display name")
+    region: str = Field(description="city or district the biller serves")
     fee_fixed: int = Field(description="fee per order in fen")
     fee_rate_bp: int = Field(description="fee in basis points of the amount")
     fee_cap: int | None = Field(description="largest fee in fen")
+    earn_rate: int = Field(description="loyalty points per 100 yuan paid (amount less voucher discount)")
     topup_amounts: list[int] | None = Field(description="phone top-up: the amounts (fen) a member may choose")
 
 
@@ -54,7 +56,7 @@ class LookupIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456"}})
 
-    biller_id: int = Field(gt=0)
+    biller_id: int = Field(gt=0, description="the biller (GET /bills/billers)")
     account_no: str = Field(pattern=ACCOUNT_PATTERN, description="the account number printed on the bill")
 
 
@@ -77,15 +79,17 @@ class BillOut(BaseModel):
         }
     )
 
-    biller: BillerBrief
-    account_mask: str
+    biller: BillerBrief = Field(description="who issued the bill")
+    account_mask: str = Field(description="the account number, masked")
     holder: str | None = Field(description="the account holder's name, masked")
     amount_due: int | None = Field(description="fen; null for phone top-up (choose from topup_amounts)")
-    period: str | None
-    due_date: date | None
+    period: str | None = Field(description="billing period, e.g. 2026-11")
+    due_date: date | None = Field(description="last day to pay, when the biller gives one")
     fee: int = Field(description="fee for paying amount_due")
-    total: int | None = Field(description="what paying amount_due debits")
-    topup_amounts: list[int] | None
+    total: int | None = Field(
+        description="what paying amount_due debits before any voucher (GET /bills/vouchers lists those)"
+    )
+    topup_amounts: list[int] | None = Field(description="phone top-up: the amounts (fen) to choose from")
 
 
 class HouseholdAccountIn(BaseModel):
@@ -95,9 +99,9 @@ class HouseholdAccountIn(BaseModel):
         json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456", "nickname": "家里电费"}}
     )
 
-    biller_id: int = Field(gt=0)
-    account_no: str = Field(pattern=ACCOUNT_PATTERN)
-    nickname: str = Field(min_length=1, max_length=32)
+    biller_id: int = Field(gt=0, description="the biller (GET /bills/billers)")
+    account_no: str = Field(pattern=ACCOUNT_PATTERN, description="the account number printed on the bill")
+    nickname: str = Field(min_length=1, max_length=32, description="my name for it, e.g. 家里电费")
 
 
 class HouseholdAccountPatch(BaseModel):
@@ -105,7 +109,7 @@ class HouseholdAccountPatch(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"nickname": "父母家电费"}})
 
-    nickname: str = Field(min_length=1, max_length=32)
+    nickname: str = Field(min_length=1, max_length=32, description="the new name")
 
 
 class HouseholdAccountOut(BaseModel):
@@ -124,12 +128,12 @@ class HouseholdAccountOut(BaseModel):
         }
     )
 
-    id: int
-    biller: BillerBrief
-    account_mask: str
-    nickname: str
+    id: int = Field(description="saved account id")
+    biller: BillerBrief = Field(description="the biller of the account")
+    account_mask: str = Field(description="the account number, masked")
+    nickname: str = Field(description="my name for it")
     reminder_day: int | None = Field(description="day of month a reminder is sent; null when none")
-    created_at: datetime
+    created_at: datetime = Field(description="when it was saved")
 
 
 class ReminderIn(BaseModel):
@@ -149,9 +153,9 @@ class ReminderOut(BaseModel):
         }
     )
 
-    household_account_id: int
-    day_of_month: int
-    created_at: datetime
+    household_account_id: int = Field(description="the saved account reminded of")
+    day_of_month: int = Field(description="1-28, Asia/Shanghai calendar")
+    created_at: datetime = Field(description="when the reminder was set")
 
 
 class OrderIn(BaseModel):
@@ -160,16 +164,24 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"household_account_id": 12, "amount": 12850},
+                {"household_account_id": 12, "amount": 12850, "voucher_id": 5531},
                 {"biller_id": 3, "account_no": "3100123456", "amount": 12850},
             ]
         }
     )
 
-    household_account_id: int | None = Field(None, gt=0)
-    biller_id: int | None = Field(None, gt=0)
-    account_no: str | None = Field(None, pattern=ACCOUNT_PATTERN)
+    household_account_id: int | None = Field(None, gt=0, description="pay a saved account")
+    biller_id: int | None = Field(None, gt=0, description="or a biller and an account number")
+    account_no: str | None = Field(
+        None, pattern=ACCOUNT_PATTERN, description="the account number on the bill"
+    )
     amount: int = Field(gt=0, le=MAX_AMOUNT, description="fen: the amount due, or a top-up amount")
+    voucher_id: int | None = Field(
+        None,
+        gt=0,
+        description="a bill-payment voucher of mine (see GET /bills/vouchers); it takes its discount off "
+        "the total and is used by this order, and is active again if the order fails or is cancelled",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> OrderIn:
@@ -185,24 +197,24 @@ class TransitionOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    from_state: OrderState | None
-    to_state: OrderState
-    note: str | None
-    created_at: datetime
+    from_state: OrderState | None = Field(description="state before (null for the first step)")
+    to_state: OrderState = Field(description="state entered")
+    note: str | None = Field(description="why, e.g. a failure code or `expired`")
+    created_at: datetime = Field(description="when")
 
 
 class ReceiptOut(BaseModel):
     """The biller's receipt of a succeeded order."""
 
-    receipt_no: str | None
-    biller_day: date | None
+    receipt_no: str | None = Field(description="the biller's receipt number")
+    biller_day: date | None = Field(description="the biller's business day of the payment")
 
 
 class FailureOut(BaseModel):
     """Why an order failed (shown to the member)."""
 
-    code: str
-    reason: str | None
+    code: str = Field(description="stable failure code, e.g. biller_rejected or biller_unavailable")
+    reason: str | None = Field(description="why, in words the member can read")
 
 
 _ORDER_EXAMPLE: dict[str, Any] = {
@@ -214,8 +226,11 @@ _ORDER_EXAMPLE: dict[str, Any] = {
     "period": "2026-11",
     "amount": 12850,
     "fee": 0,
-    "discount": 0,
-    "total": 12850,
+    "discount": 1000,
+    "total": 11850,
+    "voucher_id": 5531,
+    "points": 118,
+    "points_reversed": False,
     "state": "succeeded",
     "expires_at": "2026-11-22T03:30:00Z",
     "created_at": "2026-11-22T03:00:00Z",
@@ -245,27 +260,36 @@ class OrderOut(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": _ORDER_EXAMPLE})
 
-    id: int
+    id: int = Field(description="order id")
     ref: str = Field(description="our reference, quoted to the bank and the biller")
-    biller: BillerBrief
-    household_account_id: int | None
-    account_mask: str
-    period: str | None
-    amount: int
-    fee: int
-    discount: int
-    total: int = Field(description="amount + fee - discount, debited from the bank account")
-    state: OrderState
+    biller: BillerBrief = Field(description="who is paid")
+    household_account_id: int | None = Field(description="the saved account paid, if any")
+    account_mask: str = Field(description="the account number, masked")
+    period: str | None = Field(description="billing period, e.g. 2026-11")
+    amount: int = Field(description="fen: the original bill amount paid to the biller")
+    fee: int = Field(description="fen: the biller's fee")
+    discount: int = Field(description="fen: taken off by the voucher (0 without one)")
+    total: int = Field(
+        description="fen: the amount paid, amount + fee - discount, debited from the bank account"
+    )
+    voucher_id: int | None = Field(
+        description="the voucher used; active again if the order fails or is cancelled"
+    )
+    points: int = Field(description="loyalty points awarded when the order succeeded (0 before)")
+    points_reversed: bool = Field(description="the awarded points were taken back (the payment was reversed)")
+    state: OrderState = Field(
+        description="created, paid, confirming, succeeded, failed, refunded or cancelled"
+    )
     expires_at: datetime = Field(description="an unpaid order is cancelled after this")
-    created_at: datetime
-    paid_at: datetime | None
-    succeeded_at: datetime | None
-    failed_at: datetime | None
-    refunded_at: datetime | None
-    cancelled_at: datetime | None
-    receipt: ReceiptOut | None
-    failure: FailureOut | None
-    transitions: list[TransitionOut]
+    created_at: datetime = Field(description="when the order was created")
+    paid_at: datetime | None = Field(description="when the bank debit went through")
+    succeeded_at: datetime | None = Field(description="when the biller confirmed")
+    failed_at: datetime | None = Field(description="when the payment failed")
+    refunded_at: datetime | None = Field(description="when the debit was refunded")
+    cancelled_at: datetime | None = Field(description="when the unpaid order was cancelled")
+    receipt: ReceiptOut | None = Field(description="the biller's receipt (succeeded orders)")
+    failure: FailureOut | None = Field(description="why the order failed (failed, refunded)")
+    transitions: list[TransitionOut] = Field(description="every state change, oldest first")
 
 
 class OpsOrderOut(OrderOut):
@@ -298,8 +322,32 @@ class PaymentAccountOut(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"account_mask": "****0042", "balance": 987150}})
 
-    account_mask: str
+    account_mask: str = Field(description="the bank account number, masked")
     balance: int = Field(description="fen")
+
+
+class BillVoucherOut(BaseModel):
+    """A voucher of mine usable on a bill of the given amount, and what it takes off."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "voucher_id": 5531,
+                "benefit_id": 18,
+                "name": "缴费立减10元",
+                "discount": 1000,
+                "amount_after": 11850,
+                "valid_until": "2026-12-31T16:00:00Z",
+            }
+        }
+    )
+
+    voucher_id: int = Field(description="send it as `voucher_id` when creating the order")
+    benefit_id: int = Field(description="the catalogue benefit the voucher came from")
+    name: str = Field(description="the benefit's name")
+    discount: int = Field(description="fen taken off this bill amount")
+    amount_after: int = Field(description="fen: the bill amount less the discount (the fee comes on top)")
+    valid_until: datetime = Field(description="the voucher expires at this time")
 
 
 class BillerIn(BaseModel):
@@ -317,6 +365,7 @@ class BillerIn(BaseModel):
                 "fee_fixed": 0,
                 "fee_rate_bp": 0,
                 "fee_cap": None,
+                "earn_rate": 100,
             }
         }
     )
@@ -330,6 +379,7 @@ class BillerIn(BaseModel):
     fee_fixed: int = Field(0, ge=0, le=100_000)
     fee_rate_bp: int = Field(0, ge=0, le=10_000)
     fee_cap: int | None = Field(None, ge=0)
+    earn_rate: int = Field(100, ge=0, le=10_000, description="loyalty points per 100 yuan paid")
     is_active: bool = True
 
 
@@ -346,6 +396,7 @@ class BillerPatch(BaseModel):
     fee_fixed: int | None = Field(None, ge=0, le=100_000)
     fee_rate_bp: int | None = Field(None, ge=0, le=10_000)
     fee_cap: int | None = Field(None, ge=0)
+    earn_rate: int | None = Field(None, ge=0, le=10_000, description="loyalty points per 100 yuan paid")
     is_active: bool | None = None
 
 
@@ -366,6 +417,7 @@ class BillerOpsOut(BillerOut):
                 "fee_fixed": 0,
                 "fee_rate_bp": 0,
                 "fee_cap": None,
+                "earn_rate": 100,
                 "topup_amounts": None,
                 "is_active": True,
                 "created_at": "2026-11-01T02:00:00Z",
@@ -464,6 +516,16 @@ class MismatchOut(BaseModel):
     resolved_by: int | None
     resolution_note: str | None
     created_at: datetime
+
+
+class ReverseIn(BaseModel):
+    """Why ops reverse a succeeded order (shown to the member as the failure reason)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"reason": "The biller has no record of this payment; refunded."}}
+    )
+
+    reason: str = Field(min_length=1, max_length=255, description="shown to the member")
 
 
 class ResolveIn(BaseModel):

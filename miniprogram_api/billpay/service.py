@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
+from app import audit
+from app.auth.tokens import Principal
 from app.config import get_settings
 from app.crypto import decrypt, encrypt, lookup_hash
 from app.db import transaction
@@ -16,18 +18,23 @@ from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.jobs import enqueue
 from app.timeutil import utcnow
+from loyalty import service as loyalty
 from miniprogram_api.billpay import adapters, billers, repository, state_machine
 from miniprogram_api.billpay.adapters import bank as bank_api
-from miniprogram_api.billpay.adapters.biller import Bill
+from miniprogram_api.billpay.adapters import biller as biller_api
+from miniprogram_api.billpay.adapters.biller import Bill, PaymentStatus
 from miniprogram_api.billpay.bills import bill_lookup, biller_brief, mask_for
 from miniprogram_api.billpay.errors import (
     AmountMismatch,
     BankUnavailable,
+    BillerUnavailable,
     InsufficientFunds,
     NothingDue,
     OrderExpired,
     OrderNotCancellable,
     OrderNotPayable,
+    OrderNotReversible,
+    PaidAtBiller,
     PaymentInProgress,
 )
 from miniprogram_api.billpay.models import (
@@ -39,6 +46,7 @@ from miniprogram_api.billpay.models import (
     OrderState,
 )
 from miniprogram_api.billpay.schemas import (
+    BillVoucherOut,
     FailureOut,
     OpsOrderOut,
     OrderIn,
@@ -102,6 +110,8 @@ async def create_order(member_id: int, body: OrderIn) -> BillOrder:
     bill = await _check_amount(biller, account_no, body.amount)
     quote = billers.quote(biller, body.amount)
     now = utcnow()
+    # The order is written first (its id is the voucher redemption's reference), then the voucher is used
+    # and its discount taken off the total, all in one transaction: a refused voucher leaves no order.
     try:
         async with transaction():
             order = await BillOrder.create(
@@ -121,12 +131,43 @@ async def create_order(member_id: int, body: OrderIn) -> BillOrder:
                 expires_at=now + timedelta(seconds=get_settings().billpay_order_ttl),
             )
             await BillOrderTransition.create(order_id=order.id, from_state=None, to_state=OrderState.CREATED)
+            if body.voucher_id is not None:
+                await _use_voucher(order, biller, body.voucher_id)
     except IntegrityError:
         if request_hash and (done := await BillOrder.get_or_none(request_hash=request_hash)):
             await done.fetch_related("biller")
             return done
         raise
     return order
+
+
+async def _use_voucher(order: BillOrder, biller: Biller, voucher_id: int) -> None:
+    used = await loyalty.redeem_voucher_for_bill(
+        order.member_id, voucher_id, order.amount, reference=state_machine.loyalty_reference(order.id)
+    )
+    quote = billers.quote(biller, order.amount, used.discount_fen)
+    order.voucher_id = voucher_id
+    order.discount = quote.discount
+    order.total = quote.total
+    await BillOrder.filter(id=order.id).update(
+        voucher_id=voucher_id, discount=quote.discount, total=quote.total
+    )
+
+
+async def usable_vouchers(member_id: int, amount: int) -> list[BillVoucherOut]:
+    """The member's vouchers usable on a bill of `amount` fen, best discount first."""
+    offers = await loyalty.bill_payment_vouchers(member_id, amount)
+    return [
+        BillVoucherOut(
+            voucher_id=o.voucher_id,
+            benefit_id=o.benefit_id,
+            name=o.name,
+            discount=min(o.discount_fen, amount),
+            amount_after=amount - min(o.discount_fen, amount),
+            valid_until=o.valid_until,
+        )
+        for o in offers
+    ]
 
 
 async def start_payment(order: BillOrder) -> None:
@@ -191,6 +232,32 @@ async def cancel_order(member_id: int, order_id: int) -> BillOrder:
     return await repository.member_order(member_id, order_id)
 
 
+async def reverse_order(operator: Principal, order_id: int, reason: str) -> BillOrder:
+    """Reverse a succeeded order the biller does not have: refund the member, take the points back, give
+    the voucher back (ops, e.g. after reconciliation flagged it `missing_at_biller`)."""
+    order = await repository.any_order(order_id)
+    if order.state is not OrderState.SUCCEEDED:
+        raise OrderNotReversible(f"only a succeeded order can be reversed; this one is {order.state.value}")
+    try:
+        known = await adapters.within_deadline(adapters.biller_adapter(order.biller).query(order.ref))
+    except biller_api.BillerUnavailable:
+        raise BillerUnavailable("the biller did not answer; try again shortly") from None
+    if known.status is PaymentStatus.SUCCEEDED:
+        raise PaidAtBiller("the biller has this payment; it cannot be refunded here")
+    async with transaction():
+        if not await state_machine.reverse_success(order, "reversed", reason):
+            raise OrderNotReversible("the order changed meanwhile")
+        await audit.record(
+            operator,
+            "billpay.order_reverse",
+            "bill_order",
+            order.id,
+            before={"state": "succeeded", "points": order.points},
+            after={"state": "failed", "reason": reason},
+        )
+    return await repository.any_order(order_id)
+
+
 async def payment_account(member_id: int) -> PaymentAccountOut:
     """The member's bank account and balance."""
     view = await adapters.payment_provider().account(member_id)
@@ -209,6 +276,9 @@ def _order_fields(order: BillOrder, history: list[BillOrderTransition]) -> dict[
         "fee": order.fee,
         "discount": order.discount,
         "total": order.total,
+        "voucher_id": order.voucher_id,
+        "points": order.points,
+        "points_reversed": order.points_reversed_at is not None,
         "state": order.state,
         "expires_at": order.expires_at,
         "created_at": order.created_at,

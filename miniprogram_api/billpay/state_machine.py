@@ -9,6 +9,11 @@ Money is never lost: the biller is only paid for an order in `paid`/`confirming`
 standing bank debit; every failure after the debit goes through `failed`, whose job refunds; an order
 cancelled while a debit may be in flight is reversed at the bank, which refunds a debit that landed and
 refuses one that lands later.
+
+Loyalty: `succeed()` awards the order's points (reference `billpay:<order id>`) in the success
+transaction; entering `failed` or `cancelled` gives back what the order held (its voucher, and points if
+any were awarded) in the transaction of that move, so a voucher is only ever used by an order that is in
+flight or succeeded, and points exist only for succeeded orders.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from typing import Any
 from app.config import get_settings
 from app.crypto import decrypt
 from app.db import transaction
+from app.errors import ProblemError
 from app.jobs import Job, enqueue, job
 from app.timeutil import business_day, utcnow
+from loyalty import service as loyalty
 from miniprogram_api.billpay.adapters import biller_adapter, notifier, payment_provider, within_deadline
 from miniprogram_api.billpay.adapters.bank import DebitState, DebitStatus
 from miniprogram_api.billpay.adapters.biller import (
@@ -31,6 +38,7 @@ from miniprogram_api.billpay.adapters.biller import (
     PaymentStatus,
 )
 from miniprogram_api.billpay.adapters.notify import Notification
+from miniprogram_api.billpay.billers import points_for
 from miniprogram_api.billpay.models import (
     TRANSITIONS,
     Biller,
@@ -43,6 +51,56 @@ log = logging.getLogger("linli.billpay")
 
 MAX_BACKOFF_SECONDS = 600
 GAVE_UP_REASON = "The biller did not confirm the payment in time; the amount is refunded."
+
+
+def loyalty_reference(order_id: int) -> str:
+    """The reference of an order's points journal and voucher redemption in loyalty."""
+    return f"billpay:{order_id}"
+
+
+# Moves after which an order holds nothing of loyalty's: its voucher and points are given back.
+RELEASING_STATES = frozenset({OrderState.FAILED, OrderState.CANCELLED})
+
+
+async def release_loyalty(order_id: int) -> None:
+    """Give back what an order that failed or was cancelled holds: its voucher, and points if awarded.
+
+    Idempotent (loyalty reverses each reference once); runs inside the transition's transaction.
+    """
+    order = await BillOrder.get(id=order_id)
+    reference = loyalty_reference(order.id)
+    if order.voucher_id is not None:
+        await loyalty.reverse_voucher_for_bill(reference)
+    if order.points:
+        await loyalty.reverse_points(reference, memo=f"bill order {order.ref} reversed")
+        if order.points_reversed_at is None:
+            await BillOrder.filter(id=order.id).update(points_reversed_at=utcnow())
+
+
+async def award_points(order: BillOrder) -> int:
+    """Credit a succeeded order's points through loyalty (idempotent by `billpay:<order id>`).
+
+    A refusal by loyalty (e.g. the member was removed) is logged and the order keeps 0 points: it never
+    blocks the success of a payment the biller has.
+    """
+    biller = await Biller.get(id=order.biller_id)
+    points = points_for(biller, order.amount, order.discount)
+    if points <= 0:
+        return 0
+    try:
+        async with transaction():
+            await loyalty.earn_points(
+                order.member_id,
+                points,
+                source=loyalty.EarnSource.BILL_PAYMENT,
+                reference=loyalty_reference(order.id),
+                memo=f"bill order {order.ref}",
+            )
+            await BillOrder.filter(id=order.id).update(points=points)
+    except ProblemError as exc:
+        log.warning("bill order %s: no points awarded: %s", order.ref, exc)
+        return 0
+    return points
 
 
 def confirm_backoff(attempt: int) -> int:
@@ -71,6 +129,8 @@ async def transition(
             await BillOrderTransition.create(
                 order_id=order_id, from_state=source.value, to_state=target.value, note=note
             )
+            if target in RELEASING_STATES:
+                await release_loyalty(order_id)
     return bool(moved)
 
 
@@ -93,7 +153,8 @@ async def mark_paid(order_id: int, debit: DebitStatus) -> bool:
 
 
 async def succeed(order: BillOrder, result: PaymentResult) -> bool:
-    """The one place an order becomes succeeded: everything a success grants happens in this transaction."""
+    """The one place an order becomes succeeded: everything a success grants (its loyalty points) happens
+    in this transaction."""
     async with transaction():
         moved = await transition(
             order.id,
@@ -106,13 +167,14 @@ async def succeed(order: BillOrder, result: PaymentResult) -> bool:
             last_error=None,
         )
         if moved:
+            await award_points(order)
             await enqueue(notify_order, order.id, OrderState.SUCCEEDED.value)
     return moved
 
 
 async def fail(order: BillOrder, code: str, reason: str) -> bool:
-    """The one place a debited order fails: anything granted for it is taken back, and the refund queued,
-    in this transaction."""
+    """The one place a debited order fails: its voucher (and any points) are given back by the move to
+    `failed` (see `transition`) and the refund queued, in this transaction."""
     now = utcnow()
     async with transaction():
         moved = await transition(
@@ -124,6 +186,27 @@ async def fail(order: BillOrder, code: str, reason: str) -> bool:
             failure_reason=reason[:255],
             failed_at=now,
             due_at=now,
+        )
+        if moved:
+            await enqueue(refund_order, order.id)
+    return moved
+
+
+async def reverse_success(order: BillOrder, code: str, reason: str) -> bool:
+    """Reverse a succeeded order the biller does not have (ops, after reconciliation): it fails, its points
+    are taken back and its voucher restored by the move, and the refund is queued, in one transaction."""
+    now = utcnow()
+    async with transaction():
+        moved = await transition(
+            order.id,
+            OrderState.SUCCEEDED,
+            OrderState.FAILED,
+            note=code,
+            failure_code=code,
+            failure_reason=reason[:255],
+            failed_at=now,
+            due_at=now,
+            points_reversed_at=now if order.points else None,
         )
         if moved:
             await enqueue(refund_order, order.id)
@@ -243,7 +326,7 @@ async def settle_payment(order_id: int) -> None:
 _MESSAGES = {
     OrderState.SUCCEEDED: (
         "Bill paid",
-        "Your payment of {total} to {biller} was confirmed. Receipt {receipt}.",
+        "Your payment of {total} to {biller} was confirmed. Receipt {receipt}.{points}",
     ),
     OrderState.REFUNDED: (
         "Bill payment refunded",
@@ -269,6 +352,9 @@ async def notify_order(order_id: int, state: str) -> None:
                 biller=order.biller.name,
                 receipt=order.receipt_no,
                 reason=order.failure_reason or "",
+                points=f" You earned {order.points} points."
+                if order.points and not order.points_reversed_at
+                else "",
             ),
             dedupe_key=f"bill-order:{order.id}:{state}",
         )
