@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from miniprogram_api import auth, benefits, campaigns, points, profile, stores, vouchers
+from miniprogram_api import auth, benefits, campaign_actions, campaigns, points, profile, stores, vouchers
 from miniprogram_api.billpay import router_member as billpay
 
 # Every customer-facing area, mounted under /mp/v1 by `app.main.api_routers`. FastAPI tries routers in
@@ -12,6 +12,7 @@ from miniprogram_api.billpay import router_member as billpay
 ROUTERS: list[APIRouter] = [
     stores.router,
     campaigns.router,
+    campaign_actions.router,
     profile.router,
     points.router,
     vouchers.router,
