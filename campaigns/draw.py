@@ -138,7 +138,7 @@ async def _draw(campaign: Campaign, config: LuckyDrawConfig, member_id: int) -> 
             member_id,
             config.cost_points,
             purpose=loyalty.SpendPurpose.LUCKY_DRAW,
-            reference=payouts.reference(campaign.id, reference),
+            reference=payouts.reference(campaign.id, f"{reference}:cost"),
             memo=f"{campaign.name}: draw {count + 1}",
         )
     hex_digest = digest(campaign.draw_seed, reference)
@@ -170,7 +170,9 @@ async def _take_prize(campaign: Campaign, member_id: int, prize: Prize, index: i
     prize_row = DrawPrize.filter(campaign_id=campaign.id, prize_index=index)
     if not await prize_row.filter(stock_left__gte=1).update(stock_left=F("stock_left") - 1):
         return "out_of_stock"
-    result = await payouts.pay(campaign, member_id, prize.reward, reference, PayoutReason.DRAW, utcnow())
+    result = await payouts.pay(
+        campaign, member_id, prize.reward, f"{reference}:prize", PayoutReason.DRAW, utcnow()
+    )
     if not result.paid:  # budget spent or the reward refused: the prize goes back
         await prize_row.update(stock_left=F("stock_left") + 1)
         return (

@@ -136,7 +136,8 @@ async def pay(
                 return await _pay(campaign, member_id, reward, ref, reason, at)
         except _RewardRefused as refused:
             log.warning(
-                "campaign reward refused",
+                "campaign reward refused: %s",
+                refused,
                 extra={"campaign_id": campaign.id, "reference": ref, "error": str(refused)},
             )
             return PayoutResult(PayoutOutcome.REWARD_UNAVAILABLE)

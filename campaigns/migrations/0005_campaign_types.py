@@ -1,6 +1,21 @@
 from tortoise import migrations
 
-from app.migration_ops import append_only, check_constraints
+from app.migration_ops import append_only, check_constraints, per_dialect
+
+# Tortoise 1.1's CreateModel also leaves out named UniqueConstraints of Meta.constraints: the same
+# unique indexes on both dialects (they cap payouts and draws at the member limits).
+_UNIQUE = """
+CREATE UNIQUE INDEX "campaigns_payout_sequence" ON "campaigns_payout" ("campaign_id", "member_id", "sequence");
+CREATE UNIQUE INDEX "campaigns_payout_day_sequence"
+  ON "campaigns_payout" ("campaign_id", "member_id", "business_day", "day_sequence");
+CREATE UNIQUE INDEX "campaigns_draw_sequence" ON "campaigns_draw" ("campaign_id", "member_id", "sequence");
+CREATE UNIQUE INDEX "campaigns_draw_day_sequence"
+  ON "campaigns_draw" ("campaign_id", "member_id", "business_day", "day_sequence");
+"""
+_UNIQUE_REVERSE = """
+DROP INDEX "campaigns_payout_sequence"; DROP INDEX "campaigns_payout_day_sequence";
+DROP INDEX "campaigns_draw_sequence"; DROP INDEX "campaigns_draw_day_sequence";
+"""
 from tortoise.migrations import operations as ops
 from campaigns.models import PayoutReason, ReferralStatus
 from tortoise.fields.base import OnDelete
@@ -110,7 +125,12 @@ class Migration(migrations.Migration):
             options={'table': 'campaigns_referral_code', 'app': 'campaigns', 'pk_attr': 'member_id', 'table_description': "A member's referral code (one per member, created on first use)."},
             bases=['Model'],
         ),
+        ops.AlterModelOptions(
+            name='ReferralCode',
+            options={'table': 'campaigns_referral_code', 'app': 'campaigns', 'pk_attr': 'member_id', 'table_description': "A member's referral code (one per member, created on first use)."},
+        ),
         # Tortoise 1.1's CreateModel leaves CHECK constraints out; draws are the lucky draw's audit trail.
         check_constraints("campaigns", "CampaignPayout", "CheckIn", "Draw", "DrawPrize", "Referral"),
         append_only("campaigns_draw"),
+        per_dialect(postgres=_UNIQUE, sqlite=_UNIQUE, reverse_postgres=_UNIQUE_REVERSE, reverse_sqlite=_UNIQUE_REVERSE),
     ]
