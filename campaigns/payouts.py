@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from app.db import transaction
 from app.errors import ProblemError
@@ -45,6 +46,7 @@ from merchants.models import Merchant
 log = logging.getLogger("linli.campaigns")
 
 ATTEMPTS = 5
+WINDOW_CLOSED = "window_closed"  # campaigns.transitions' end reason when the clock ends a campaign
 
 
 class PayoutOutcome(StrEnum):
@@ -81,10 +83,21 @@ def reference(campaign_id: int, what: str) -> str:
 
 
 async def running(type_: CampaignType, at: datetime) -> list[Campaign]:
-    """Live campaigns of a type whose window contains `at` (one indexed query)."""
+    """Campaigns of a type running at `at`: live now, or ended since only because the window closed
+    (a sale listener delayed past the end still pays for a sale made inside the window)."""
     return await Campaign.filter(
-        type=type_, status=CampaignStatus.LIVE, starts_at__lte=at, ends_at__gt=at
+        Q(status=CampaignStatus.LIVE) | Q(status=CampaignStatus.ENDED, end_reason=WINDOW_CLOSED),
+        type=type_,
+        starts_at__lte=at,
+        ends_at__gt=at,
     ).order_by("id")
+
+
+def running_at(campaign: Campaign, at: datetime) -> bool:
+    """Whether the campaign counts as running at `at` (the same rule as `running`)."""
+    ended_by_clock = campaign.status == CampaignStatus.ENDED and campaign.end_reason == WINDOW_CLOSED
+    live = campaign.status == CampaignStatus.LIVE or ended_by_clock
+    return live and campaign.starts_at <= at < campaign.ends_at
 
 
 async def covering(campaigns: list[Campaign], merchant_id: int | None) -> list[Campaign]:

@@ -27,7 +27,6 @@ from campaigns import payouts
 from campaigns.errors import NoReferralCampaign, ReferralCodeNotFound, ReferralNotAllowed
 from campaigns.models import (
     Campaign,
-    CampaignStatus,
     CampaignType,
     PayoutReason,
     Referral,
@@ -121,7 +120,7 @@ async def reward_for_sale(sale_id: int) -> list[payouts.PayoutResult]:
         return []
     campaign = await Campaign.get(id=referral.campaign_id)
     at = sale.created_at
-    if campaign.status != CampaignStatus.LIVE or not campaign.starts_at <= at < campaign.ends_at:
+    if not payouts.running_at(campaign, at):
         return []
     if sale.amount_fen < int(campaign.config.get("qualifying_min_spend_fen") or 0):
         return []

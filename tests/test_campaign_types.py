@@ -429,3 +429,47 @@ async def test_referral_rewards_both_after_the_referees_first_qualifying_spend(
     assert (await client.get("/mp/v1/me/referral", headers=referee)).json()["referred_status"] == "rewarded"
     assert referrer_id != referee_id
     await assert_ledger_sound()
+
+
+async def test_concurrent_listeners_never_pay_past_the_member_limit(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
+    merchant, _ = await active_merchant(client)
+    member, member_id = await joined_member(client)
+    campaign_id = await live(
+        client,
+        team,
+        live_body(
+            {"type": "spend_and_get", "min_spend_fen": 1000, "reward": points_reward(40)},
+            per_member_limit=3,
+            per_member_daily_limit=2,
+        ),
+    )
+    sales = [(await sale(client, merchant, member, 2000)).json()["id"] for _ in range(6)]
+
+    await asyncio.gather(*(spend_and_get.rewards_for_sale(s) for s in sales + sales))
+
+    payouts = await CampaignPayout.filter(campaign_id=campaign_id).order_by("sequence")
+    assert [(p.sequence, p.day_sequence) for p in payouts] == [(1, 1), (2, 2)]  # the daily limit binds
+    assert await service.points_balance(member_id) == 6 * 20 + 2 * 40
+    await assert_ledger_sound()
+
+
+async def test_a_listener_delayed_past_the_end_still_pays_a_sale_made_in_the_window(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
+    merchant, _ = await active_merchant(client)
+    member, member_id = await joined_member(client)
+    campaign_id = await live(
+        client, team, live_body({"type": "spend_and_get", "min_spend_fen": 1000, "reward": points_reward(40)})
+    )
+    in_window = await sale(client, merchant, member, 2000)
+    # The window closes and the scheduler ends the campaign before the worker gets to the sale.
+    await Campaign.filter(id=campaign_id).update(ends_at=utcnow())
+    assert campaign_id in await campaign_service.tick()
+    after = await sale(client, merchant, member, 2000)
+    await run_jobs()
+
+    paid = await CampaignPayout.filter(campaign_id=campaign_id)
+    assert [p.reference for p in paid] == [f"campaign:{campaign_id}:sale:{in_window.json()['id']}"]
+    assert after.status_code == 201 and await service.points_balance(member_id) == 40 + 40
