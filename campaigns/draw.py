@@ -28,7 +28,7 @@ from app.timeutil import business_day, utcnow
 from campaigns import payouts, repository
 from campaigns.errors import CampaignNotRunning, LimitReached, WrongCampaignType
 from campaigns.models import Campaign, CampaignStatus, CampaignType, Draw, DrawPrize, PayoutReason
-from campaigns.schemas import LuckyDrawConfig, Prize
+from campaigns.schemas import DrawVerificationOut, LuckyDrawConfig, Prize, PrizeAuditOut
 from loyalty import service as loyalty
 from loyalty.models import Member
 
@@ -191,3 +191,52 @@ async def my_draws(member_id: int, campaign_id: int) -> tuple[Campaign, list[Dra
 async def prizes_left(campaign_id: int) -> dict[int, int]:
     """Prize index → stock left (prizes not drawn yet are absent)."""
     return {p.prize_index: p.stock_left for p in await DrawPrize.filter(campaign_id=campaign_id)}
+
+
+async def verification(campaign: Campaign) -> DrawVerificationOut:
+    """Recompute every draw of a lucky draw from its seed and check prize stock against the wins."""
+    if campaign.type != CampaignType.LUCKY_DRAW:
+        raise WrongCampaignType("this campaign has no draw")
+    config = LuckyDrawConfig.model_validate(campaign.config)
+    seed, published = campaign.draw_seed or "", campaign.draw_commitment or ""
+    count = verified = 0
+    mismatches: list[str] = []
+    outcomes: dict[str, int] = {}
+    won: dict[int, int] = {}
+    last_id = 0
+    while True:
+        batch = await Draw.filter(campaign_id=campaign.id, id__gt=last_id).order_by("id").limit(1000)
+        if not batch:
+            break
+        last_id = batch[-1].id
+        for row in batch:
+            count += 1
+            outcomes[row.outcome] = outcomes.get(row.outcome, 0) + 1
+            if row.outcome == "won" and row.prize_index is not None:
+                won[row.prize_index] = won.get(row.prize_index, 0) + 1
+            if verify(seed, published, row, config.prizes):
+                verified += 1
+            elif len(mismatches) < 100:
+                mismatches.append(row.reference)
+    left = await prizes_left(campaign.id)
+    prizes = [
+        PrizeAuditOut(
+            name=p.name,
+            probability_ppm=p.probability_ppm,
+            stock=p.stock,
+            left=left.get(i, p.stock),
+            won=won.get(i, 0),
+        )
+        for i, p in enumerate(config.prizes)
+    ]
+    return DrawVerificationOut(
+        campaign_id=campaign.id,
+        draw_commitment=campaign.draw_commitment,
+        commitment_matches=bool(seed) and commitment(seed) == published,
+        draws=count,
+        verified=verified,
+        mismatches=mismatches,
+        outcomes=outcomes,
+        prizes=prizes,
+        stock_consistent=all(p.stock - p.left == p.won for p in prizes),
+    )

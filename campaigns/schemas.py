@@ -563,3 +563,43 @@ class ReferralAcceptedOut(BaseModel):
     campaign_id: int
     status: Literal["pending", "rewarded"]
     accepted_at: datetime
+
+
+class PrizeAuditOut(BaseModel):
+    """One prize of a lucky draw: its stock, what is left and how often it was won."""
+
+    name: str
+    probability_ppm: int
+    stock: int
+    left: int = Field(description="stock left in the database")
+    won: int = Field(description="draws that won it; stock - left must equal this")
+
+
+class DrawVerificationOut(BaseModel):
+    """Every draw of a lucky draw recomputed from the seed: the ops audit of its fairness."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "campaign_id": 12,
+                "draw_commitment": "9c1d…",
+                "commitment_matches": True,
+                "draws": 1500,
+                "verified": 1500,
+                "mismatches": [],
+                "outcomes": {"won": 20, "no_prize": 1400, "out_of_stock": 80},
+                "prizes": [],
+                "stock_consistent": True,
+            }
+        }
+    )
+
+    campaign_id: int
+    draw_commitment: str | None = Field(description="the sha256 published before the window opened")
+    commitment_matches: bool = Field(description="sha256(seed) equals the published commitment")
+    draws: int
+    verified: int = Field(description="draws whose digest, roll and prize follow from the seed")
+    mismatches: list[str] = Field(description="references of draws that do not (at most 100)")
+    outcomes: dict[str, int]
+    prizes: list[PrizeAuditOut]
+    stock_consistent: bool = Field(description="for every prize, stock - left = times won")

@@ -299,6 +299,12 @@ async def test_prize_stock_is_never_exceeded_under_concurrent_draws(
     assert (await DrawPrize.get(campaign_id=campaign_id)).stock_left == 0
     assert await CampaignPayout.filter(campaign_id=campaign_id).count() == 5
     assert await Draw.filter(campaign_id=campaign_id).count() == 40
+    audit = await client.get(f"/ops/v1/campaigns/{campaign_id}/draws/verification", headers=team.approver)
+    assert audit.status_code == 200, audit.text
+    report = audit.json()
+    assert (report["draws"], report["verified"], report["mismatches"]) == (40, 40, [])
+    assert report["commitment_matches"] and report["stock_consistent"]
+    assert [(p["stock"], p["left"], p["won"]) for p in report["prizes"]] == [(5, 0, 5)]
     balances = [await service.points_balance(m) for m, _ in people]
     assert sum(balances) == 20 * 100 - 40 * 10 + 5 * 7
     await assert_ledger_sound()
