@@ -16,6 +16,6 @@ def wire() -> None:
     """Install every cross-domain hook in this process."""
     loyalty_hooks.install(
         earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
-        # run after each sale commits: spend-and-get rewards, referral rewards on a first spend
-        sale_listeners=[spend_and_get.on_sale, referral.on_sale],
+        # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
+        sale_listeners=[multiplier.on_sale, spend_and_get.on_sale, referral.on_sale],
     )

@@ -241,6 +241,7 @@ class PayoutReason(StrEnum):
     DRAW = "draw"
     REFERRER = "referrer"
     REFEREE = "referee"
+    MULTIPLIER = "multiplier"
 
 
 class CampaignPayout(Model):

@@ -139,14 +139,25 @@ def reward_of(campaign: Campaign, key: str = "reward") -> Reward:
 
 
 async def pay(
-    campaign: Campaign, member_id: int, reward: Reward, what: str, reason: PayoutReason, at: datetime
+    campaign: Campaign,
+    member_id: int,
+    reward: Reward,
+    what: str,
+    reason: PayoutReason,
+    at: datetime,
+    *,
+    deliver: bool = True,
 ) -> PayoutResult:
-    """Pay one reward under `campaign:<id>:<what>`, within limits and budget (see the module notes)."""
+    """Pay one reward under `campaign:<id>:<what>`, within limits and budget (see the module notes).
+
+    `deliver=False` records a reward loyalty already gave (a multiplier's bonus points in the sale's
+    own journal): the payout row, the limits and the budget, without crediting anything again.
+    """
     ref = reference(campaign.id, what)
     for attempt in range(ATTEMPTS):
         try:
             async with transaction():
-                return await _pay(campaign, member_id, reward, ref, reason, at)
+                return await _pay(campaign, member_id, reward, ref, reason, at, deliver)
         except _RewardRefused as refused:
             log.warning(
                 "campaign reward refused: %s",
@@ -161,7 +172,13 @@ async def pay(
 
 
 async def _pay(
-    campaign: Campaign, member_id: int, reward: Reward, ref: str, reason: PayoutReason, at: datetime
+    campaign: Campaign,
+    member_id: int,
+    reward: Reward,
+    ref: str,
+    reason: PayoutReason,
+    at: datetime,
+    deliver: bool,
 ) -> PayoutResult:
     existing = await CampaignPayout.get_or_none(reference=ref)
     if existing is not None:
@@ -193,7 +210,8 @@ async def _pay(
     )
     try:
         async with transaction():
-            payout.voucher_id = await _deliver(campaign, member_id, reward, ref)
+            if deliver:
+                payout.voucher_id = await _deliver(campaign, member_id, reward, ref)
     except ProblemError as exc:
         raise _RewardRefused(f"{exc.code}: {exc}") from exc
     if payout.voucher_id is not None:

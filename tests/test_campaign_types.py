@@ -14,12 +14,13 @@ import pytest
 
 from app.models import AuditEntry
 from app.timeutil import utcnow
-from campaigns import checkin, draw, referral, spend_and_get
+from campaigns import checkin, draw, multiplier, referral, spend_and_get
 from campaigns import service as campaign_service
 from campaigns.flash_runtime import runtime
 from campaigns.models import Campaign, CampaignPayout, CheckIn, Draw, DrawPrize, Referral
 from loyalty import service
 from loyalty.models import Member, PointsAccount, Voucher
+from loyalty.sales import merchant_terms
 from merchants.models import Merchant
 from tests import campaign_helpers as ch
 from tests.helpers import run_jobs
@@ -106,33 +107,44 @@ async def test_multiplier_applies_at_covered_merchants_during_the_window(
     assert plain.json()["points"] == 10
     assert doubled.json()["points"] == 20
     assert elsewhere_id != covered_id
+
+    # After the sales commit, each bonus is booked against its campaign (limit 1 per member by default).
+    await run_jobs()
+    booked = await CampaignPayout.filter(reason="multiplier").order_by("campaign_id")
+    assert [(p.points, p.reference.split(":")[-1]) for p in booked] == [
+        (20, str(tripled.json()["id"])),
+        (10, str(doubled.json()["id"])),
+    ]
+    assert (await sale(client, covered, member, 1000)).json()["points"] == 10  # the member's limit is used
     await assert_ledger_sound()
 
 
-async def test_multiplier_respects_the_audience(client: httpx.AsyncClient, team: ch.Ops) -> None:
-    merchant, _ = await active_merchant(client)
-    listed, listed_id = await joined_member(client)
-    other, _ = await joined_member(client)
-    campaign = await ch.create(
+async def test_multiplier_bonuses_spend_the_budget_until_it_ends_the_campaign(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
+    merchant, merchant_id = await active_merchant(client)
+    member, _ = await joined_member(client)
+    campaign_id = await live(
         client,
-        team.author,
-        live_body({"type": "multiplier", "multiplier_percent": 200}, audience={"member_list": True}),
+        team,
+        live_body({"type": "multiplier", "multiplier_percent": 200}, per_member_limit=10, budget_count=2),
     )
-    added = await client.post(
-        f"/ops/v1/campaigns/{campaign['id']}/audience-members",
-        json={"member_ids": [listed_id]},
-        headers=team.author,
-    )
-    assert added.status_code == 200, added.text
-    assert (
-        await client.post(f"/ops/v1/campaigns/{campaign['id']}/submit", headers=team.author)
-    ).status_code == 200
-    assert (
-        await client.post(f"/ops/v1/campaigns/{campaign['id']}/approve", headers=team.approver)
-    ).status_code == 200
+    earned = []
+    for _ in range(3):
+        sold = (await sale(client, merchant, member, 1000)).json()
+        earned.append(sold["points"])
+        await run_jobs()
+        await multiplier.on_sale(sold["id"])  # delivered twice: booked once
 
-    assert (await sale(client, merchant, listed, 1000)).json()["points"] == 20
-    assert (await sale(client, merchant, other, 1000)).json()["points"] == 10
+    campaign = await Campaign.get(id=campaign_id)
+    assert earned == [20, 20, 10]
+    assert (campaign.spent_count, campaign.status.value, campaign.end_reason) == (
+        2,
+        "ended",
+        "budget_exhausted",
+    )
+    assert campaign.spent_fen == 2 * 10 * (await merchant_terms(merchant_id)).point_value_fen
+    assert await CampaignPayout.filter(campaign_id=campaign_id).count() == 2
 
 
 # -- 2. spend-and-get ----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('campaign', fields.ForeignKeyField('campaigns.Campaign', source_field='campaign_id', db_constraint=True, to_field='id', related_name='payouts', on_delete=OnDelete.RESTRICT)),
                 ('member', fields.ForeignKeyField('loyalty.Member', source_field='member_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
                 ('reference', fields.CharField(unique=True, description='campaign:<id>:<what was paid>', max_length=160)),
-                ('reason', fields.CharEnumField(description='SPEND: spend\nCHECKIN: checkin\nDRAW: draw\nREFERRER: referrer\nREFEREE: referee', enum_type=PayoutReason, max_length=16)),
+                ('reason', fields.CharEnumField(description='SPEND: spend\nCHECKIN: checkin\nDRAW: draw\nREFERRER: referrer\nREFEREE: referee\nMULTIPLIER: multiplier', enum_type=PayoutReason, max_length=16)),
                 ('kind', fields.CharField(description='voucher, points or gift', max_length=8)),
                 ('points', fields.BigIntField(default=0, description='points credited (points rewards)')),
                 ('voucher_id', fields.BigIntField(null=True, description='the voucher issued (voucher and gift rewards)')),
