@@ -19,6 +19,7 @@ from app.health import router as health_router
 from app.lifecycle import resources
 from app.logs import configure_logging
 from app.middleware import RequestContextMiddleware
+from app.openapi_complete import complete
 from app.wiring import wire
 from campaigns.flash_runtime import runtime as flash_runtime
 from miniprogram_api.grab_lane import GrabLane
@@ -144,7 +145,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        app.openapi_schema = schema
+        app.openapi_schema = complete(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

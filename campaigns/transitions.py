@@ -12,7 +12,7 @@ from app.config import get_settings
 from app.db import on_commit
 from app.jobs import enqueue
 from app.timeutil import utcnow
-from campaigns import flash_install
+from campaigns import flash_install, showcase
 from campaigns.errors import InvalidTransition
 from campaigns.lifecycle import Action, next_status
 from campaigns.models import Campaign, CampaignStatus, CampaignType
@@ -49,6 +49,8 @@ async def apply(
         before={"status": campaign.status},
         after=after,
     )
+    if not on_commit(showcase.changed):
+        await showcase.changed()
     if campaign.type == CampaignType.FLASH:
         await _sync_engine(campaign, target)
     return await Campaign.get(id=campaign.id)

@@ -135,26 +135,34 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 def run_locust(
-    scenario: str, args: argparse.Namespace, env: dict[str, str], port: int, seed_file: Path
+    scenario: str,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    port: int,
+    seed_file: Path,
+    *,
+    locustfile: str = "locustfile_billpay.py",
+    names: dict[str, str] = SCENARIOS,
+    prefix: str = "billpay",
 ) -> dict:
     """One headless locust run of a scenario; its stats row."""
-    prefix = OUT / f"billpay_{scenario}"
+    stats = OUT / f"{prefix}_{scenario}"
     cmd = [
         str(BIN / "locust"),
-        *("-f", str(ROOT / "loadtests" / "locustfile_billpay.py")),
+        *("-f", str(ROOT / "loadtests" / locustfile)),
         *("--headless", "--only-summary", "--reset-stats"),
         *("-u", str(args.users), "-r", str(args.users), "-t", f"{args.seconds}s"),
-        *("--host", f"http://127.0.0.1:{port}", "--csv", str(prefix)),
+        *("--host", f"http://127.0.0.1:{port}", "--csv", str(stats)),
     ]
     run_env = env | {"BILLPAY_SCENARIO": scenario, "BILLPAY_SEED": str(seed_file)}
     # locust exits 1 when any request failed: the failures are reported, not fatal
     done = subprocess.run(cmd, env=run_env, capture_output=True, timeout=args.seconds + 120)
-    if not Path(f"{prefix}_stats.csv").exists():
+    if not Path(f"{stats}_stats.csv").exists():
         raise RuntimeError(f"locust failed: {done.stderr.decode(errors='replace')[-3000:]}")
-    with open(f"{prefix}_stats.csv", newline="") as fh:
-        row = next(r for r in csv.DictReader(fh) if r["Name"] == SCENARIOS[scenario])
+    with open(f"{stats}_stats.csv", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["Name"] == names[scenario])
     return {
-        "endpoint": SCENARIOS[scenario],
+        "endpoint": names[scenario],
         "requests": int(row["Request Count"]),
         "failures": int(row["Failure Count"]),
         "rps": float(row["Requests/s"]),

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from miniprogram_api import auth, benefits, campaign_actions, campaigns, points, profile, stores, vouchers
+from miniprogram_api import (
+    auth,
+    benefits,
+    campaign_actions,
+    campaigns,
+    home,
+    points,
+    profile,
+    stores,
+    vouchers,
+)
 from miniprogram_api.billpay import router_member as billpay
 
 # Every customer-facing area, mounted under /mp/v1 by `app.main.api_routers`. FastAPI tries routers in
-# this order, so the busiest areas come first: stores (nearby), campaigns, then the member's own pages.
+# this order, so the busiest areas come first: stores (nearby), home, campaigns, then the member's own pages.
 ROUTERS: list[APIRouter] = [
     stores.router,
+    home.router,
     campaigns.router,
     campaign_actions.router,
     profile.router,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from app.errors import PROBLEM_JSON
 from app.openapi import DEFAULT_PATH, current_openapi, render
+from app.openapi_complete import example_of
 
 
 def test_exported_openapi_is_current() -> None:
@@ -20,3 +24,63 @@ def test_every_operation_is_documented() -> None:
             if not operation.get("summary") or not operation.get("tags") or not operation.get("description"):
                 missing.append(f"{method.upper()} {path}")
     assert missing == []
+
+
+def _json_media(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    media = [operation.get("requestBody", {}).get("content", {}).get("application/json")]
+    media += [
+        response.get("content", {}).get("application/json")
+        for status, response in operation["responses"].items()
+        if status.startswith("2")
+    ]
+    return [m for m in media if m is not None]
+
+
+def test_every_json_body_has_an_example_and_every_error_a_code() -> None:
+    document = current_openapi()
+    without_example, without_errors, undocumented_422 = [], [], []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            name = f"{method.upper()} {path}"
+            if any("example" not in m and "examples" not in m for m in _json_media(operation)):
+                without_example.append(name)
+            errors = {s: r for s, r in operation["responses"].items() if s[0] in "45"}
+            if path.startswith(("/mp/", "/merchant/", "/ops/")) and not errors:
+                without_errors.append(name)
+            for status, response in errors.items():
+                problem = response.get("content", {}).get(PROBLEM_JSON, {})
+                codes = {e["value"]["code"] for e in problem.get("examples", {}).values()}
+                if not codes:
+                    undocumented_422.append(f"{name} {status}")
+    assert without_example == []
+    assert without_errors == []
+    assert undocumented_422 == []
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_generated_examples_follow_the_schema_types() -> None:
+    schemas = {
+        "Card": {"type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string"}}}
+    }
+    schema = {
+        "type": "object",
+        "properties": {
+            "amount_fen": {"type": "integer"},
+            "lat": {"type": "number"},
+            "cards": {"type": "array", "items": {"$ref": "#/components/schemas/Card"}},
+            "when": {"type": "string", "format": "date-time"},
+            "kind": {"enum": ["cash", "discount"]},
+            "note": {"anyOf": [{"type": "null"}, {"type": "string"}]},
+        },
+    }
+
+    example = example_of(schema, schemas)
+
+    assert example == {
+        "amount_fen": 2500,
+        "lat": 31.2304,
+        "cards": [{"id": 42, "at": "at"}],
+        "when": "2026-11-22T02:30:00Z",
+        "kind": "cash",
+        "note": "note",
+    }

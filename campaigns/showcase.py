@@ -1,0 +1,102 @@
+"""What the mini-program home screen shows of campaigns: live and upcoming, for the member's grid.
+
+Every home request needs the published campaigns, which change only when a campaign changes status.
+Each process keeps them as a cache, checked against a version in Redis that every transition replaces
+after its commit: a request costs one Redis GET, not a query, and a change shows at once everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.redis_client import get_redis
+from campaigns import eligibility
+from campaigns.models import AudienceMember, Campaign, CampaignStatus
+from loyalty.models import Member
+
+VERSION_KEY = "campaigns:showcase:version"
+# A safety net only (the version is what keeps the cache right): reload at least this often.
+MAX_AGE_SECONDS = 30.0
+# Enough candidates for a home screen even when audiences filter many out; the home shows a few.
+CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published campaign as the home screen needs it."""
+
+    id: int
+    type: str
+    status: str
+    name: str
+    banner_url: str
+    starts_at: datetime
+    ends_at: datetime
+    grid_ids: list[int]
+    audience: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Showcase:
+    """Campaigns running now and campaigns about to start, soonest first."""
+
+    live: list[Published]
+    upcoming: list[Published]
+
+
+@dataclass
+class _Cache:
+    version: bytes | None = None
+    loaded_at: float = float("-inf")
+    rows: tuple[Published, ...] = ()
+
+
+_cache = _Cache()
+
+
+async def changed() -> None:
+    """Tell every process that the published campaigns changed (call after the change commits)."""
+    await get_redis().set(VERSION_KEY, uuid.uuid4().hex)
+
+
+async def _published(now: datetime) -> list[Published]:
+    version = await get_redis().get(VERSION_KEY)
+    if version != _cache.version or time.monotonic() - _cache.loaded_at > MAX_AGE_SECONDS:
+        loaded_at = time.monotonic()
+        rows = (
+            await Campaign.filter(status__in=[CampaignStatus.APPROVED, CampaignStatus.LIVE], ends_at__gt=now)
+            .order_by("starts_at", "id")
+            .limit(CANDIDATES)
+            .values(*Published.__dataclass_fields__)
+        )
+        _cache.rows = tuple(Published(**row) for row in rows)
+        _cache.version, _cache.loaded_at = version, loaded_at
+    return [c for c in _cache.rows if c.ends_at > now]
+
+
+def _in_grid(campaign: Published, grid_id: int | None) -> bool:
+    # A campaign without grids runs everywhere; one limited to grids shows only where the member is.
+    return not campaign.grid_ids or (grid_id is not None and grid_id in campaign.grid_ids)
+
+
+async def for_member(member: Member, grid_id: int | None, now: datetime, limit: int) -> Showcase:
+    """The live and upcoming campaigns the member may take part in where they are."""
+    rows = [c for c in await _published(now) if _in_grid(c, grid_id)]
+    restricted = [c.id for c in rows if c.audience.get("member_list")]
+    listed: set[Any] = (
+        set(
+            await AudienceMember.filter(member_id=member.id, campaign_id__in=restricted).values_list(
+                "campaign_id", flat=True
+            )
+        )
+        if restricted
+        else set()
+    )
+    eligible = [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed)]
+    live = [c for c in eligible if c.starts_at <= now][:limit]
+    upcoming = [c for c in eligible if c.starts_at > now][:limit]
+    return Showcase(live=live, upcoming=upcoming)
