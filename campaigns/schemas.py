@@ -37,6 +37,13 @@ class Reward(BaseModel):
         return self
 
 
+def _issuable(*rewards: Reward) -> None:
+    """Non-flash rewards are paid by `campaigns.payouts`: a voucher or gift names its catalogue benefit."""
+    for reward in rewards:
+        if reward.kind != "points" and reward.benefit_id is None:
+            raise ValueError("benefit_id: a voucher or gift reward names the catalogue benefit it issues")
+
+
 class FlashConfig(BaseModel):
     """Flash sale / coupon drop: a fixed stock grabbed from a set time, optionally for points or fen."""
 
@@ -58,6 +65,11 @@ class SpendAndGetConfig(BaseModel):
     min_spend_fen: int = Field(ge=1, le=100_000_000)
     reward: Reward
 
+    @model_validator(mode="after")
+    def _rewards(self) -> SpendAndGetConfig:
+        _issuable(self.reward)
+        return self
+
 
 class MultiplierConfig(BaseModel):
     """Points earned at eligible merchants, categories or grids within the window are multiplied."""
@@ -76,6 +88,11 @@ class CheckinConfig(BaseModel):
     type: Literal[CampaignType.CHECKIN]
     streak_days: int = Field(ge=2, le=366)
     reward: Reward
+
+    @model_validator(mode="after")
+    def _rewards(self) -> CheckinConfig:
+        _issuable(self.reward)
+        return self
 
 
 class Prize(BaseModel):
@@ -104,6 +121,7 @@ class LuckyDrawConfig(BaseModel):
             raise ValueError("prizes: probabilities add up to more than 1,000,000 ppm")
         if len({p.name for p in self.prizes}) != len(self.prizes):
             raise ValueError("prizes: names must be unique")
+        _issuable(*(p.reward for p in self.prizes))
         return self
 
 
@@ -116,6 +134,11 @@ class ReferralConfig(BaseModel):
     qualifying_min_spend_fen: int = Field(0, ge=0, le=100_000_000)
     referrer_reward: Reward
     referee_reward: Reward
+
+    @model_validator(mode="after")
+    def _rewards(self) -> ReferralConfig:
+        _issuable(self.referrer_reward, self.referee_reward)
+        return self
 
 
 CampaignConfig = Annotated[
