@@ -11,6 +11,7 @@ from app.auth.deps import current_member
 from app.auth.tokens import Principal
 from app.errors import problem_responses
 from app.idempotency import idempotent
+from app.ratelimit import limit_per_principal
 from campaigns import checkin, draw, referral
 from campaigns.checkin import CheckinState
 from campaigns.models import CampaignStatus
@@ -26,6 +27,11 @@ from campaigns.schemas import (
 )
 
 router = APIRouter(tags=["Mini-program: campaigns"])
+# Per member: draws are cheap to script, and referral codes must not be guessable by brute force.
+_checkin_limit = limit_per_principal("mp-checkin", current_member, limit=10, period=60)
+_draw_limit = limit_per_principal("mp-draw", current_member, limit=20, period=10)
+_accept_limit = limit_per_principal("mp-referral-accept", current_member, limit=10, period=3600)
+RATE_LIMITED = (429, "rate_limited", "too many requests from this member; see Retry-After")
 
 NOT_FOUND = (404, "campaign.not_found", "no such campaign, or not for you")
 WRONG_TYPE = (409, "campaign.wrong_type", "the campaign is of another type")
@@ -54,9 +60,9 @@ def _checkin_out(state: CheckinState) -> CheckinOut:
     "/campaigns/{campaign_id}/check-in",
     response_model=CheckinOut,
     summary="Check in today",
-    responses=problem_responses(NOT_FOUND, WRONG_TYPE, NOT_RUNNING),
+    responses=problem_responses(NOT_FOUND, WRONG_TYPE, NOT_RUNNING, RATE_LIMITED),
 )
-async def check_in(campaign_id: int, member: Principal = Depends(current_member)) -> CheckinOut:
+async def check_in(campaign_id: int, member: Principal = Depends(_checkin_limit)) -> CheckinOut:
     """Check in for today's business day (Asia/Shanghai); again the same day changes nothing. The check-in
     that completes `streak_days` consecutive days pays the reward (`payout` says how it went)."""
     return _checkin_out(await checkin.check_in(member.id, campaign_id))
@@ -84,10 +90,11 @@ async def check_in_progress(campaign_id: int, member: Principal = Depends(curren
         NOT_RUNNING,
         (409, "campaign.limit_reached", "you drew as often as allowed (in total or today)"),
         (409, "points.insufficient", "not enough points for a draw (nothing was spent)"),
+        RATE_LIMITED,
     ),
 )
 @idempotent
-async def lucky_draw(campaign_id: int, member: Principal = Depends(current_member)) -> DrawOut:
+async def lucky_draw(campaign_id: int, member: Principal = Depends(_draw_limit)) -> DrawOut:
     """Spend the draw's cost in points and draw: the roll is HMAC-SHA256(seed, reference), so the draw can
     be checked against the published seed commitment once the seed is revealed. Send an Idempotency-Key
     to retry safely: without one, every request is a new draw."""
@@ -137,11 +144,12 @@ async def my_referral(member: Principal = Depends(current_member)) -> ReferralOu
         (404, "referral.code_not_found", "no member has this code"),
         (409, "referral.not_allowed", "your own code, a referral accepted before, or not a new member"),
         (409, "referral.no_campaign", "no referral campaign is running for you"),
+        RATE_LIMITED,
     ),
 )
 @idempotent
 async def accept_referral(
-    body: ReferralAcceptIn, member: Principal = Depends(current_member)
+    body: ReferralAcceptIn, member: Principal = Depends(_accept_limit)
 ) -> ReferralAcceptedOut:
     """Enter a friend's code once, as a new member: both of you are rewarded after your first qualifying
     spend at the alliance. Entering the same code again returns the same referral."""

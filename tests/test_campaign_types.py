@@ -491,3 +491,13 @@ async def test_a_listener_delayed_past_the_end_still_pays_a_sale_made_in_the_win
     paid = await CampaignPayout.filter(campaign_id=campaign_id)
     assert [p.reference for p in paid] == [f"campaign:{campaign_id}:sale:{in_window.json()['id']}"]
     assert after.status_code == 201 and await service.points_balance(member_id) == 40 + 40
+
+
+async def test_referral_codes_cannot_be_guessed_by_trying(client: httpx.AsyncClient) -> None:
+    member, _ = await joined_member(client)
+    answers = [
+        await client.post("/mp/v1/referrals/accept", json={"code": f"GUESS{n:03d}"}, headers=member)
+        for n in range(11)
+    ]
+    assert [a.status_code for a in answers] == [404] * 10 + [429]
+    assert answers[-1].json()["code"] == "rate_limited" and "Retry-After" in answers[-1].headers
