@@ -626,3 +626,21 @@ class DrawVerificationOut(BaseModel):
     outcomes: dict[str, int]
     prizes: list[PrizeAuditOut]
     stock_consistent: bool = Field(description="for every prize, stock - left = times won")
+
+
+class PayoutOut(BaseModel):
+    """A reward a campaign paid me (spend-and-get, multiplier bonus, check-in, lucky draw, referral)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    campaign_id: int
+    reason: Literal["spend", "multiplier", "checkin", "draw", "referrer", "referee"] = Field(
+        description="what earned it: a qualifying sale, a boosted sale, a check-in streak, a prize, "
+        "a referral (as referrer or referee)"
+    )
+    kind: Literal["voucher", "points", "gift"]
+    points: int = Field(description="points credited (points rewards and multiplier bonuses)")
+    voucher_id: int | None = Field(None, description="the voucher issued, in my vouchers")
+    business_day: date
+    created_at: datetime

@@ -12,7 +12,8 @@ from app.auth.tokens import Principal
 from app.errors import problem_responses
 from app.idempotency import idempotent
 from app.ratelimit import limit_per_principal
-from campaigns import checkin, draw, referral
+from app.timeutil import utcnow
+from campaigns import checkin, draw, payouts, referral, repository
 from campaigns.checkin import CheckinState
 from campaigns.models import CampaignStatus
 from campaigns.schemas import (
@@ -21,10 +22,12 @@ from campaigns.schemas import (
     DrawsOut,
     InvitationOut,
     LuckyDrawConfig,
+    PayoutOut,
     ReferralAcceptedOut,
     ReferralAcceptIn,
     ReferralOut,
 )
+from loyalty.models import Member
 
 router = APIRouter(tags=["Mini-program: campaigns"])
 # Per member: draws are cheap to script, and referral codes must not be guessable by brute force.
@@ -154,3 +157,16 @@ async def accept_referral(
     """Enter a friend's code once, as a new member: both of you are rewarded after your first qualifying
     spend at the alliance. Entering the same code again returns the same referral."""
     return ReferralAcceptedOut.model_validate(await referral.accept(member, body.code))
+
+
+@router.get(
+    "/campaigns/{campaign_id}/rewards",
+    response_model=list[PayoutOut],
+    summary="My rewards from a campaign",
+    responses=problem_responses(NOT_FOUND),
+)
+async def my_rewards(campaign_id: int, member: Principal = Depends(current_member)) -> list[PayoutOut]:
+    """What this campaign paid me so far, oldest first (at most the campaign's per-member limit)."""
+    me = await Member.get(id=member.id)
+    campaign = await repository.get_visible(me, campaign_id, utcnow())
+    return [PayoutOut.model_validate(p) for p in await payouts.member_payouts(campaign.id, member.id)]

@@ -116,6 +116,8 @@ async def test_multiplier_applies_at_covered_merchants_during_the_window(
         (10, str(doubled.json()["id"])),
     ]
     assert (await sale(client, covered, member, 1000)).json()["points"] == 10  # the member's limit is used
+    mine = await client.get(f"/mp/v1/campaigns/{booked[0].campaign_id}/rewards", headers=member)
+    assert [(r["reason"], r["kind"], r["points"]) for r in mine.json()] == [("multiplier", "points", 20)]
     await assert_ledger_sound()
 
 
@@ -197,6 +199,9 @@ async def test_spend_and_get_issues_once_per_qualifying_sale_within_limits_and_b
     campaign = await Campaign.get(id=campaign_id)
     assert (campaign.spent_count, campaign.spent_fen) == (3, 900)
     assert (campaign.status.value, campaign.end_reason) == ("ended", "budget_exhausted")
+    rewards = (await client.get(f"/mp/v1/campaigns/{campaign_id}/rewards", headers=first)).json()
+    assert [(r["reason"], r["kind"]) for r in rewards] == [("spend", "voucher")] * 2
+    assert {r["voucher_id"] for r in rewards} == {v.id for v in await Voucher.filter(member_id=first_id)}
     refs = sorted(v.source_reference for v in await Voucher.filter(source="campaign"))
     assert all(r.startswith(f"campaign:{campaign_id}:sale:") for r in refs) and len(set(refs)) == 3
     await sale(client, merchant, second, 7000)  # ended: nothing
