@@ -8,12 +8,14 @@ calling it again registers nothing twice.
 
 from __future__ import annotations
 
+from campaigns import multiplier, referral, spend_and_get
 from loyalty import hooks as loyalty_hooks
 
 
 def wire() -> None:
     """Install every cross-domain hook in this process."""
     loyalty_hooks.install(
-        earn_multipliers=[],  # campaigns' points-multiplier providers
-        sale_listeners=[],  # campaigns' spend-and-get jobs, run after each sale commits
+        earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
+        # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
+        sale_listeners=[multiplier.on_sale, spend_and_get.on_sale, referral.on_sale],
     )

@@ -48,3 +48,45 @@ class CampaignUnavailable(ServiceUnavailable):
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(detail or "the campaign is being loaded; retry shortly", retry_after=retry_after)
+
+
+class CampaignNotRunning(Conflict):
+    """The campaign is not live right now (not started, paused or ended)."""
+
+    code, title = "campaign.not_running", "Campaign not running"
+
+
+class WrongCampaignType(Conflict):
+    """The action does not apply to this type of campaign."""
+
+    code, title = "campaign.wrong_type", "Not this type of campaign"
+
+
+class LimitReached(Conflict):
+    """The member reached the campaign's per-member limit (in total or today)."""
+
+    code, title = "campaign.limit_reached", "Limit reached"
+
+
+class BudgetExhausted(Conflict):
+    """The campaign's budget cannot pay for another reward."""
+
+    code, title = "campaign.budget_exhausted", "Budget exhausted"
+
+
+class ReferralCodeNotFound(NotFound):
+    """No member has this referral code."""
+
+    code, title = "referral.code_not_found", "Referral code not found"
+
+
+class ReferralNotAllowed(Conflict):
+    """The code cannot be accepted: one's own code, accepted before, or not a new member."""
+
+    code, title = "referral.not_allowed", "Referral not allowed"
+
+
+class NoReferralCampaign(Conflict):
+    """No referral campaign is running for this member."""
+
+    code, title = "referral.no_campaign", "No referral campaign"

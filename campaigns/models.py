@@ -228,3 +228,212 @@ class CampaignStats(Model):
 
     class Meta:
         table = "campaigns_stats"
+
+
+# -- phase 2b: the other campaign types ----------------------------------------------------------------
+
+
+class PayoutReason(StrEnum):
+    """Why a campaign paid a member."""
+
+    SPEND = "spend"
+    CHECKIN = "checkin"
+    DRAW = "draw"
+    REFERRER = "referrer"
+    REFEREE = "referee"
+    MULTIPLIER = "multiplier"
+
+
+class CampaignPayout(Model):
+    """A reward paid by a spend-and-get, check-in, lucky-draw or referral campaign: one per reference.
+
+    Like flash wins, the row carries the member's n-th payout (overall and that business day) with the
+    campaign's limits, so UNIQUE and CHECK constraints cap payouts at the limits whatever the code does.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="payouts", on_delete=fields.RESTRICT
+    )
+    campaign_id: int
+    member: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    member_id: int
+    reference = fields.CharField(max_length=160, unique=True, description="campaign:<id>:<what was paid>")
+    reason = fields.CharEnumField(PayoutReason, max_length=16)
+    kind = fields.CharField(max_length=8, description="voucher, points or gift")
+    points = fields.BigIntField(default=0, description="points credited (points rewards)")
+    voucher_id = fields.BigIntField(null=True, description="the voucher issued (voucher and gift rewards)")
+    cost_fen = fields.BigIntField(default=0, description="what the payout spent of the budget")
+    sequence = fields.IntField(description="the member's n-th payout in the campaign")
+    business_day = fields.DateField(description="Asia/Shanghai day of the payout")
+    day_sequence = fields.IntField(description="the member's n-th payout that business day")
+    member_limit = fields.IntField()
+    member_day_limit = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaigns_payout"
+        indexes = (("member_id", "id"),)
+        constraints = (
+            UniqueConstraint(
+                fields=("campaign_id", "member_id", "sequence"), name="campaigns_payout_sequence"
+            ),
+            UniqueConstraint(
+                fields=("campaign_id", "member_id", "business_day", "day_sequence"),
+                name="campaigns_payout_day_sequence",
+            ),
+            CheckConstraint(
+                check="sequence BETWEEN 1 AND member_limit", name="campaigns_payout_sequence_range"
+            ),
+            CheckConstraint(
+                check="day_sequence >= 1 AND (member_day_limit = 0 OR day_sequence <= member_day_limit)",
+                name="campaigns_payout_day_range",
+            ),
+        )
+
+
+class CheckIn(Model):
+    """A member's check-in in a check-in campaign: at most one per business day."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="checkins", on_delete=fields.RESTRICT
+    )
+    campaign_id: int
+    member: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    member_id: int
+    business_day = fields.DateField(description="Asia/Shanghai day of the check-in")
+    streak = fields.IntField(description="consecutive days up to and including this one")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaigns_checkin"
+        unique_together = (("campaign", "member", "business_day"),)
+        constraints = (CheckConstraint(check="streak >= 1", name="campaigns_checkin_streak"),)
+
+
+class DrawPrize(Model):
+    """A lucky-draw prize's stock: taken by a conditional decrement, never below zero."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="prizes", on_delete=fields.RESTRICT
+    )
+    campaign_id: int
+    prize_index = fields.IntField(description="index of the prize in the campaign's configuration")
+    name = fields.CharField(max_length=64)
+    stock = fields.IntField()
+    stock_left = fields.IntField()
+
+    class Meta:
+        table = "campaigns_draw_prize"
+        unique_together = (("campaign", "prize_index"),)
+        constraints = (
+            CheckConstraint(
+                check="stock_left >= 0 AND stock_left <= stock", name="campaigns_draw_prize_left"
+            ),
+        )
+
+
+class Draw(Model):
+    """One lucky draw: its reference, the HMAC of the seed over it, the roll and the outcome (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="draws", on_delete=fields.RESTRICT
+    )
+    campaign_id: int
+    member: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    member_id: int
+    reference = fields.CharField(max_length=64, unique=True, description="draw:<campaign>:<member>:<n>")
+    sequence = fields.IntField(description="the member's n-th draw in the campaign")
+    business_day = fields.DateField()
+    day_sequence = fields.IntField()
+    member_limit = fields.IntField()
+    member_day_limit = fields.IntField()
+    cost_points = fields.BigIntField(default=0)
+    digest = fields.CharField(max_length=64, description="hex HMAC-SHA256(seed, reference)")
+    roll = fields.IntField(description="first 8 bytes of the digest mod 1,000,000")
+    outcome = fields.CharField(max_length=16, description="won, no_prize or out_of_stock")
+    prize_index = fields.IntField(null=True)
+    prize_name = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaigns_draw"
+        indexes = (("campaign_id", "member_id"),)
+        constraints = (
+            UniqueConstraint(fields=("campaign_id", "member_id", "sequence"), name="campaigns_draw_sequence"),
+            UniqueConstraint(
+                fields=("campaign_id", "member_id", "business_day", "day_sequence"),
+                name="campaigns_draw_day_sequence",
+            ),
+            CheckConstraint(
+                check="sequence BETWEEN 1 AND member_limit", name="campaigns_draw_sequence_range"
+            ),
+            CheckConstraint(
+                check="day_sequence >= 1 AND (member_day_limit = 0 OR day_sequence <= member_day_limit)",
+                name="campaigns_draw_day_range",
+            ),
+            CheckConstraint(check="roll >= 0 AND roll < 1000000", name="campaigns_draw_roll"),
+        )
+
+
+class ReferralCode(Model):
+    """A member's referral code (one per member, created on first use)."""
+
+    member: fields.OneToOneRelation[Any] = fields.OneToOneField(
+        "loyalty.Member", related_name=False, on_delete=fields.CASCADE, primary_key=True
+    )
+    member_id: int
+    code = fields.CharField(max_length=16, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaigns_referral_code"
+
+
+class ReferralStatus(StrEnum):
+    """A referral waits for the referee's first qualifying spend, then both are rewarded."""
+
+    PENDING = "pending"
+    REWARDED = "rewarded"
+
+
+class Referral(Model):
+    """A referee who entered a referrer's code: once per referee, never oneself."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="referrals", on_delete=fields.RESTRICT
+    )
+    campaign_id: int
+    referrer: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "loyalty.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    referrer_id: int
+    referee: fields.OneToOneRelation[Any] = fields.OneToOneField(
+        "loyalty.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    referee_id: int
+    status = fields.CharEnumField(ReferralStatus, max_length=16, default=ReferralStatus.PENDING)
+    sale_id = fields.BigIntField(null=True, description="the referee's first qualifying sale")
+    accepted_at = fields.DatetimeField(auto_now_add=True)
+    rewarded_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "campaigns_referral"
+        indexes = (("referrer_id", "id"),)
+        constraints = (
+            CheckConstraint(check="referrer_id <> referee_id", name="campaigns_referral_not_self"),
+            CheckConstraint(
+                check="(status = 'rewarded') = (sale_id IS NOT NULL AND rewarded_at IS NOT NULL)",
+                name="campaigns_referral_rewarded",
+            ),
+        )

@@ -13,7 +13,7 @@ from app.auth.tokens import Principal
 from app.errors import problem_responses
 from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params, paginate
-from campaigns import analytics, repository, service
+from campaigns import analytics, draw, repository, service
 from campaigns.lifecycle import Action
 from campaigns.models import AudienceMember, BlockedMember, Campaign, CampaignStatus, CampaignType
 from campaigns.schemas import (
@@ -26,6 +26,7 @@ from campaigns.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    DrawVerificationOut,
     LiveOut,
     ReasonIn,
 )
@@ -330,3 +331,17 @@ async def block_member(body: BlockIn, operator: Principal = Depends(current_oper
 async def unblock_member(member_id: int, operator: Principal = Depends(current_operator)) -> None:
     """Lift a block."""
     await service.unblock(operator, member_id)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/draws/verification",
+    response_model=DrawVerificationOut,
+    summary="Verify a lucky draw's fairness",
+    responses=problem_responses(NOT_FOUND, (409, "campaign.wrong_type", "not a lucky draw")),
+)
+@roles(*READ)
+async def verify_draws(campaign_id: int) -> DrawVerificationOut:
+    """Recompute every draw from the seed (HMAC-SHA256(seed, reference)), check the seed against its
+    published commitment, and check each prize's stock against the times it was won. The seed itself
+    is shown in the campaign only once it ended."""
+    return await draw.verification(await repository.get_campaign(campaign_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
@@ -24,6 +24,9 @@ class Reward(BaseModel):
     value_fen: int = Field(0, ge=0, le=10_000_000, description="voucher face value or gift value, fen")
     points: int = Field(0, ge=0, le=10_000_000, description="points credited (kind points)")
     cost_fen: int = Field(0, ge=0, le=10_000_000, description="what one reward costs the funder, fen")
+    benefit_id: int | None = Field(
+        None, ge=1, description="the catalogue benefit a voucher or gift reward is issued as (loyalty)"
+    )
 
     @model_validator(mode="after")
     def _value_matches_kind(self) -> Reward:
@@ -32,6 +35,13 @@ class Reward(BaseModel):
         if self.kind == "voucher" and self.value_fen < 1:
             raise ValueError("value_fen: a voucher has a face value")
         return self
+
+
+def _issuable(*rewards: Reward) -> None:
+    """Non-flash rewards are paid by `campaigns.payouts`: a voucher or gift names its catalogue benefit."""
+    for reward in rewards:
+        if reward.kind != "points" and reward.benefit_id is None:
+            raise ValueError("benefit_id: a voucher or gift reward names the catalogue benefit it issues")
 
 
 class FlashConfig(BaseModel):
@@ -55,6 +65,11 @@ class SpendAndGetConfig(BaseModel):
     min_spend_fen: int = Field(ge=1, le=100_000_000)
     reward: Reward
 
+    @model_validator(mode="after")
+    def _rewards(self) -> SpendAndGetConfig:
+        _issuable(self.reward)
+        return self
+
 
 class MultiplierConfig(BaseModel):
     """Points earned at eligible merchants, categories or grids within the window are multiplied."""
@@ -73,6 +88,11 @@ class CheckinConfig(BaseModel):
     type: Literal[CampaignType.CHECKIN]
     streak_days: int = Field(ge=2, le=366)
     reward: Reward
+
+    @model_validator(mode="after")
+    def _rewards(self) -> CheckinConfig:
+        _issuable(self.reward)
+        return self
 
 
 class Prize(BaseModel):
@@ -101,6 +121,7 @@ class LuckyDrawConfig(BaseModel):
             raise ValueError("prizes: probabilities add up to more than 1,000,000 ppm")
         if len({p.name for p in self.prizes}) != len(self.prizes):
             raise ValueError("prizes: names must be unique")
+        _issuable(*(p.reward for p in self.prizes))
         return self
 
 
@@ -113,6 +134,11 @@ class ReferralConfig(BaseModel):
     qualifying_min_spend_fen: int = Field(0, ge=0, le=100_000_000)
     referrer_reward: Reward
     referee_reward: Reward
+
+    @model_validator(mode="after")
+    def _rewards(self) -> ReferralConfig:
+        _issuable(self.referrer_reward, self.referee_reward)
+        return self
 
 
 CampaignConfig = Annotated[
@@ -422,3 +448,199 @@ def validate_window(starts_at: datetime, ends_at: datetime) -> str | None:
     if ends_at - starts_at > MAX_WINDOW:
         return "ends_at"
     return None
+
+
+# -- member actions of the other campaign types (check-in, lucky draw, referral) -----------------------
+
+
+class CheckinOut(BaseModel):
+    """My check-in progress in a check-in campaign."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "campaign_id": 9,
+                "business_day": "2026-12-03",
+                "checked_in_today": True,
+                "streak": 3,
+                "streak_days": 7,
+                "progress": 3,
+                "days_to_reward": 4,
+                "days": ["2026-12-01", "2026-12-02", "2026-12-03"],
+                "rewards": 0,
+                "payout": None,
+            }
+        }
+    )
+
+    campaign_id: int
+    business_day: date = Field(description="today, Asia/Shanghai")
+    checked_in_today: bool
+    streak: int = Field(
+        description="consecutive days checked in, up to today (or yesterday if not yet today)"
+    )
+    streak_days: int = Field(description="consecutive days that earn the reward")
+    progress: int = Field(description="days of the current streak counting towards the next reward")
+    days_to_reward: int = Field(description="check-ins still needed for the next reward")
+    days: list[date] = Field(description="my check-in days of the last two months, oldest first")
+    rewards: int = Field(description="rewards this campaign paid me")
+    payout: str | None = Field(
+        None,
+        description="this check-in completed a streak: paid, limit_reached, day_limit_reached, "
+        "budget_exhausted or reward_unavailable",
+    )
+
+
+class DrawOut(BaseModel):
+    """One lucky draw of mine, with what is needed to verify it once the seed is revealed."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "campaign_id": 12,
+                "reference": "draw:12:345:1",
+                "sequence": 1,
+                "outcome": "won",
+                "prize_name": "Movie ticket",
+                "digest": "5f2c…",
+                "roll": 123456,
+                "cost_points": 100,
+                "created_at": "2026-12-01T02:00:03Z",
+                "verified": None,
+            }
+        },
+    )
+
+    campaign_id: int
+    reference: str = Field(description="the draw's reference, the HMAC message")
+    sequence: int = Field(description="my n-th draw in the campaign")
+    outcome: Literal["won", "no_prize", "out_of_stock", "budget_exhausted", "unavailable"] = Field(
+        description="won a prize; no_prize (the roll fell outside every prize); out_of_stock (the prize "
+        "rolled is gone); budget_exhausted or unavailable (the prize could not be paid)"
+    )
+    prize_name: str | None = Field(None, description="the prize the roll landed on")
+    digest: str = Field(description="hex HMAC-SHA256(key=seed, msg=reference)")
+    roll: int = Field(description="the digest's first 8 bytes as an integer, mod 1,000,000")
+    cost_points: int = Field(description="points the draw cost")
+    created_at: datetime
+    verified: bool | None = Field(
+        None, description="once the seed is revealed: whether this draw follows from it (null before)"
+    )
+
+
+class DrawsOut(BaseModel):
+    """My draws in a lucky-draw campaign and the seed commitment they can be checked against."""
+
+    campaign_id: int
+    draw_commitment: str | None = Field(description="sha256 of the seed, published before the start")
+    draw_seed: str | None = Field(description="the seed, revealed once the campaign ended")
+    draws: list[DrawOut]
+
+
+class InvitationOut(BaseModel):
+    """A member who accepted my referral code."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="the referral's id")
+    campaign_id: int
+    status: Literal["pending", "rewarded"] = Field(
+        description="pending until the friend's first qualifying spend, then rewarded (both of us)"
+    )
+    accepted_at: datetime
+    rewarded_at: datetime | None
+
+
+class ReferralOut(BaseModel):
+    """My referral code, who accepted it, and whether I came through a referral myself."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"code": "K7MQ2XRD", "invitations": [], "referred": False, "referred_status": None}
+        }
+    )
+
+    code: str = Field(description="share it with friends; they enter it once, as new members")
+    invitations: list[InvitationOut] = Field(description="friends who accepted my code, newest first")
+    referred: bool = Field(description="whether I accepted someone's code")
+    referred_status: Literal["pending", "rewarded"] | None = Field(
+        None, description="the state of my own referral, if any"
+    )
+
+
+class ReferralAcceptIn(BaseModel):
+    """A friend's referral code."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"code": "K7MQ2XRD"}})
+
+    code: str = Field(min_length=4, max_length=16, description="the code, case-insensitive")
+
+
+class ReferralAcceptedOut(BaseModel):
+    """My accepted referral: we are both rewarded after my first qualifying spend."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    campaign_id: int
+    status: Literal["pending", "rewarded"]
+    accepted_at: datetime
+
+
+class PrizeAuditOut(BaseModel):
+    """One prize of a lucky draw: its stock, what is left and how often it was won."""
+
+    name: str
+    probability_ppm: int
+    stock: int
+    left: int = Field(description="stock left in the database")
+    won: int = Field(description="draws that won it; stock - left must equal this")
+
+
+class DrawVerificationOut(BaseModel):
+    """Every draw of a lucky draw recomputed from the seed: the ops audit of its fairness."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "campaign_id": 12,
+                "draw_commitment": "9c1d…",
+                "commitment_matches": True,
+                "draws": 1500,
+                "verified": 1500,
+                "mismatches": [],
+                "outcomes": {"won": 20, "no_prize": 1400, "out_of_stock": 80},
+                "prizes": [],
+                "stock_consistent": True,
+            }
+        }
+    )
+
+    campaign_id: int
+    draw_commitment: str | None = Field(description="the sha256 published before the window opened")
+    commitment_matches: bool = Field(description="sha256(seed) equals the published commitment")
+    draws: int
+    verified: int = Field(description="draws whose digest, roll and prize follow from the seed")
+    mismatches: list[str] = Field(description="references of draws that do not (at most 100)")
+    outcomes: dict[str, int]
+    prizes: list[PrizeAuditOut]
+    stock_consistent: bool = Field(description="for every prize, stock - left = times won")
+
+
+class PayoutOut(BaseModel):
+    """A reward a campaign paid me (spend-and-get, multiplier bonus, check-in, lucky draw, referral)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    campaign_id: int
+    reason: Literal["spend", "multiplier", "checkin", "draw", "referrer", "referee"] = Field(
+        description="what earned it: a qualifying sale, a boosted sale, a check-in streak, a prize, "
+        "a referral (as referrer or referee)"
+    )
+    kind: Literal["voucher", "points", "gift"]
+    points: int = Field(description="points credited (points rewards and multiplier bonuses)")
+    voucher_id: int | None = Field(None, description="the voucher issued, in my vouchers")
+    business_day: date
+    created_at: datetime

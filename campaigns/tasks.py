@@ -14,7 +14,7 @@ from app.jobs import Job, job
 from app.redis_client import get_redis
 from app.timeutil import utcnow
 from app.worker import BackgroundLoop
-from campaigns import analytics, flash_install, service
+from campaigns import analytics, flash_install, multiplier, referral, service, spend_and_get
 from campaigns.flash_keys import ACTIVE_SET, k
 from campaigns.flash_persist import persist_loop, stream_backlog
 from campaigns.lifecycle import RUNNING
@@ -60,7 +60,7 @@ async def _tick(ctx: dict[str, Any]) -> None:
     await maintain_flash()
 
 
-TASKS: list[Job] = [preheat]
+TASKS: list[Job] = [preheat, multiplier.on_sale, spend_and_get.on_sale, referral.on_sale]
 CRON_JOBS: list[CronJob] = [
     cron(_tick, name="campaigns.tick", second=set(range(0, 60, 2)), unique=True, timeout=60)
 ]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from miniprogram_api import auth, benefits, campaigns, home, points, profile, stores, vouchers
+from miniprogram_api import (
+    auth,
+    benefits,
+    campaign_actions,
+    campaigns,
+    home,
+    points,
+    profile,
+    stores,
+    vouchers,
+)
 from miniprogram_api.billpay import router_member as billpay
 
 # Every customer-facing area, mounted under /mp/v1 by `app.main.api_routers`. FastAPI tries routers in
@@ -13,6 +23,7 @@ ROUTERS: list[APIRouter] = [
     stores.router,
     home.router,
     campaigns.router,
+    campaign_actions.router,
     profile.router,
     points.router,
     vouchers.router,

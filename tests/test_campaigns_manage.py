@@ -33,17 +33,18 @@ async def team(client: httpx.AsyncClient) -> ch.Ops:
 
 
 REWARD = {"kind": "voucher", "title": "¥5 off", "value_fen": 500, "cost_fen": 500}
+ISSUED = {**REWARD, "benefit_id": 1}  # non-flash rewards name the catalogue benefit they issue
 CONFIGS: dict[str, dict[str, Any]] = {
     "flash": {"type": "flash", "stock": 10, "reward": REWARD},
-    "spend_and_get": {"type": "spend_and_get", "min_spend_fen": 5000, "reward": REWARD},
+    "spend_and_get": {"type": "spend_and_get", "min_spend_fen": 5000, "reward": ISSUED},
     "multiplier": {"type": "multiplier", "multiplier_percent": 200},
-    "checkin": {"type": "checkin", "streak_days": 7, "reward": REWARD},
+    "checkin": {"type": "checkin", "streak_days": 7, "reward": ISSUED},
     "lucky_draw": {
         "type": "lucky_draw",
         "cost_points": 100,
-        "prizes": [{"name": "coffee", "probability_ppm": 50_000, "stock": 20, "reward": REWARD}],
+        "prizes": [{"name": "coffee", "probability_ppm": 50_000, "stock": 20, "reward": ISSUED}],
     },
-    "referral": {"type": "referral", "referrer_reward": REWARD, "referee_reward": REWARD},
+    "referral": {"type": "referral", "referrer_reward": ISSUED, "referee_reward": ISSUED},
 }
 
 
@@ -92,6 +93,7 @@ async def test_every_type_is_configured_submitted_and_approved(
             {"config": CONFIGS["lucky_draw"] | {"prizes": CONFIGS["lucky_draw"]["prizes"] * 2}},
             "config.lucky_draw",
         ),
+        ({"config": {"type": "checkin", "streak_days": 7, "reward": REWARD}}, "config.checkin"),
     ],
 )
 async def test_bad_configuration_names_the_field(
