@@ -1,0 +1,121 @@
+"""Merchants × loyalty: store scans make members known, grid dashboard figures, consistency rules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from app.timeutil import business_day, business_day_bounds, utcnow
+from loyalty.models import Member, MerchantMember
+from merchants.models import Merchant
+from tests.helpers import login_member, login_operator
+from tests.loyalty_support import joined_member
+from tests.merchants_support import active_merchant
+
+
+async def store_code(client: httpx.AsyncClient, owner: dict[str, str], store_id: int) -> str:
+    """The payload of a store's QR code, as the console shows it."""
+    response = await client.get(f"/merchant/v1/stores/{store_id}/qr", headers=owner)
+    assert response.status_code == 200, response.text
+    return str(response.json()["payload"])
+
+
+async def scan(client: httpx.AsyncClient, payload: str, member: dict[str, str] | None) -> httpx.Response:
+    """Scan a store QR code from the mini-program (anonymously without a member header)."""
+    return await client.post("/mp/v1/stores/scan", json={"payload": payload}, headers=member or {})
+
+
+async def members_listed(client: httpx.AsyncClient, owner: dict[str, str]) -> dict[int, int]:
+    """The merchant console's members list: member id → visits."""
+    response = await client.get("/merchant/v1/members", headers=owner)
+    assert response.status_code == 200, response.text
+    return {m["member_id"]: m["visits"] for m in response.json()["items"]}
+
+
+# -- 1. scanning a store QR code -------------------------------------------------------------------
+
+
+async def test_scan_makes_a_member_known_and_listed_only_with_consent(client: httpx.AsyncClient) -> None:
+    admin = await login_operator(client)
+    owner, merchant_id, store_id = await active_merchant(client, admin)
+    other_owner, _, _ = await active_merchant(client, admin, "Other Shop")
+    payload = await store_code(client, owner, store_id)
+    sharing, sharing_id = await joined_member(client, share_profile=True)
+    shy, shy_id = await joined_member(client, share_profile=False)
+
+    # Anonymous: the store resolves, nobody becomes known.
+    anonymous = await scan(client, payload, None)
+    assert anonymous.status_code == 200 and anonymous.json()["id"] == store_id
+    assert await MerchantMember.filter(merchant_id=merchant_id).count() == 0
+
+    first = await scan(client, payload, sharing)
+    assert first.status_code == 200 and first.json()["merchant_id"] == merchant_id
+    assert await members_listed(client, owner) == {sharing_id: 1}
+    assert (await scan(client, payload, sharing)).status_code == 200
+    assert (await scan(client, payload, shy)).status_code == 200
+    # Both are known (first seen, last seen, visits); only the consenting one is listed.
+    known = {k.member_id: k for k in await MerchantMember.filter(merchant_id=merchant_id)}
+    assert {m: k.visits for m, k in known.items()} == {sharing_id: 2, shy_id: 1}
+    assert known[sharing_id].first_seen_at < known[sharing_id].last_seen_at
+    assert await members_listed(client, owner) == {sharing_id: 2}
+    assert await members_listed(client, other_owner) == {}
+
+    # A member who never joined is known too, and listed once they join and consent.
+    newcomer = await login_member(client)
+    assert (await scan(client, payload, newcomer)).status_code == 200
+    assert len(await members_listed(client, owner)) == 1
+    joined = await client.post("/mp/v1/me/join", json={"share_profile": True}, headers=newcomer)
+    assert set(await members_listed(client, owner)) == {sharing_id, joined.json()["id"]}
+
+    # A token that is sent must be valid; anonymous callers send none.
+    forged = await scan(client, payload, {"Authorization": "Bearer not-a-token"})
+    assert forged.status_code == 401
+    assert (await scan(client, payload + "x", sharing)).json()["code"] == "store.qr_invalid"
+
+
+async def test_scan_at_a_suspended_merchant_is_refused_and_counts_nothing(client: httpx.AsyncClient) -> None:
+    admin = await login_operator(client)
+    owner, merchant_id, store_id = await active_merchant(client, admin)
+    payload = await store_code(client, owner, store_id)
+    member, member_id = await joined_member(client)
+    assert (await scan(client, payload, member)).status_code == 200
+    suspended = await client.post(
+        f"/ops/v1/merchants/{merchant_id}/suspend", json={"reason": "inspection"}, headers=admin
+    )
+    assert suspended.status_code == 200, suspended.text
+
+    refused = await scan(client, payload, member)
+    assert refused.status_code == 404 and refused.json()["code"] == "store.not_found"
+    assert (await scan(client, payload, None)).status_code == 404
+    known = await MerchantMember.get(merchant_id=merchant_id, member_id=member_id)
+    assert known.visits == 1
+
+
+async def test_activity_is_recorded_cheaply(client: httpx.AsyncClient) -> None:
+    admin = await login_operator(client)
+    owner, merchant_id, store_id = await active_merchant(client, admin)
+    payload = await store_code(client, owner, store_id)
+    member, member_id = await joined_member(client, "regular")
+    long_ago = utcnow() - timedelta(days=3)
+    await Member.filter(id=member_id).update(last_active_at=long_ago)
+    await Merchant.filter(id=merchant_id).update(last_activity_at=long_ago)
+
+    assert (await scan(client, payload, member)).status_code == 200
+    today_starts = business_day_bounds(business_day())[0]
+    first = (await Member.get(id=member_id)).last_active_at
+    merchant_seen = (await Merchant.get(id=merchant_id)).last_activity_at
+    assert first >= today_starts
+    assert merchant_seen is not None and merchant_seen > long_ago + timedelta(days=2)
+
+    # Later the same business day: neither the member's day nor the recent merchant activity is rewritten.
+    assert (await scan(client, payload, member)).status_code == 200
+    assert (await client.post("/mp/v1/auth/login", json={"code": "dev:regular"})).status_code == 200
+    assert (await Member.get(id=member_id)).last_active_at == first
+    assert (await Merchant.get(id=merchant_id)).last_activity_at == merchant_seen
+
+    # A member last active yesterday is recorded again at their first activity today.
+    yesterday = today_starts - timedelta(minutes=1)
+    await Member.filter(id=member_id).update(last_active_at=yesterday)
+    assert (await scan(client, payload, member)).status_code == 200
+    assert (await Member.get(id=member_id)).last_active_at >= today_starts
