@@ -8,11 +8,13 @@ calling it again registers nothing twice.
 
 from __future__ import annotations
 
+from loyalty import dashboard as loyalty_dashboard
 from loyalty import hooks as loyalty_hooks
 
 
 def wire() -> None:
     """Install every cross-domain hook in this process."""
+    loyalty_dashboard.install()  # loyalty's figures on the grid dashboard
     loyalty_hooks.install(
         earn_multipliers=[],  # campaigns' points-multiplier providers
         sale_listeners=[],  # campaigns' spend-and-get jobs, run after each sale commits

@@ -7,11 +7,13 @@ from datetime import timedelta
 import httpx
 
 from app.timeutil import business_day, business_day_bounds, utcnow
+from loyalty.dashboard import FIGURES
 from loyalty.models import Member, MerchantMember
 from merchants.models import Merchant
 from tests.helpers import login_member, login_operator
-from tests.loyalty_support import joined_member
-from tests.merchants_support import active_merchant
+from tests.loyalty_support import assert_ledger_sound, joined_member, member_code, sale
+from tests.merchants_support import active_merchant, create_branch
+from tests.test_loyalty_vouchers import published_benefit, redeem, token_for
 
 
 async def store_code(client: httpx.AsyncClient, owner: dict[str, str], store_id: int) -> str:
@@ -119,3 +121,83 @@ async def test_activity_is_recorded_cheaply(client: httpx.AsyncClient) -> None:
     await Member.filter(id=member_id).update(last_active_at=yesterday)
     assert (await scan(client, payload, member)).status_code == 200
     assert (await Member.get(id=member_id)).last_active_at >= today_starts
+
+
+# -- 2. grid dashboard figures from loyalty --------------------------------------------------------
+
+
+async def test_grid_dashboard_figures_come_from_loyalty_and_drive_the_inactivity_flag(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await login_operator(client)
+    manager = await login_operator(client, "grid_manager")
+    grid = await create_branch(client, manager)
+    noodles, noodles_id, noodles_store = await active_merchant(client, admin, "Noodles")
+    coffee, coffee_id, _ = await active_merchant(client, admin, "Coffee")
+    _, idle_id, _ = await active_merchant(client, admin, "Idle")
+    long_ago = utcnow() - timedelta(days=40)
+    await Merchant.filter(id__in=[noodles_id, coffee_id, idle_id]).update(last_activity_at=long_ago)
+    before = await client.get(f"/ops/v1/grids/{grid}/dashboard", headers=manager)
+    assert before.json()["inactive_merchants"] == 3
+    assert before.json()["metrics"] == dict.fromkeys(FIGURES, 0)
+
+    alice, _ = await joined_member(client)
+    bob, _ = await joined_member(client)
+    assert (await scan(client, await store_code(client, noodles, noodles_store), alice)).status_code == 200
+    assert (await sale(client, noodles, alice, 10_000)).status_code == 201  # 100 points
+    assert (await sale(client, noodles, bob, 34_000)).status_code == 201  # 340 points
+    refunded = await sale(client, noodles, alice, 5_000)
+    refund = await client.post(f"/merchant/v1/sales/{refunded.json()['id']}/refund", headers=noodles)
+    assert refund.status_code == 200, refund.text
+    paid = await client.post(
+        "/merchant/v1/points-payments",
+        json={"member_code": await member_code(client, bob), "points": 40},
+        headers=noodles,
+    )
+    assert paid.status_code == 201, paid.text
+    benefit_id = await published_benefit(client)
+    voucher = await client.post(f"/mp/v1/benefits/{benefit_id}/redeem", headers=bob)
+    assert voucher.status_code == 201, voucher.text
+    redeemed = await redeem(client, coffee, await token_for(client, bob, voucher.json()["id"]), 2_000)
+    assert redeemed.status_code == 201, redeemed.text
+
+    lines = await client.get(f"/ops/v1/grids/{grid}/merchants", params={"limit": 10}, headers=manager)
+    by_name = {m["name"]: m for m in lines.json()["items"]}
+    assert by_name["Noodles"]["metrics"] | {"last_activity_ts": 0} == {
+        "members_joined": 2,
+        "sales_count": 2,
+        "sales_fen": 44_000,
+        "points_issued": 440,
+        "points_redeemed": 40,
+        "vouchers_redeemed": 0,
+        "last_activity_ts": 0,
+    }
+    coffee_figures = by_name["Coffee"]["metrics"]
+    assert (coffee_figures["members_joined"], coffee_figures["vouchers_redeemed"]) == (1, 1)
+    assert (coffee_figures["sales_count"], coffee_figures["points_issued"]) == (0, 0)
+    assert by_name["Idle"]["metrics"] == dict.fromkeys(FIGURES, 0)
+    now_ts = int(utcnow().timestamp())
+    for name in ("Noodles", "Coffee"):
+        assert now_ts - 60 <= by_name[name]["metrics"]["last_activity_ts"] <= now_ts + 1
+        assert by_name[name]["inactive"] is False
+    assert by_name["Idle"]["inactive"] is True
+
+    dashboard = (await client.get(f"/ops/v1/grids/{grid}/dashboard", headers=manager)).json()
+    assert dashboard["inactive_merchants"] == 1
+    assert dashboard["metrics"] | {"last_activity_ts": 0} == {
+        "members_joined": 3,
+        "sales_count": 2,
+        "sales_fen": 44_000,
+        "points_issued": 440,
+        "points_redeemed": 40,
+        "vouchers_redeemed": 1,
+        "last_activity_ts": 0,
+    }
+    assert dashboard["metrics"]["last_activity_ts"] == max(
+        by_name[n]["metrics"]["last_activity_ts"] for n in ("Noodles", "Coffee")
+    )
+    idle_only = await client.get(
+        f"/ops/v1/grids/{grid}/merchants", params={"inactive_only": True}, headers=manager
+    )
+    assert [m["id"] for m in idle_only.json()["items"]] == [idle_id]
+    await assert_ledger_sound()
