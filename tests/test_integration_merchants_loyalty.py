@@ -9,7 +9,8 @@ import httpx
 from app.timeutil import business_day, business_day_bounds, utcnow
 from loyalty.dashboard import FIGURES
 from loyalty.models import Member, MerchantMember
-from merchants.models import Merchant
+from loyalty.schemas import BenefitIn, ProgramOut
+from merchants.models import Category, Merchant
 from tests.helpers import login_member, login_operator
 from tests.loyalty_support import assert_ledger_sound, joined_member, member_code, sale
 from tests.merchants_support import active_merchant, create_branch
@@ -201,3 +202,88 @@ async def test_grid_dashboard_figures_come_from_loyalty_and_drive_the_inactivity
     )
     assert [m["id"] for m in idle_only.json()["items"]] == [idle_id]
     await assert_ledger_sound()
+
+
+# -- 3. consistency --------------------------------------------------------------------------------
+
+
+async def test_a_suspended_merchants_benefits_leave_the_catalogue_and_cannot_be_redeemed(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await login_operator(client)
+    approver = await login_operator(client, "approver")
+    campaigns = await login_operator(client, "campaign_manager")
+    owner, merchant_id, _ = await active_merchant(client, admin, "Cookie Shop")
+    member, member_id = await joined_member(client)
+    proposal = {"name": "Free cookie", "kind": "gift", "face_value_fen": 800, "valid_days": 14}
+    own = await client.post("/merchant/v1/benefits", json={**proposal, "price_points": 100}, headers=owner)
+    assert own.status_code == 201, own.text
+    approved = await client.post(f"/ops/v1/benefits/{own.json()['id']}/review/approve", headers=approver)
+    assert approved.status_code == 200, approved.text
+    listed = await published_benefit(client, name="¥5 here", eligibility="list", merchant_ids=[merchant_id])
+    everywhere = await published_benefit(client, name="¥5 anywhere")
+    assert (await sale(client, owner, member, 60_000)).status_code == 201  # 600 points
+    voucher = await client.post(f"/mp/v1/benefits/{own.json()['id']}/redeem", headers=member)
+    assert voucher.status_code == 201, voucher.text
+
+    async def catalogue() -> list[int]:
+        response = await client.get("/mp/v1/benefits", headers=member)
+        assert response.status_code == 200, response.text
+        return sorted(b["id"] for b in response.json()["items"])
+
+    assert await catalogue() == sorted([own.json()["id"], listed, everywhere])
+    suspended = await client.post(
+        f"/ops/v1/merchants/{merchant_id}/suspend", json={"reason": "inspection"}, headers=admin
+    )
+    assert suspended.status_code == 200, suspended.text
+
+    assert await catalogue() == [everywhere]
+    for benefit_id in (own.json()["id"], listed):
+        assert (await client.get(f"/mp/v1/benefits/{benefit_id}", headers=member)).status_code == 404
+        bought = await client.post(f"/mp/v1/benefits/{benefit_id}/redeem", headers=member)
+        assert bought.status_code == 404 and bought.json()["code"] == "benefit.not_found"
+        granted = await client.post(
+            f"/ops/v1/benefits/{benefit_id}/grants",
+            json={"member_ids": [member_id], "reason": "care package"},
+            headers=campaigns,
+        )
+        assert granted.status_code == 409 and granted.json()["code"] == "benefit.unavailable"
+    assert (await client.get("/mp/v1/points", headers=member)).json()["balance"] == 500  # nothing spent
+    at_till = await redeem(client, owner, await token_for(client, member, voucher.json()["id"]), 2_000)
+    assert at_till.status_code == 409 and at_till.json()["code"] == "merchant.not_active"
+
+    reactivated = await client.post(
+        f"/ops/v1/merchants/{merchant_id}/reactivate", json={"reason": "passed"}, headers=admin
+    )
+    assert reactivated.status_code == 200, reactivated.text
+    assert await catalogue() == sorted([own.json()["id"], listed, everywhere])
+    again = await redeem(client, owner, await token_for(client, member, voucher.json()["id"]), 2_000)
+    assert again.status_code == 201, again.text
+    await assert_ledger_sound()
+
+
+async def test_one_category_list_serves_discovery_and_benefit_eligibility(client: httpx.AsyncClient) -> None:
+    # The schemas point at the merchants' enum: there is no second list to drift.
+    categories = BenefitIn.model_json_schema()["$defs"]["Category"]["enum"]
+    assert categories == [c.value for c in Category]
+    assert ProgramOut.model_json_schema()["$defs"]["Category"]["enum"] == categories
+
+    admin = await login_operator(client)
+    owner, merchant_id, _ = await active_merchant(client, admin, "Gym", category="fitness")
+    member, _ = await joined_member(client)
+    benefit_id = await published_benefit(client, eligibility="category", categories=["fitness"])
+    created = await client.get(f"/mp/v1/benefits/{benefit_id}", headers=member)
+    assert created.json()["categories"] == ["fitness"]
+    assert (await sale(client, owner, member, 30_000)).status_code == 201
+    voucher = await client.post(f"/mp/v1/benefits/{benefit_id}/redeem", headers=member)
+    # The merchant changes its business category (a cosmetic field): eligibility follows at once.
+    moved = await client.patch("/merchant/v1/application", json={"category": "beauty"}, headers=owner)
+    assert moved.status_code == 200 and moved.json()["category"] == "beauty"
+    refused = await redeem(client, owner, await token_for(client, member, voucher.json()["id"]), 2_000)
+    assert refused.status_code == 403 and refused.json()["code"] == "voucher.not_valid_here"
+    await client.patch("/merchant/v1/application", json={"category": "fitness"}, headers=owner)
+    accepted = await redeem(client, owner, await token_for(client, member, voucher.json()["id"]), 2_000)
+    assert accepted.status_code == 201, accepted.text
+    assert (await client.get(f"/ops/v1/loyalty/merchants/{merchant_id}/terms", headers=admin)).json()[
+        "category"
+    ] == "fitness"
