@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -287,3 +288,27 @@ async def test_one_category_list_serves_discovery_and_benefit_eligibility(client
     assert (await client.get(f"/ops/v1/loyalty/merchants/{merchant_id}/terms", headers=admin)).json()[
         "category"
     ] == "fitness"
+
+
+async def test_concurrent_scans_count_every_visit_once(client: httpx.AsyncClient) -> None:
+    admin = await login_operator(client)
+    owner, merchant_id, store_id = await active_merchant(client, admin)
+    payload = await store_code(client, owner, store_id)
+    regular, regular_id = await joined_member(client)
+    others = [await joined_member(client) for _ in range(8)]
+    await Member.filter(id=regular_id).update(last_active_at=utcnow() - timedelta(days=2))
+    await Merchant.filter(id=merchant_id).update(last_activity_at=utcnow() - timedelta(days=2))
+
+    results = await asyncio.gather(
+        *[scan(client, payload, regular) for _ in range(12)],
+        *[scan(client, payload, headers) for headers, _ in others],
+        *[scan(client, payload, None) for _ in range(4)],
+    )
+
+    assert [r.status_code for r in results] == [200] * len(results)
+    visits = {k.member_id: k.visits for k in await MerchantMember.filter(merchant_id=merchant_id)}
+    assert visits == {regular_id: 12} | {member_id: 1 for _, member_id in others}
+    assert await members_listed(client, owner) == visits
+    assert (await Member.get(id=regular_id)).last_active_at >= business_day_bounds(business_day())[0]
+    merchant_seen = (await Merchant.get(id=merchant_id)).last_activity_at
+    assert merchant_seen is not None and merchant_seen > utcnow() - timedelta(minutes=1)
