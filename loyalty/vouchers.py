@@ -187,7 +187,8 @@ async def _issue(
         raise BenefitNotFound("benefit not found")
     if benefit.status != BenefitStatus.ACTIVE or (benefit.valid_until and benefit.valid_until <= now):
         raise BenefitUnavailable("the benefit is not active")
-    if not await Benefit.filter(served_by_active_merchants(), id=benefit_id).exists():
+    tied_to_merchants = benefit.funder_merchant_id is not None or benefit.eligibility == Eligibility.LIST
+    if tied_to_merchants and not await Benefit.filter(served_by_active_merchants(), id=benefit_id).exists():
         raise BenefitUnavailable("the benefit's merchant is not active in the alliance")
     existing = {
         v.source_reference: v
