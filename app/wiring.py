@@ -9,11 +9,13 @@ calling it again registers nothing twice.
 from __future__ import annotations
 
 from campaigns import multiplier, referral, spend_and_get
+from loyalty import dashboard as loyalty_dashboard
 from loyalty import hooks as loyalty_hooks
 
 
 def wire() -> None:
     """Install every cross-domain hook in this process."""
+    loyalty_dashboard.install()  # loyalty's figures on the grid dashboard
     loyalty_hooks.install(
         earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
         # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards

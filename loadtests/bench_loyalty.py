@@ -39,11 +39,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 OUT = ROOT / "loadtests" / "out"
 MEMBERS = 1000
+ACTIVITY_RESOLUTION = timedelta(minutes=5)  # merchants.onboarding.ACTIVITY_RESOLUTION
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _day_start(at: datetime) -> datetime:
+    """The UTC start of the Asia/Shanghai business day of an instant (app.timeutil)."""
+    local = at.astimezone(_SHANGHAI)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 def _configure(args: argparse.Namespace) -> dict[str, str]:
@@ -266,7 +275,7 @@ class RawLoyalty:
 
     async def _terms(self, target: object) -> None:
         await target.fetch(  # type: ignore[attr-defined]
-            "SELECT m.status, p.earn_rate, p.point_value_fen, p.category FROM merchants_merchant m "
+            "SELECT m.status, m.category, p.earn_rate, p.point_value_fen FROM merchants_merchant m "
             "LEFT JOIN loyalty_merchant_program p ON p.merchant_id = m.id WHERE m.id = $1",
             self.merchant_id,
         )
@@ -284,6 +293,16 @@ class RawLoyalty:
             " points_earned = loyalty_merchant_member.points_earned + excluded.points_earned,"
             " redemptions = loyalty_merchant_member.redemptions + excluded.redemptions",
             self.merchant_id, member_id, at, spend, points, used,
+        )  # fmt: skip
+        # The member's last active day and the merchant's last activity, as loyalty.members.note_visit.
+        await conn.execute(  # type: ignore[attr-defined]
+            "UPDATE loyalty_member SET last_active_at = $1 WHERE id = $2 AND last_active_at < $3",
+            at, member_id, _day_start(at),
+        )  # fmt: skip
+        await conn.execute(  # type: ignore[attr-defined]
+            "UPDATE merchants_merchant SET last_activity_at = $1"
+            " WHERE id = $2 AND (last_activity_at IS NULL OR last_activity_at < $3)",
+            at, self.merchant_id, at - ACTIVITY_RESOLUTION,
         )  # fmt: skip
 
     async def earn(self, member_id: int, amount: int) -> bool:

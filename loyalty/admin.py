@@ -22,34 +22,33 @@ from loyalty.models import AccountKind, Member, MemberTag, MerchantProgram, Tier
 from loyalty.schemas import OpsMemberOut, ProgramOut
 from loyalty.tasks import build_settlement
 from loyalty.vouchers import IssuedVoucher, IssueOutcome, VoucherGrant
+from merchants.models import Category
 
 
 async def terms_out(merchant_id: int) -> ProgramOut:
     """A merchant's terms in force (404 `merchant.not_found`)."""
-    await sales.merchant_terms(merchant_id)
+    terms = await sales.merchant_terms(merchant_id)
     settings = get_settings()
     program = await MerchantProgram.get_or_none(merchant_id=merchant_id)
-    return ProgramOut.of(merchant_id, program, settings.earn_rate_default, settings.point_value_fen)
+    category = Category(terms.category) if terms.category else None
+    return ProgramOut.of(merchant_id, program, settings.earn_rate_default, settings.point_value_fen, category)
 
 
-async def set_terms(
-    operator: Principal, merchant_id: int, earn_rate: int, point_value_fen: int, category: str
-) -> None:
+async def set_terms(operator: Principal, merchant_id: int, earn_rate: int, point_value_fen: int) -> None:
     """Create or change a merchant's loyalty terms."""
     await sales.merchant_terms(merchant_id)
     async with transaction():
         before = await MerchantProgram.get_or_none(merchant_id=merchant_id)
-        after = {"earn_rate": earn_rate, "point_value_fen": point_value_fen, "category": category}
+        after = {"earn_rate": earn_rate, "point_value_fen": point_value_fen}
         if before is None:
             await MerchantProgram.create(
                 merchant_id=merchant_id,
                 earn_rate=earn_rate,
                 point_value_fen=point_value_fen,
-                category=category,
             )
         else:
             await MerchantProgram.filter(merchant_id=merchant_id).update(
-                earn_rate=earn_rate, point_value_fen=point_value_fen, category=category
+                earn_rate=earn_rate, point_value_fen=point_value_fen
             )
         await audit.record(
             operator,
@@ -61,7 +60,6 @@ async def set_terms(
             else {
                 "earn_rate": before.earn_rate,
                 "point_value_fen": before.point_value_fen,
-                "category": before.category,
             },
             after=after,
         )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
 from tortoise.queryset import QuerySet
 
 from app import audit
@@ -22,14 +20,13 @@ from loyalty.models import (
     Funder,
 )
 from loyalty.schemas import (
-    CATEGORY_PATTERN,
     BenefitIn,
     BenefitOut,
     BenefitPatch,
     BenefitProposalIn,
     BenefitTerms,
 )
-from merchants.models import Merchant
+from merchants.models import Merchant, MerchantStatus
 
 TRANSITIONS: dict[str, tuple[frozenset[BenefitStatus], BenefitStatus]] = {
     "publish": (frozenset({BenefitStatus.DRAFT}), BenefitStatus.ACTIVE),
@@ -39,7 +36,6 @@ TRANSITIONS: dict[str, tuple[frozenset[BenefitStatus], BenefitStatus]] = {
     "resume": (frozenset({BenefitStatus.PAUSED}), BenefitStatus.ACTIVE),
     "end": (frozenset({BenefitStatus.ACTIVE, BenefitStatus.PAUSED}), BenefitStatus.ENDED),
 }
-_CATEGORY = re.compile(CATEGORY_PATTERN)
 
 
 def _check_terms(terms: BenefitTerms) -> None:
@@ -74,8 +70,8 @@ async def _check_eligibility(body: BenefitIn) -> list[int]:
     if body.funder_merchant_id is not None:
         raise InvalidField("funder_merchant_id", "only merchant-funded benefits name a merchant")
     if body.eligibility == Eligibility.CATEGORY:
-        if not body.categories or not all(_CATEGORY.match(c) for c in body.categories):
-            raise InvalidField("categories", "name one or more categories like `coffee`")
+        if not body.categories:
+            raise InvalidField("categories", "name one or more merchant categories like `catering`")
     elif body.categories:
         raise InvalidField("categories", "categories only go with eligibility category")
     if body.eligibility == Eligibility.LIST:
@@ -143,7 +139,7 @@ async def create_benefit(operator: Principal, body: BenefitIn) -> Benefit:
         "funder": body.funder,
         "funder_merchant_id": body.funder_merchant_id,
         "eligibility": body.eligibility,
-        "categories": body.categories,
+        "categories": [c.value for c in dict.fromkeys(body.categories)],
     }
     return await _create(operator, row, merchant_ids, BenefitStatus.DRAFT)
 
@@ -227,11 +223,23 @@ async def transition(operator: Principal, benefit_id: int, action: str, reason: 
     return await get_benefit(benefit_id)
 
 
+def served_by_active_merchants() -> Q:
+    """Benefits whose merchants trade: one a merchant funds only while that merchant is active, one
+    scoped to a list of merchants only while one of them is (a suspended merchant's benefits vanish)."""
+    listed_active = BenefitMerchant.filter(merchant__status=MerchantStatus.ACTIVE).values("benefit_id")
+    return (Q(funder_merchant_id__isnull=True) | Q(funder_merchant__status=MerchantStatus.ACTIVE)) & (
+        Q(eligibility__not=Eligibility.LIST) | Q(id__in=Subquery(listed_active))
+    )
+
+
 def catalogue() -> QuerySet[Benefit]:
-    """Benefits members can redeem points for right now."""
+    """Benefits members can redeem points for right now (none of a suspended merchant's)."""
     now = utcnow()
     return Benefit.filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gt=now), status=BenefitStatus.ACTIVE, price_points__gt=0
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        served_by_active_merchants(),
+        status=BenefitStatus.ACTIVE,
+        price_points__gt=0,
     )
 
 

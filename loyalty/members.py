@@ -9,10 +9,11 @@ from tortoise.exceptions import IntegrityError
 from app.auth.identity import Identity, identity_provider
 from app.crypto import decrypt, encrypt, lookup_hash, mask_phone
 from app.db import transaction
-from app.timeutil import utcnow
+from app.timeutil import business_day, business_day_bounds, utcnow
 from loyalty import sql
 from loyalty.errors import MemberNotFound, MemberNotJoined, PhoneTaken
 from loyalty.models import Member, PointsAccount, Tier
+from merchants.onboarding import record_activity
 
 
 async def member_for_identity(identity: Identity) -> Member:
@@ -26,8 +27,24 @@ async def member_for_identity(identity: Identity) -> Member:
             return member
         except IntegrityError:  # a concurrent first login of the same person created it
             member = await Member.get(openid=identity.openid)
-    await Member.filter(id=member.id).update(last_active_at=utcnow())
+    await touch(member.id, member.last_active_at)
     return member
+
+
+def _today_starts() -> datetime:
+    return business_day_bounds(business_day())[0]
+
+
+async def touch(member_id: int, last_active_at: datetime | None = None) -> None:
+    """Record that the member was active: at most one write per member and business day.
+
+    Given the `last_active_at` the caller already read, a member active earlier today costs nothing;
+    otherwise one conditional UPDATE that matches (and writes) only the first time each business day.
+    """
+    starts = _today_starts()
+    if last_active_at is not None and last_active_at >= starts:
+        return
+    await Member.filter(id=member_id, last_active_at__lt=starts).update(last_active_at=utcnow())
 
 
 async def get_member(member_id: int) -> Member:
@@ -120,7 +137,12 @@ async def note_visit(
     points: int = 0,
     redemptions: int = 0,
 ) -> None:
-    """Make the member known to the merchant, or count one more visit (scan, sale or redemption)."""
+    """Make the member known to the merchant, or count one more visit (scan, sale or redemption).
+
+    The visit is activity for both: the member's last active day and the merchant's last activity
+    (which feeds the grid dashboard's inactivity flag) move on, each by at most a cheap conditional write.
+    """
+    at = at or utcnow()
     await sql.execute(
         """
         INSERT INTO loyalty_merchant_member
@@ -136,14 +158,17 @@ async def note_visit(
         """,
         merchant_id,
         member_id,
-        at or utcnow(),
+        at,
         spend_fen,
         points,
         redemptions,
     )
+    await touch(member_id)
+    await record_activity(merchant_id, at)
 
 
 async def note_store_scan(member_id: int, merchant_id: int) -> None:
     """A member scanned a merchant's store QR code: they become known to that merchant."""
     await get_member(member_id)
-    await note_visit(merchant_id, member_id)
+    async with transaction():
+        await note_visit(merchant_id, member_id)

@@ -66,7 +66,7 @@ class MemberTag(Model):
 
 
 class MerchantProgram(Model):
-    """A merchant's loyalty terms: earning rate, point value and benefit category."""
+    """A merchant's loyalty terms: earning rate and point value (its category is the merchant's own)."""
 
     merchant: fields.OneToOneRelation[Merchant] = fields.OneToOneField(
         "merchants.Merchant", related_name="loyalty_program", on_delete=fields.RESTRICT, primary_key=True
@@ -74,7 +74,6 @@ class MerchantProgram(Model):
     merchant_id: int
     earn_rate = fields.IntField(description="points earned per 100 yuan spent")
     point_value_fen = fields.IntField(description="fen one point is worth in settlement")
-    category = fields.CharField(max_length=32, default="", description="category for benefit eligibility")
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -378,7 +377,9 @@ class Benefit(Model):
     )
     funder_merchant_id: int | None
     eligibility = fields.CharEnumField(Eligibility, max_length=16)
-    categories: fields.Field[list[str]] = fields.JSONField(default=list)
+    categories: fields.Field[list[str]] = fields.JSONField(
+        default=list, description="merchants' business categories (`merchants.models.Category`)"
+    )
     valid_from = fields.DatetimeField(null=True)
     valid_until = fields.DatetimeField(null=True)
     valid_days = fields.IntField(null=True, description="validity in days after issue, else the fixed window")

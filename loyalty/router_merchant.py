@@ -6,12 +6,10 @@ from fastapi import APIRouter, Depends, status
 
 from app.auth.deps import StaffRole, current_staff, require_staff_role
 from app.auth.tokens import Principal
-from app.config import get_settings
 from app.errors import problem_responses
 from app.idempotency import idempotent
 from app.pagination import Page, PageParams, page_params, paginate
-from loyalty import benefits, repository, sales, settlement, vouchers
-from loyalty.models import MerchantProgram
+from loyalty import admin, benefits, repository, sales, settlement, vouchers
 from loyalty.schemas import (
     BenefitOut,
     BenefitProposalIn,
@@ -157,11 +155,8 @@ async def reverse_points_payment(
 
 @router.get("/loyalty/terms", response_model=ProgramOut, tags=[TILL_TAG], summary="My loyalty terms")
 async def my_terms(staff: Principal = Depends(current_staff)) -> ProgramOut:
-    """The earning rate and point value in force at the caller's merchant."""
-    merchant_id = _merchant(staff)
-    settings = get_settings()
-    program = await MerchantProgram.get_or_none(merchant_id=merchant_id)
-    return ProgramOut.of(merchant_id, program, settings.earn_rate_default, settings.point_value_fen)
+    """The earning rate and point value in force at the caller's merchant, and its category."""
+    return await admin.terms_out(_merchant(staff))
 
 
 @router.get("/members", response_model=Page[KnownMemberOut], tags=[MEMBERS_TAG], summary="My members")

@@ -53,7 +53,7 @@ MEMBERS_TAG = "Ops: members"
 )
 @roles(OperatorRole.GRID_MANAGER, OperatorRole.CAMPAIGN_MANAGER, OperatorRole.AUDITOR)
 async def get_terms(merchant_id: int) -> ProgramOut:
-    """Earning rate, point value and benefit category in force (platform defaults when none set)."""
+    """Earning rate and point value in force (platform defaults when none set) and the merchant's category."""
     return await admin.terms_out(merchant_id)
 
 
@@ -68,8 +68,12 @@ async def get_terms(merchant_id: int) -> ProgramOut:
 async def set_terms(
     merchant_id: int, body: ProgramIn, operator: Principal = Depends(current_operator)
 ) -> ProgramOut:
-    """Set the earning rate (points per ¥100), point value (fen) and category; audited."""
-    await admin.set_terms(operator, merchant_id, body.earn_rate, body.point_value_fen, body.category)
+    """Set the earning rate (points per ¥100) and point value (fen); audited.
+
+    The merchant's category, which decides category-scoped benefits, is its business category in the
+    merchants domain (one list for customers' filters and benefits alike), not a loyalty setting.
+    """
+    await admin.set_terms(operator, merchant_id, body.earn_rate, body.point_value_fen)
     return await admin.terms_out(merchant_id)
 
 
@@ -302,7 +306,7 @@ async def reject_benefit(
     responses=problem_responses(
         (404, "benefit.not_found", "no such benefit"),
         (404, "member.not_found", "a member does not exist"),
-        (409, "benefit.unavailable", "the benefit is not active"),
+        (409, "benefit.unavailable", "the benefit is not active, or its merchant is not"),
         (409, "benefit.sold_out", "not enough stock for all of them (none given)"),
     ),
 )

@@ -46,13 +46,13 @@ class Terms:
     active: bool
     earn_rate: int
     point_value_fen: int
-    category: str
+    category: str  # the merchant's business category (merchants' `Category`), "" when not set
 
 
 async def merchant_terms(merchant_id: int) -> Terms:
     """The merchant's status and loyalty terms in one query (404 `merchant.not_found`)."""
     found = await sql.rows(
-        "SELECT m.status, p.earn_rate, p.point_value_fen, p.category FROM merchants_merchant m "
+        "SELECT m.status, m.category, p.earn_rate, p.point_value_fen FROM merchants_merchant m "
         "LEFT JOIN loyalty_merchant_program p ON p.merchant_id = m.id WHERE m.id = $1",
         merchant_id,
     )

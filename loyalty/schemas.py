@@ -28,9 +28,9 @@ from loyalty.models import (
     VoucherStatus,
 )
 from loyalty.points import Expiring, Summary
+from merchants.models import Category
 
 REFERENCE_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
-CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 CODE_FIELD = Field(min_length=1, max_length=160, description="the scanned QR payload")
 
 
@@ -318,12 +318,12 @@ class ProgramIn(BaseModel):
     """A merchant's loyalty terms."""
 
     model_config = ConfigDict(
-        json_schema_extra={"example": {"earn_rate": 100, "point_value_fen": 1, "category": "dining"}}
+        extra="forbid",
+        json_schema_extra={"example": {"earn_rate": 100, "point_value_fen": 1}},
     )
 
     earn_rate: StrictInt = Field(ge=0, le=10_000, description="points per 100 yuan spent")
     point_value_fen: StrictInt = Field(ge=1, le=10_000, description="fen one point is worth")
-    category: str = Field("", pattern=r"^$|" + CATEGORY_PATTERN, description="benefit eligibility category")
 
 
 class ProgramOut(BaseModel):
@@ -335,7 +335,7 @@ class ProgramOut(BaseModel):
                 "merchant_id": 7,
                 "earn_rate": 100,
                 "point_value_fen": 1,
-                "category": "dining",
+                "category": "catering",
                 "own_terms": True,
             }
         }
@@ -344,12 +344,19 @@ class ProgramOut(BaseModel):
     merchant_id: int
     earn_rate: int
     point_value_fen: int
-    category: str
+    category: Category | None = Field(
+        description="the merchant's business category (set in its application): decides category benefits"
+    )
     own_terms: bool = Field(description="false: the platform defaults apply")
 
     @classmethod
     def of(
-        cls, merchant_id: int, program: MerchantProgram | None, default_rate: int, default_value: int
+        cls,
+        merchant_id: int,
+        program: MerchantProgram | None,
+        default_rate: int,
+        default_value: int,
+        category: Category | None,
     ) -> ProgramOut:
         """Build from the row (or the defaults when the merchant has none)."""
         if program is None:
@@ -357,14 +364,14 @@ class ProgramOut(BaseModel):
                 merchant_id=merchant_id,
                 earn_rate=default_rate,
                 point_value_fen=default_value,
-                category="",
+                category=category,
                 own_terms=False,
             )
         return cls(
             merchant_id=merchant_id,
             earn_rate=program.earn_rate,
             point_value_fen=program.point_value_fen,
-            category=program.category,
+            category=category,
             own_terms=True,
         )
 
@@ -493,7 +500,7 @@ class BenefitIn(BenefitTerms):
                 "face_value_fen": 500,
                 "min_spend_fen": 1500,
                 "eligibility": "category",
-                "categories": ["coffee"],
+                "categories": ["catering"],
                 "valid_days": 30,
                 "stock_total": 1000,
                 "per_member_limit": 1,
@@ -505,7 +512,9 @@ class BenefitIn(BenefitTerms):
     funder: Funder = Field(Funder.BANK, description="bank (settled with the merchant) or merchant")
     funder_merchant_id: int | None = Field(None, description="the funding merchant when funder is merchant")
     eligibility: Eligibility = Field(description="all, category, list or bill_payment")
-    categories: list[str] = Field([], max_length=20, description="loyalty categories (eligibility category)")
+    categories: list[Category] = Field(
+        [], max_length=20, description="merchants' business categories (eligibility category)"
+    )
     merchant_ids: list[int] = Field([], max_length=1000, description="merchants (eligibility list)")
 
 
@@ -563,7 +572,7 @@ class BenefitOut(BaseModel):
                 "funder": "bank",
                 "funder_merchant_id": None,
                 "eligibility": "category",
-                "categories": ["coffee"],
+                "categories": ["catering"],
                 "merchant_ids": [],
                 "valid_from": None,
                 "valid_until": None,
@@ -630,7 +639,7 @@ class CatalogueItemOut(BaseModel):
                 "discount_cap_fen": None,
                 "min_spend_fen": 1500,
                 "eligibility": "category",
-                "categories": ["coffee"],
+                "categories": ["catering"],
                 "valid_until": None,
                 "valid_days": 30,
                 "stock_left": 412,

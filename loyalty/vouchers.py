@@ -25,6 +25,7 @@ from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.timeutil import BUSINESS_TZ, business_day, utcnow
 from loyalty import ledger, members, sql
+from loyalty.benefits import catalogue, served_by_active_merchants
 from loyalty.codes import read_voucher_token
 from loyalty.errors import (
     BenefitLimitReached,
@@ -186,6 +187,9 @@ async def _issue(
         raise BenefitNotFound("benefit not found")
     if benefit.status != BenefitStatus.ACTIVE or (benefit.valid_until and benefit.valid_until <= now):
         raise BenefitUnavailable("the benefit is not active")
+    tied_to_merchants = benefit.funder_merchant_id is not None or benefit.eligibility == Eligibility.LIST
+    if tied_to_merchants and not await Benefit.filter(served_by_active_merchants(), id=benefit_id).exists():
+        raise BenefitUnavailable("the benefit's merchant is not active in the alliance")
     existing = {
         v.source_reference: v
         for v in await Voucher.filter(source_reference__in=[g.reference for g in grants])
@@ -250,8 +254,8 @@ async def _issue(
 async def buy_with_points(member_id: int, benefit_id: int) -> Voucher:
     """A member redeems points for a benefit of the catalogue (price > 0): points spent, voucher issued."""
     await members.joined_member(member_id)
-    benefit = await Benefit.get_or_none(id=benefit_id, status=BenefitStatus.ACTIVE, price_points__gt=0)
-    if benefit is None:
+    benefit = await catalogue().get_or_none(id=benefit_id)
+    if benefit is None:  # not (or no longer) in the catalogue, e.g. its merchant was suspended
         raise BenefitNotFound("benefit not found")
     reference = f"benefit:{member_id}:{current_reference() or uuid.uuid4().hex}"[: ledger.MAX_REFERENCE]
     async with transaction():

@@ -22,7 +22,8 @@ from merchants.repository import OpsScope
 from merchants.validation import haversine_m
 
 # Other domains add dashboard figures (members joined, sales, points, vouchers) by registering a
-# provider: given merchant ids, it returns {merchant_id: {metric: value}}.
+# provider: given merchant ids, it returns {merchant_id: {metric: value}}. A grid's figure is the sum
+# over its merchants, except for instants (names ending in `_ts`, Unix seconds): the latest one.
 MetricProvider = Callable[[list[int]], Awaitable[dict[int, dict[str, int]]]]
 _metric_providers: list[MetricProvider] = []
 
@@ -184,7 +185,10 @@ async def grid_summary(branch: Branch, inactive_days: int) -> GridSummary:
     totals: dict[str, int] = {}
     for figures in (await merchant_metrics(ids)).values():
         for name, value in figures.items():
-            totals[name] = totals.get(name, 0) + value
+            if name.endswith("_ts"):
+                totals[name] = max(totals.get(name, 0), value)
+            else:
+                totals[name] = totals.get(name, 0) + value
     return GridSummary(
         branch=branch,
         by_status=by_status,

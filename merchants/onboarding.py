@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from app import audit
 from app.auth.deps import StaffRole
@@ -64,6 +66,8 @@ REQUIRED_TO_SUBMIT = (
     "lng",
     "hours",
 )
+# How stale a merchant's last activity may get before a new scan, sale or redemption writes it again.
+ACTIVITY_RESOLUTION = timedelta(minutes=5)
 EDITABLE = (MerchantStatus.DRAFT, MerchantStatus.REJECTED)
 SERVING = (MerchantStatus.ACTIVE, MerchantStatus.SUSPENDED)
 _MERCHANT_COLUMNS = {
@@ -386,6 +390,12 @@ async def override_grid(actor: Principal, merchant_id: int, grid_id: int | None)
         )
 
 
-async def record_activity(merchant_id: int) -> None:
-    """Note business activity at a merchant (sales, redemptions): feeds the grid dashboard."""
-    await Merchant.filter(id=merchant_id).update(last_activity_at=utcnow())
+async def record_activity(merchant_id: int, at: datetime | None = None) -> None:
+    """Note business activity at a merchant (scans, sales, redemptions): feeds the grid dashboard.
+
+    Cheap on the hot path: the merchant row is written only when its last activity is older than
+    `ACTIVITY_RESOLUTION`, so a busy till writes it a few times an hour, not once per sale.
+    """
+    at = at or utcnow()
+    stale = Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at - ACTIVITY_RESOLUTION)
+    await Merchant.filter(stale, id=merchant_id).update(last_activity_at=at)

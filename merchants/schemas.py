@@ -351,7 +351,9 @@ class GridSummaryOut(BaseModel):
     inactive_merchants: int = Field(description="active merchants with no activity for inactive_days")
     last_activity_at: datetime | None
     metrics: dict[str, int] = Field(
-        description="figures other domains contribute (members joined, sales, points, vouchers)"
+        description="figures other domains contribute, summed over the grid's merchants: loyalty's "
+        "members_joined, sales_count, sales_fen, points_issued, points_redeemed, vouchers_redeemed, and "
+        "last_activity_ts (Unix seconds, the latest)"
     )
 
 
@@ -363,7 +365,9 @@ class MerchantActivityOut(BaseModel):
     status: str
     last_activity_at: datetime | None
     inactive: bool
-    metrics: dict[str, int]
+    metrics: dict[str, int] = Field(
+        description="other domains' figures for this merchant (see the grid dashboard's `metrics`)"
+    )
 
 
 class MerchantBriefOut(BaseModel):

@@ -10,10 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.auth.deps import current_member
+from app.auth.deps import optional_member
 from app.auth.tokens import Principal
 from app.errors import InvalidField, problem_responses
 from app.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
+from loyalty import service as loyalty
 from merchants import discovery, public
 from merchants.models import Category
 from merchants.schemas import ScanIn, StoreDetailOut, StoreNearbyOut
@@ -108,10 +109,17 @@ async def store_detail(
     summary="Resolve a scanned store QR code",
     responses=problem_responses(
         (400, "store.qr_invalid", "not a store code signed by this platform"),
+        (401, "auth.token_invalid", "a token was sent but is not valid (send none to scan anonymously)"),
         (404, "store.not_found", "the store is not open on the platform"),
         (410, "store.qr_revoked", "the store replaced this code with a newer one"),
     ),
 )
-async def scan(body: ScanIn, member: Principal = Depends(current_member)) -> StoreDetailOut:
-    """The store behind a scanned code: the entry point to joining and earning at that merchant."""
-    return await public.scan(body.payload)
+async def scan(body: ScanIn, member: Principal | None = Depends(optional_member)) -> StoreDetailOut:
+    """The store behind a scanned code; a logged-in member becomes known to its merchant (a visit).
+
+    Works without a token too (a customer who has not logged in yet still sees the store).
+    """
+    store = await public.scan(body.payload)
+    if member is not None:
+        await loyalty.note_store_scan(member.id, store.merchant_id)
+    return store

@@ -14,10 +14,13 @@ from tests.helpers import login_member, signup_merchant
 
 
 async def active_merchant(
-    client: httpx.AsyncClient, name: str = "Corner Coffee"
+    client: httpx.AsyncClient, name: str = "Corner Coffee", *, category: str | None = None
 ) -> tuple[dict[str, str], int]:
-    """A merchant that onboarding made active (its owner's auth header and its id)."""
+    """A merchant that onboarding made active (its owner's auth header and its id), of a category."""
     headers, _ = await signup_merchant(client, name)
+    if category is not None:
+        edited = await client.patch("/merchant/v1/application", json={"category": category}, headers=headers)
+        assert edited.status_code == 200, edited.text
     me = await client.get("/merchant/v1/me", headers=headers)
     merchant_id = int(me.json()["merchant_id"])
     # Onboarding (review and approval) belongs to the merchants domain; here the merchant is simply active.

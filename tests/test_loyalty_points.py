@@ -47,11 +47,16 @@ async def test_merchant_terms_set_by_ops_decide_the_rate(client: httpx.AsyncClie
     merchant, merchant_id = await active_merchant(client)
     member, _ = await joined_member(client)
     ops = await login_operator(client, "grid_manager")
-    terms = {"earn_rate": 250, "point_value_fen": 2, "category": "dining"}
+    terms = {"earn_rate": 250, "point_value_fen": 2}
 
     put = await client.put(f"/ops/v1/loyalty/merchants/{merchant_id}/terms", json=terms, headers=ops)
     assert put.status_code == 200, put.text
-    assert put.json() == {"merchant_id": merchant_id, **terms, "own_terms": True}
+    assert put.json() == {"merchant_id": merchant_id, **terms, "category": None, "own_terms": True}
+    # The category is the merchant's business category, not a loyalty setting of its own.
+    own_category = await client.put(
+        f"/ops/v1/loyalty/merchants/{merchant_id}/terms", json={**terms, "category": "dining"}, headers=ops
+    )
+    assert own_category.status_code == 422 and own_category.json()["errors"][0]["field"] == "category"
     assert (await client.get("/merchant/v1/loyalty/terms", headers=merchant)).json()["earn_rate"] == 250
 
     response = await sale(client, merchant, member, 1000)

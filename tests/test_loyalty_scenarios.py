@@ -14,9 +14,9 @@ import httpx
 from app.db import transaction
 from app.jobs import enqueue
 from app.timeutil import business_day, utcnow
-from loyalty import service
 from loyalty.models import PointsLot, SettlementLine, Voucher
 from loyalty.tasks import build_settlement, expire_points
+from tests import merchants_support
 from tests.conftest import BACKEND
 from tests.helpers import PASSWORD, bearer, login_operator, next_phone, run_jobs
 from tests.loyalty_support import active_merchant, assert_ledger_sound, member_code, sale
@@ -37,12 +37,23 @@ async def cashier_of(client: httpx.AsyncClient, owner: dict[str, str]) -> dict[s
 
 
 async def test_scenario_2_a_customer_joins_and_earns_points_for_lunch(client: httpx.AsyncClient) -> None:
-    owner, merchant_id = await active_merchant(client, "Lao Wang Noodles")
+    # The noodle shop was onboarded (scenario 1): reviewed, approved, its store QR code issued.
+    manager = await login_operator(client, "grid_manager")
+    grid = await merchants_support.create_branch(client, manager)
+    owner, merchant_id, store_id = await merchants_support.active_merchant(
+        client, manager, "Lao Wang Noodles"
+    )
+    store_code = (await client.get(f"/merchant/v1/stores/{store_id}/qr", headers=owner)).json()["payload"]
     cashier = await cashier_of(client, owner)
 
+    # Login code → platform session (access and rotating refresh token).
     login = await client.post("/mp/v1/auth/login", json={"code": "dev:xiaoming"})
     assert login.status_code == 200
-    member = bearer(login.json()["access_token"])
+    refreshed = await client.post(
+        "/mp/v1/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    member = bearer(refreshed.json()["access_token"])
     profile = (await client.get("/mp/v1/me", headers=member)).json()
     assert profile["joined_at"] is None
     assert (await client.post("/mp/v1/me/code", headers=member)).json()["code"] == "member.not_joined"
@@ -54,8 +65,12 @@ async def test_scenario_2_a_customer_joins_and_earns_points_for_lunch(client: ht
     bound = await client.post("/mp/v1/me/phone", json={"code": "dev:13812345678"}, headers=member)
     assert bound.json()["phone"] == "138****5678"
     member_id = joined.json()["id"]
-    # The store QR scan endpoint belongs to merchants; it resolves the store and calls this service.
-    await service.note_store_scan(member_id, merchant_id)
+
+    # The member scans the store QR code at the door: the store, and the shop now knows them.
+    scanned = await client.post("/mp/v1/stores/scan", json={"payload": store_code}, headers=member)
+    assert scanned.status_code == 200 and scanned.json()["merchant_id"] == merchant_id
+    known = (await client.get("/merchant/v1/members", headers=owner)).json()["items"]
+    assert [(m["member_id"], m["visits"], m["spend_fen"]) for m in known] == [(member_id, 1, 0)]
 
     lunch = await client.post(
         "/merchant/v1/sales",
@@ -78,21 +93,24 @@ async def test_scenario_2_a_customer_joins_and_earns_points_for_lunch(client: ht
         4650,
         46,
     )
+    # The account manager follows the shop on the grid dashboard.
+    line = (await client.get(f"/ops/v1/grids/{grid}/merchants", headers=manager)).json()["items"][0]
+    assert (line["id"], line["inactive"]) == (merchant_id, False)
+    figures = line["metrics"]
+    assert (figures["members_joined"], figures["sales_count"], figures["sales_fen"]) == (1, 1, 4650)
+    assert figures["points_issued"] == 46
     await assert_ledger_sound()
 
 
 async def test_scenario_4_a_voucher_redeems_once_only_here_and_only_while_valid(
     client: httpx.AsyncClient,
 ) -> None:
-    coffee_owner, coffee_id = await active_merchant(client, "Corner Coffee")
+    coffee_owner, _ = await active_merchant(client, "Corner Coffee", category="catering")
     barista = await cashier_of(client, coffee_owner)
-    bakery, bakery_id = await active_merchant(client, "Bakery")
-    ops = await login_operator(client, "grid_manager")
-    for merchant_id, category in ((coffee_id, "coffee"), (bakery_id, "bakery")):
-        terms = {"earn_rate": 100, "point_value_fen": 1, "category": category}
-        await client.put(f"/ops/v1/loyalty/merchants/{merchant_id}/terms", json=terms, headers=ops)
+    bakery, _ = await active_merchant(client, "Bread Shop", category="retail")
+    # Category benefits follow the merchants' business categories (one list for filters and benefits).
     benefit_id = await published_benefit(
-        client, name="¥5 off coffee", eligibility="category", categories=["coffee"], per_member_limit=3
+        client, name="¥5 off coffee", eligibility="category", categories=["catering"], per_member_limit=3
     )
     member = bearer(
         (await client.post("/mp/v1/auth/login", json={"code": "dev:meimei"})).json()["access_token"]
@@ -133,12 +151,13 @@ async def test_scenario_4_a_voucher_redeems_once_only_here_and_only_while_valid(
 
 
 async def test_scenario_6_nightly_expiry_and_settlement_statements_for_ops(client: httpx.AsyncClient) -> None:
-    coffee, coffee_id = await active_merchant(client, "Corner Coffee")
-    noodles, noodles_id = await active_merchant(client, "Noodles")
     ops = await login_operator(client, "grid_manager")
+    await merchants_support.create_branch(client, ops)
+    coffee, coffee_id, _ = await merchants_support.active_merchant(client, ops, "Corner Coffee")
+    noodles, noodles_id, _ = await merchants_support.active_merchant(client, ops, "Noodles")
     await client.put(
         f"/ops/v1/loyalty/merchants/{coffee_id}/terms",
-        json={"earn_rate": 100, "point_value_fen": 2, "category": "coffee"},
+        json={"earn_rate": 100, "point_value_fen": 2},
         headers=ops,
     )
     member = bearer(
@@ -163,6 +182,15 @@ async def test_scenario_6_nightly_expiry_and_settlement_statements_for_ops(clien
     )
     assert reversed_voucher.status_code == 200  # and takes it back: -500
 
+    # The member sees when the points they hold expire.
+    expiring = (await client.get("/mp/v1/points/expiring", headers=member)).json()
+    assert sum(e["points"] for e in expiring) == 300
+    # Noodles is suspended before the night: its day's activity is settled all the same.
+    suspended = await client.post(
+        f"/ops/v1/merchants/{noodles_id}/suspend", json={"reason": "licence renewal"}, headers=ops
+    )
+    assert suspended.status_code == 200, suspended.text
+
     # Night: the points earned a year ago expire (the job runs as of after their expiry).
     lot = await PointsLot.filter(remaining__gt=0).order_by("expires_at").first()
     assert lot is not None
@@ -174,15 +202,22 @@ async def test_scenario_6_nightly_expiry_and_settlement_statements_for_ops(clien
     history = (await client.get("/mp/v1/points/history", headers=member)).json()["items"]
     assert (history[0]["kind"], history[0]["points"]) == ("expire", -300)
 
-    # Night: statements for the business day, built twice: no line twice.
+    # Night: statements for the business day, built twice: no line twice. Ops may run an ended day
+    # again over the API; a day that has not ended cannot be settled.
     today = business_day()
+    admin = await login_operator(client)
+    too_early = await client.post("/ops/v1/settlement/runs", json={"day": today.isoformat()}, headers=admin)
+    assert too_early.status_code == 422 and too_early.json()["errors"][0]["field"] == "day"
+    yesterday = (today - timedelta(days=1)).isoformat()
+    rerun = await client.post("/ops/v1/settlement/runs", json={"day": yesterday}, headers=admin)
+    assert rerun.status_code == 202, rerun.text
     for _ in range(2):
         async with transaction():
             await enqueue(build_settlement, today.isoformat())
         await run_jobs()
     assert await SettlementLine.all().count() == 5
-
-    admin = await login_operator(client)
+    quiet_day = await client.get(f"/ops/v1/settlement/statements?day={yesterday}", headers=admin)
+    assert quiet_day.json()["items"] == []
     listed = (await client.get(f"/ops/v1/settlement/statements?day={today}", headers=admin)).json()["items"]
     by_merchant = {s["merchant_id"]: s for s in listed}
     assert (by_merchant[coffee_id]["payable_fen"], by_merchant[coffee_id]["receivable_fen"]) == (1100, 1500)

@@ -145,21 +145,21 @@ async def test_forged_expired_foreign_and_too_small_bills_are_refused(client: ht
     assert [v["id"] for v in listing] == [voucher_id]
 
 
-async def test_category_benefits_follow_the_merchants_loyalty_category(client: httpx.AsyncClient) -> None:
-    coffee, coffee_id = await active_merchant(client, "Coffee")
-    noodles, _ = await active_merchant(client, "Noodles")
-    ops = await login_operator(client, "grid_manager")
-    terms = {"earn_rate": 100, "point_value_fen": 1, "category": "coffee"}
-    await client.put(f"/ops/v1/loyalty/merchants/{coffee_id}/terms", json=terms, headers=ops)
+async def test_category_benefits_follow_the_merchants_business_category(client: httpx.AsyncClient) -> None:
+    coffee, _ = await active_merchant(client, "Coffee", category="catering")
+    chemist, _ = await active_merchant(client, "Chemist", category="pharmacy")
+    uncategorised, _ = await active_merchant(client, "Unknown")
     member, _ = await joined_member(client)
-    voucher_id = await bought_voucher(
-        client, coffee, member, await published_benefit(client, eligibility="category", categories=["coffee"])
-    )
+    benefit_id = await published_benefit(client, eligibility="category", categories=["catering", "fitness"])
+    voucher_id = await bought_voucher(client, coffee, member, benefit_id)
 
-    refused = await redeem(client, noodles, await token_for(client, member, voucher_id))
+    refused = await redeem(client, chemist, await token_for(client, member, voucher_id))
+    unknown = await redeem(client, uncategorised, await token_for(client, member, voucher_id))
     accepted = await redeem(client, coffee, await token_for(client, member, voucher_id))
 
-    assert refused.status_code == 403 and accepted.status_code == 201
+    assert refused.status_code == 403 and unknown.status_code == 403 and accepted.status_code == 201
+    terms = (await client.get("/merchant/v1/loyalty/terms", headers=coffee)).json()
+    assert terms["category"] == "catering"
 
 
 async def test_reversal_within_24_hours_restores_the_voucher_but_not_the_token(
@@ -299,6 +299,7 @@ async def test_benefit_input_is_checked_field_by_field(client: httpx.AsyncClient
         ({"valid_days": None}, "valid_until"),
         ({"valid_days": None, "valid_until": "2020-01-01T00:00:00Z"}, "valid_until"),
         ({"eligibility": "category"}, "categories"),
+        ({"eligibility": "category", "categories": ["coffee"]}, "categories.0"),
         ({"eligibility": "list", "merchant_ids": [999]}, "merchant_ids"),
         ({"eligibility": "bill_payment", "kind": "gift", "face_value_fen": 0}, "kind"),
         ({"price_points": -1}, "price_points"),

@@ -27,7 +27,7 @@ async def test_dashboard_counts_flags_inactive_and_includes_registered_metrics(
     await record_activity(busy)
 
     async def members_joined(merchant_ids: list[int]) -> dict[int, dict[str, int]]:
-        return {m: {"members_joined": 2 if m == busy else 0} for m in merchant_ids}
+        return {m: {"test_members": 2 if m == busy else 0} for m in merchant_ids}
 
     grids.register_metric_provider(members_joined)
     try:
@@ -38,12 +38,12 @@ async def test_dashboard_counts_flags_inactive_and_includes_registered_metrics(
         assert dashboard.status_code == 200, dashboard.text
         assert body["merchants_by_status"]["active"] == 2 and body["merchants_by_status"]["draft"] == 1
         assert body["stores"] == 3 and body["inactive_merchants"] == 1
-        assert body["metrics"] == {"members_joined": 2}
+        assert body["metrics"]["test_members"] == 2
         assert body["last_activity_at"] is not None
         lines = await client.get(f"/ops/v1/grids/{grid}/merchants", headers=manager)
-        flags = {m["name"]: (m["inactive"], m["metrics"]) for m in lines.json()["items"]}
-        assert flags["Idle"] == (True, {"members_joined": 0})
-        assert flags["Busy"] == (False, {"members_joined": 2})
+        flags = {m["name"]: (m["inactive"], m["metrics"]["test_members"]) for m in lines.json()["items"]}
+        assert flags["Idle"] == (True, 0)
+        assert flags["Busy"] == (False, 2)
         assert flags["Draft"][0] is False
         only_idle = await client.get(
             f"/ops/v1/grids/{grid}/merchants", params={"inactive_only": True}, headers=manager

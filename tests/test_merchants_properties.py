@@ -106,9 +106,12 @@ async def test_index_answers_like_the_database(
     page = expected[skip : skip + limit]
     assert shown == len(from_index) and more == (len(expected) > skip + limit)
     # Redis keeps 52-bit geohashes (well under a metre): compare distances, and ids where they differ.
+    # Stores (nearly) tied at either edge of the page may swap across it: those ids may differ.
     assert [round(item["distance_m"]) for item in from_index] == pytest.approx(
         [round(h.distance_m) for h in page], abs=2
     )
+    edges = [page[0].distance_m, page[-1].distance_m] if page else []
+    tied_at_edges = {h.store_id for h in expected if any(abs(h.distance_m - d) < 2 for d in edges)}
     assert {i["id"] for i in from_index} ^ {h.store_id for h in page} <= {
         h.store_id for h in expected if abs(h.distance_m - radius_m) < 2
-    } | {h.store_id for h in page if page and abs(h.distance_m - page[-1].distance_m) < 2}
+    } | {h.store_id for h in page if page and abs(h.distance_m - page[-1].distance_m) < 2} | tied_at_edges

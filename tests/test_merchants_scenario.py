@@ -65,14 +65,26 @@ async def test_branch_application_review_approval_qr_nearby_suspension(client: h
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
     svg = await client.get(f"/merchant/v1/stores/{store_id}/qr.svg", headers=owner)
     assert svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content
+    # Scanned before logging in, the code still resolves to the store.
+    anonymous = await client.post("/mp/v1/stores/scan", json={"payload": code["payload"]})
+    assert anonymous.status_code == 200 and anonymous.json()["id"] == store_id
+    # A member who joined (sharing their profile) scans it: they become known to the merchant.
     member = await login_member(client)
+    joined = await client.post("/mp/v1/me/join", json={"share_profile": True}, headers=member)
+    assert joined.status_code == 200, joined.text
     scanned = await client.post("/mp/v1/stores/scan", json={"payload": code["payload"]}, headers=member)
     assert scanned.status_code == 200 and scanned.json()["id"] == store_id
+    known = (await client.get("/merchant/v1/members", headers=owner)).json()["items"]
+    assert [(m["member_id"], m["visits"]) for m in known] == [(joined.json()["id"], 1)]
+    dashboard = (await client.get(f"/ops/v1/grids/{grid_id}/dashboard", headers=manager)).json()
+    assert dashboard["merchants_by_status"]["active"] == 1 and dashboard["inactive_merchants"] == 0
+    assert dashboard["metrics"]["members_joined"] == 1
 
-    # Customers within the grid find it nearby, with its distance.
+    # Customers within the grid find it nearby, with its distance; customers far outside it do not.
     found = await client.get("/mp/v1/stores/nearby", params={"lat": CENTRE[0], "lng": CENTRE[1]})
     assert [s["id"] for s in found.json()["items"]] == [store_id]
     assert 790 <= found.json()["items"][0]["distance_m"] <= 810
+    assert await nearby_ids(client, *offset(*CENTRE, north_m=12_000)) == []
     detail = await client.get(f"/mp/v1/stores/{store_id}", params={"lat": CENTRE[0], "lng": CENTRE[1]})
     assert detail.json()["name"] == "Corner Coffee" and "settlement_account" not in detail.text
 

@@ -53,6 +53,19 @@ async def current_member(
     return await _authenticate(request, credentials, Audience.MEMBER)
 
 
+async def optional_member(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Principal | None:
+    """The member calling a `/mp/v1` route that anonymous callers may use too (None without a token).
+
+    A token that is sent must be valid: a wrong, expired or revoked one is still 401, so a client
+    never silently loses its identity.
+    """
+    if credentials is None:
+        return None
+    return await _authenticate(request, credentials, Audience.MEMBER)
+
+
 async def current_staff(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
