@@ -83,7 +83,12 @@ async def visible_page(
             "campaign_id", flat=True
         )
     )
-    return [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed)], cursor
+    tags = (
+        await eligibility.member_tags(member.id)
+        if any(eligibility.uses_tags(c.audience) for c in rows)
+        else frozenset[str]()
+    )
+    return [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed, tags)], cursor
 
 
 async def get_visible(member: Member, campaign_id: int, now: datetime) -> Campaign:
@@ -92,8 +97,10 @@ async def get_visible(member: Member, campaign_id: int, now: datetime) -> Campai
     if campaign is None:
         raise CampaignNotFound("campaign not found")
     listed = await AudienceMember.exists(campaign_id=campaign_id, member_id=member.id)
+    uses_tags = eligibility.uses_tags(campaign.audience)
+    tags = await eligibility.member_tags(member.id) if uses_tags else frozenset[str]()
     if campaign.status != CampaignStatus.ENDED and not eligibility.admits(
-        campaign.audience, member, now, listed
+        campaign.audience, member, now, listed, tags
     ):
         raise CampaignNotFound("campaign not found")
     return campaign

@@ -24,6 +24,9 @@ class Reward(BaseModel):
     value_fen: int = Field(0, ge=0, le=10_000_000, description="voucher face value or gift value, fen")
     points: int = Field(0, ge=0, le=10_000_000, description="points credited (kind points)")
     cost_fen: int = Field(0, ge=0, le=10_000_000, description="what one reward costs the funder, fen")
+    benefit_id: PositiveId | None = Field(
+        None, description="the loyalty benefit issued as the member's voucher (flash: required for vouchers)"
+    )
 
     @model_validator(mode="after")
     def _value_matches_kind(self) -> Reward:
@@ -122,7 +125,7 @@ CampaignConfig = Annotated[
 
 
 class Audience(BaseModel):
-    """Who may take part. Tiers and tags are evaluated once loyalty provides them."""
+    """Who may take part: every criterion set must hold (tiers: any of them, tags: all of them)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -159,7 +162,13 @@ _EXAMPLE: dict[str, Any] = {
         "type": "flash",
         "stock": 1000,
         "price_fen": 100,
-        "reward": {"kind": "voucher", "title": "Latte voucher", "value_fen": 1600, "cost_fen": 1500},
+        "reward": {
+            "kind": "voucher",
+            "title": "Latte voucher",
+            "value_fen": 1600,
+            "cost_fen": 1500,
+            "benefit_id": 12,
+        },
     },
 }
 

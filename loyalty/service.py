@@ -14,18 +14,23 @@ from loyalty.members import member_for_identity, note_store_scan
 from loyalty.models import AccountKind
 from loyalty.segments import Segments, member_segments, members_in_segment
 from loyalty.vouchers import (
+    BenefitTerms,
     BillRedemption,
     IssuedVoucher,
     IssueOutcome,
     VoucherGrant,
     VoucherOffer,
+    VoucherTally,
+    benefit_terms,
     bill_payment_vouchers,
     issue_vouchers,
     redeem_voucher_for_bill,
     reverse_voucher_for_bill,
+    voucher_tally,
 )
 
 __all__ = [
+    "BenefitTerms",
     "BillRedemption",
     "EarnSource",
     "IssueOutcome",
@@ -35,6 +40,8 @@ __all__ = [
     "SpendPurpose",
     "VoucherGrant",
     "VoucherOffer",
+    "VoucherTally",
+    "benefit_terms",
     "bill_payment_vouchers",
     "earn_points",
     "issue_vouchers",
@@ -47,6 +54,7 @@ __all__ = [
     "reverse_points",
     "reverse_voucher_for_bill",
     "spend_points",
+    "voucher_tally",
 ]
 
 

@@ -188,11 +188,11 @@ async def test_the_clock_starts_and_ends_campaigns(client: httpx.AsyncClient, te
     assert (ended.status, ended.end_reason) == (CampaignStatus.ENDED, "window_closed")
 
 
-async def test_audience_without_a_data_source_cannot_be_submitted(
+async def test_an_audience_naming_an_unknown_tier_cannot_be_submitted(
     client: httpx.AsyncClient, team: ch.Ops
 ) -> None:
-    created = await ch.create(client, team.author, body(CONFIGS["flash"], audience={"tiers": ["gold"]}))
-    assert created["audience"]["tiers"] == ["gold"]  # stored and validated
+    created = await ch.create(client, team.author, body(CONFIGS["flash"], audience={"tiers": ["platinum"]}))
+    assert created["audience"]["tiers"] == ["platinum"]  # stored (a slug) and checked at submission
     refused = await post(client, f"/{created['id']}/submit", team.author)
     assert refused.status_code == 422
     assert (refused.json()["code"], refused.json()["errors"][0]["field"]) == (
