@@ -407,21 +407,77 @@ class LiveOut(BaseModel):
     at: datetime
 
 
+class MerchantResultOut(BaseModel):
+    """A campaign's vouchers redeemed at one merchant."""
+
+    merchant_id: int
+    grid_id: int | None
+    vouchers_redeemed: int
+    discount_fen: int = Field(description="what the redeemed vouchers took off the bills")
+
+
+class GridResultOut(BaseModel):
+    """A campaign's vouchers redeemed at the merchants of one grid (null: merchants outside every grid)."""
+
+    grid_id: int | None
+    merchants: int = Field(description="merchants of the grid where the campaign's vouchers were redeemed")
+    vouchers_redeemed: int
+    discount_fen: int
+
+
 class AnalyticsOut(BaseModel):
     """A campaign's results so far."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "campaign_id": 7,
+                "type": "flash",
+                "status": "ended",
+                "participants": 48211,
+                "grabs_tried": 97540,
+                "grabs_won": 1000,
+                "outcomes": {"won": 1000, "sold_out": 96102, "limit_reached": 438},
+                "rewards_issued": 1000,
+                "vouchers_issued": 1000,
+                "vouchers_redeemed": 412,
+                "redemption_rate": 0.412,
+                "redeemed_discount_fen": 659200,
+                "cost_fen": 1500000,
+                "points_issued": 0,
+                "budget_count": None,
+                "budget_fen": 1500000,
+                "new_members_acquired": 57,
+                "by_merchant": [
+                    {"merchant_id": 3, "grid_id": 1, "vouchers_redeemed": 412, "discount_fen": 659200}
+                ],
+                "by_grid": [{"grid_id": 1, "merchants": 1, "vouchers_redeemed": 412, "discount_fen": 659200}],
+            }
+        }
+    )
 
     campaign_id: int
     type: CampaignType
     status: CampaignStatus
-    participants: int
+    participants: int = Field(description="distinct members who grabbed (flash) or received a reward")
     grabs_tried: int
     grabs_won: int
     outcomes: dict[str, int]
-    rewards_issued: int = Field(description="flash wins persisted (vouchers once loyalty issues them)")
-    cost_fen: int
+    rewards_issued: int = Field(description="flash wins persisted")
+    vouchers_issued: int = Field(description="loyalty vouchers issued by the campaign")
+    vouchers_redeemed: int = Field(description="of those, redeemed (and not reversed)")
+    redemption_rate: float = Field(description="vouchers_redeemed / vouchers_issued (0 when none issued)")
+    redeemed_discount_fen: int = Field(description="what the redeemed vouchers took off bills, fen")
+    cost_fen: int = Field(description="the budget spent, fen")
+    points_issued: int = Field(description="net points the campaign credited (earns less reversals)")
     budget_count: int | None
     budget_fen: int | None
-    new_members_acquired: int = Field(description="winners who registered during the campaign window")
+    new_members_acquired: int = Field(
+        description="rewarded members who joined the alliance after the campaign was approved and at most "
+        "7 days after their first reward from it"
+    )
+    by_merchant: list[MerchantResultOut]
+    by_grid: list[GridResultOut]
 
 
 def validate_window(starts_at: datetime, ends_at: datetime) -> str | None:

@@ -312,13 +312,15 @@ class VoucherTally:
     redeemed: int
     discount_fen: int
     by_merchant: dict[int, tuple[int, int]]
+    first_issued: dict[int, datetime]
 
 
 async def voucher_tally(source: str, reference_prefixes: Sequence[str]) -> VoucherTally:
     """Vouchers of `source` whose reference starts with one of the prefixes: issued, redeemed (standing
-    redemptions), the discount given, and redemptions and discount per redeeming merchant."""
+    redemptions), the discount given, redemptions and discount per redeeming merchant, and each
+    holder's first voucher."""
     if not reference_prefixes:
-        return VoucherTally(0, 0, 0, {})
+        return VoucherTally(0, 0, 0, {}, {})
     likes = " OR ".join(f"v.source_reference LIKE ${i + 2}" for i in range(len(reference_prefixes)))
     args = [source, *(prefix + "%" for prefix in reference_prefixes)]  # our own prefixes: no wildcards
     issued = await sql.rows(
@@ -336,7 +338,13 @@ async def voucher_tally(source: str, reference_prefixes: Sequence[str]) -> Vouch
         for row in redeemed
         if row["merchant_id"] is not None
     }
+    first = await sql.rows(
+        "SELECT v.member_id, MIN(v.issued_at) AS first FROM loyalty_voucher v"  # noqa: S608
+        f" WHERE v.source = $1 AND ({likes}) GROUP BY v.member_id",
+        *args,
+    )
     return VoucherTally(
+        first_issued={int(row["member_id"]): sql.instant(row["first"]) for row in first},
         issued=int(issued[0]["n"]),
         redeemed=sum(int(row["n"]) for row in redeemed),
         discount_fen=sum(int(row["fen"]) for row in redeemed),
