@@ -303,6 +303,26 @@ class CampaignPublicOut(BaseModel):
     draw_seed: str | None = None
 
 
+class StoreCampaignOut(BaseModel):
+    """A campaign running at a store, as the store's page shows it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "campaign_id": 7,
+                "name": "10:00 coffee flash sale",
+                "type": "flash",
+                "ends_at": "2026-12-01T04:00:00Z",
+            }
+        }
+    )
+
+    campaign_id: int
+    name: str
+    type: CampaignType
+    ends_at: datetime = Field(description="when the campaign's window closes")
+
+
 class AudienceMembersIn(BaseModel):
     """Members to add to (or remove from) a campaign's audience list."""
 
