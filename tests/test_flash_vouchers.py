@@ -9,14 +9,17 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.models import AuditEntry
 from app.redis_client import get_redis
 from app.timeutil import utcnow
 from campaigns.flash_keys import k
+from campaigns.flash_persist import Win, persist_wins, write_missing
 from campaigns.flash_runtime import runtime
 from campaigns.models import FlashWin
-from loyalty.models import Benefit, BenefitStatus
+from loyalty.models import Benefit, BenefitStatus, Voucher
 from tests import campaign_helpers as ch
 
 
@@ -112,3 +115,49 @@ async def test_a_refused_voucher_keeps_the_win_and_is_audited(
     assert sorted(r.after["member_id"] for r in refusals) == sorted(m for m, _ in crowd)
     assert {r.after["reason"] for r in refusals} == {"benefit.unavailable"}
     assert await get_redis().hget(k(campaign_id, "outcomes"), "voucher_refused") == b"3"
+
+
+def _wins(campaign_id: int, members: list[int], per_member: int) -> list[Win]:
+    """Wins as the grab script would record them: slots in order, each member's sequence 1..per_member."""
+    out = []
+    for sequence in range(1, per_member + 1):
+        for member in members:
+            slot = len(out) + 1
+            out.append(
+                Win(campaign_id, member, slot, sequence, 20_000, sequence, f"{campaign_id}-1-{slot}", 0, 1)
+            )
+    return out
+
+
+async def test_persister_and_write_behind_racing_issue_each_voucher_once(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
+    campaign_id = await ch.live_flash(client, team, stock=400, limit=2)
+    members = [m for m, _ in await ch.members(200)]
+    wins = _wins(campaign_id, members, 2)
+    # The worker's batches and the API processes' write-behind overlap, in other orders, all at once.
+    batches = [wins[:250], wins[150:], list(reversed(wins[100:300])), wins[::3], wins]
+    await asyncio.gather(*(persist_wins(batch) for batch in batches), write_missing(wins[::2]))
+    assert await FlashWin.filter(campaign_id=campaign_id).count() == 400
+    assert await ch.assert_vouchers_match_wins(campaign_id) == 400
+    seqs = Counter(await Voucher.filter(member_id__in=members).values_list("member_id", flat=True))
+    assert set(seqs.values()) == {2}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+async def test_any_delivery_order_gives_one_voucher_per_win(
+    client: httpx.AsyncClient, team: ch.Ops, data: st.DataObject
+) -> None:
+    """Wins delivered in any batches, repeated and reordered, through either path: vouchers = wins."""
+    campaign_id = await ch.live_flash(client, team, stock=12, limit=3)
+    members = [m for m, _ in await ch.members(4)]
+    wins = _wins(campaign_id, members, 3)
+    deliveries = data.draw(
+        st.lists(st.tuples(st.booleans(), st.lists(st.sampled_from(wins), max_size=12)), max_size=6)
+    )
+    for through_write_behind, batch in deliveries:
+        unique = list({w.ticket_id: w for w in batch}.values())
+        await (write_missing(unique) if through_write_behind else persist_wins(unique))
+    await persist_wins(wins)  # the stream is drained in the end
+    assert await ch.assert_vouchers_match_wins(campaign_id) == 12
