@@ -231,7 +231,8 @@ async def _write(campaign: Campaign, terms: _Terms, wins: list[Win]) -> int:
         if not await budget.spend(campaign.id, inserted, inserted * terms.unit_cost_fen):
             raise IntegrityError(f"campaign {campaign.id}: wins exceed the budget")
         if terms.benefit_id is not None:
-            fresh = [win for win in wins if win.ticket_id in tickets]
+            # One grant per inserted ticket (a batch never names a ticket twice, but be sure).
+            fresh = list({win.ticket_id: win for win in wins if win.ticket_id in tickets}.values())
             await _issue_vouchers(campaign.id, terms.benefit_id, fresh)
         current = await Campaign.get(id=campaign.id)
         if budget.exhausted(current, terms.unit_cost_fen):
@@ -259,7 +260,10 @@ async def persist_wins(wins: Iterable[Win]) -> int:
     for win in wins:
         by_campaign.setdefault(win.campaign_id, []).append(win)
     written = 0
-    for campaign_id, batch in by_campaign.items():
+    for campaign_id, unordered in by_campaign.items():
+        # Rows in one order for every writer (the persister, the write-behind of each API process), so
+        # overlapping batches wait for each other instead of deadlocking on the unique indexes.
+        batch = sorted(unordered, key=lambda w: (w.epoch, w.slot, w.ticket_id))
         campaign = await Campaign.get_or_none(id=campaign_id)
         if campaign is None:
             log.error("wins for an unknown campaign", extra={"campaign_id": campaign_id, "count": len(batch)})

@@ -233,7 +233,8 @@ async def _issue(
         if not taken:
             raise BenefitSoldOut("not enough stock left for this batch")
     if fresh:
-        ids = await _insert_vouchers(fresh, now)
+        # Ordered by the unique (benefit, member, seq): concurrent batches lock in one order, never a cycle.
+        ids = await _insert_vouchers(sorted(fresh, key=lambda v: (v.member_id, v.seq)), now)
         outcomes = [
             IssuedVoucher(o.member_id, o.reference, o.outcome, ids[o.reference])
             if o.outcome == IssueOutcome.ISSUED

@@ -132,7 +132,15 @@ def _wins(campaign_id: int, members: list[int], per_member: int) -> list[Win]:
 async def test_persister_and_write_behind_racing_issue_each_voucher_once(
     client: httpx.AsyncClient, team: ch.Ops
 ) -> None:
-    campaign_id = await ch.live_flash(client, team, stock=400, limit=2)
+    benefit_id = await ch.benefit(stock=1000, per_member_limit=2)
+    reward = {
+        "kind": "voucher",
+        "title": "Latte",
+        "value_fen": 1600,
+        "cost_fen": 100,
+        "benefit_id": benefit_id,
+    }
+    campaign_id = await ch.live_flash(client, team, stock=400, limit=2, reward=reward)
     members = [m for m, _ in await ch.members(200)]
     wins = _wins(campaign_id, members, 2)
     # The worker's batches and the API processes' write-behind overlap, in other orders, all at once.
@@ -142,6 +150,7 @@ async def test_persister_and_write_behind_racing_issue_each_voucher_once(
     assert await ch.assert_vouchers_match_wins(campaign_id) == 400
     seqs = Counter(await Voucher.filter(member_id__in=members).values_list("member_id", flat=True))
     assert set(seqs.values()) == {2}
+    assert (await Benefit.get(id=benefit_id)).stock_left == 600
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
