@@ -7,9 +7,11 @@ The grab script evaluates eligibility from three things loaded at preheat:
   minutes" is `id > max_member` and "new members only" is `id >= min_member`, refreshed by the tick,
 * the blocklist (`{campaign:<id>}:blocked`), kept current when ops block or unblock a member.
 
-Today the eligible set comes from the campaign's explicit audience list. Loyalty (phase 2) feeds
-tiers and tags into the same set by adding a source to `_SOURCES`; until then a campaign that
-targets tiers or tags cannot be submitted, because nothing could evaluate them.
+The eligible set is the intersection of the sources in `_SOURCES`: the campaign's explicit audience
+list, the members of any of the targeted tiers and the members holding every targeted tag (both from
+loyalty's member pool, joined members only). Tiers and tags are read at preheat: a member whose tier
+or tags change later is seen by the member-facing lists at once and by the grab script at the next
+load (preheat or rebuild).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from typing import Any
 
 from campaigns.models import AudienceMember, Campaign
 from campaigns.sql import column
-from loyalty.models import Member
+from loyalty import service as loyalty
+from loyalty.models import Member, Tier
 
-# Audience criteria without a data source yet, with what is missing.
-UNSUPPORTED_CRITERIA: dict[str, str] = {
-    "tiers": "member tiers are not available until loyalty provides them",
-    "tags": "member tags are not available until loyalty provides them",
-}
+SEGMENT_BATCH = 5000
+TIERS = frozenset(t.value for t in Tier)
+
+# Audience criteria without a data source yet, with what is missing (none since loyalty feeds tiers
+# and tags; kept for criteria to come).
+UNSUPPORTED_CRITERIA: dict[str, str] = {}
 
 EligibleSource = Callable[[Campaign], Awaitable[set[int]]]
 
@@ -36,13 +40,34 @@ async def _audience_list(campaign: Campaign) -> set[int]:
     return {int(i) for i in ids}
 
 
+async def _segment(*, tiers: list[Tier] | None = None, tags: list[str] | None = None) -> set[int]:
+    members: set[int] = set()
+    async for batch in loyalty.members_in_segment(tiers=tiers or (), tags=tags or (), batch=SEGMENT_BATCH):
+        members.update(batch)
+    return members
+
+
+async def _tiers(campaign: Campaign) -> set[int]:
+    """Joined members in any of the campaign's tiers."""
+    return await _segment(tiers=[Tier(t) for t in campaign.audience["tiers"] if t in TIERS])
+
+
+async def _tags(campaign: Campaign) -> set[int]:
+    """Joined members holding every one of the campaign's tags."""
+    return await _segment(tags=list(campaign.audience["tags"]))
+
+
 # Each restricting criterion and the source of the members it admits; eligible = their intersection.
-_SOURCES: dict[str, EligibleSource] = {"member_list": _audience_list}
+_SOURCES: dict[str, EligibleSource] = {"member_list": _audience_list, "tiers": _tiers, "tags": _tags}
 
 
 def unsupported(audience: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, why) for each criterion the campaign uses that nothing can evaluate yet."""
-    return [(f"audience.{name}", why) for name, why in UNSUPPORTED_CRITERIA.items() if audience.get(name)]
+    """(field, why) for each criterion the campaign uses that nothing can evaluate."""
+    out = [(f"audience.{name}", why) for name, why in UNSUPPORTED_CRITERIA.items() if audience.get(name)]
+    unknown = [t for t in audience.get("tiers") or () if t not in TIERS]
+    if unknown:
+        out.append(("audience.tiers", f"unknown tiers {unknown}: the tiers are {sorted(TIERS)}"))
+    return out
 
 
 def restricted(audience: dict[str, Any]) -> bool:
@@ -80,14 +105,34 @@ async def watermarks(audience: dict[str, Any], now: datetime) -> tuple[int | Non
     return min_member, max_member
 
 
-def admits(audience: dict[str, Any], member: Member, now: datetime, listed: bool) -> bool:
-    """Whether a member belongs to the audience (the same rules as the grab script, from the database)."""
+def admits(
+    audience: dict[str, Any], member: Member, now: datetime, listed: bool, tags: frozenset[str] = frozenset()
+) -> bool:
+    """Whether a member belongs to the audience (the same rules as the grab script, from the database):
+    `listed` says whether the member is on the campaign's audience list, `tags` are the member's tags."""
     if unsupported(audience):
         return False
     if audience.get("member_list") and not listed:
+        return False
+    targets_segment = bool(audience.get("tiers") or audience.get("tags"))
+    if targets_segment and member.joined_at is None:
+        return False
+    if audience.get("tiers") and member.tier not in audience["tiers"]:
+        return False
+    if audience.get("tags") and not set(audience["tags"]) <= tags:
         return False
     minutes = int(audience.get("exclude_registered_within_minutes") or 0)
     if minutes and member.created_at > now - timedelta(minutes=minutes):
         return False
     days = int(audience.get("new_member_days") or 30)
     return not (audience.get("new_members_only") and member.created_at < now - timedelta(days=days))
+
+
+def uses_tags(audience: dict[str, Any]) -> bool:
+    """Whether checking this audience needs the member's tags."""
+    return bool(audience.get("tags"))
+
+
+async def member_tags(member_id: int) -> frozenset[str]:
+    """The member's targeting tags (one query)."""
+    return (await loyalty.member_segments(member_id)).tags

@@ -29,19 +29,24 @@ from tortoise.exceptions import IntegrityError
 
 from app import audit
 from app.config import get_settings
-from app.db import db, dialect, transaction
+from app.db import db, dialect, on_commit, transaction
+from app.errors import ProblemError
 from app.redis_client import get_redis
 from campaigns import budget, transitions
 from campaigns.flash_engine import GrabAnswer
 from campaigns.flash_keys import ACTIVE_SET, GROUP, k
 from campaigns.models import Campaign
+from loyalty import service as loyalty
+from loyalty.service import IssueOutcome, VoucherGrant
 
 log = logging.getLogger("linli.campaigns.persist")
 
 EPOCH_DAY = date(1970, 1, 1)
+VOUCHER_KINDS = ("voucher", "gift")  # rewards handed out as a loyalty voucher of the reward's benefit
 ROWS_PER_INSERT = 500
 BATCH = 1000
 GATHER_SECONDS = 0.1
+MAX_GRANTS = 1000  # loyalty's largest voucher batch
 _COLUMNS = (
     "campaign_id",
     "member_id",
@@ -111,12 +116,18 @@ class _Terms:
     member_limit: int
     member_day_limit: int
     unit_cost_fen: int
+    benefit_id: int | None
 
 
 def _terms(campaign: Campaign) -> _Terms:
     reward = campaign.config.get("reward") or {}
+    benefit_id = reward.get("benefit_id") if reward.get("kind") in VOUCHER_KINDS else None
     return _Terms(
-        campaign.stock, campaign.member_limit, campaign.member_day_limit, int(reward.get("cost_fen", 0))
+        campaign.stock,
+        campaign.member_limit,
+        campaign.member_day_limit,
+        int(reward.get("cost_fen", 0)),
+        int(benefit_id) if benefit_id else None,
     )
 
 
@@ -124,7 +135,7 @@ _UNNEST = (  # PostgreSQL: one array per column, so a batch of any size is one s
     f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
     "$1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::date[], $6::int[], $7::int[], $8::int[],"
     " $9::int[], $10::varchar[], $11::int[], $12::timestamptz[], $13::timestamptz[])"
-    " ON CONFLICT (ticket_id) DO NOTHING RETURNING id"
+    " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id"
 )
 
 
@@ -150,38 +161,81 @@ def _rows(terms: _Terms, wins: list[Win]) -> list[tuple[object, ...]]:
     ]
 
 
-async def _insert(terms: _Terms, wins: list[Win]) -> int:
-    """Insert wins not yet present (by ticket); the number actually inserted."""
+async def _insert(terms: _Terms, wins: list[Win]) -> set[str]:
+    """Insert wins not yet present (by ticket); the tickets actually inserted."""
     rows = _rows(terms, wins)
     # RETURNING rows, not the driver's row count: asyncpg reports an INSERT's oid where Tortoise
     # expects the count.
     if dialect() == "postgres":
-        return len(
-            await db().execute_query_dict(_UNNEST, [list(column) for column in zip(*rows, strict=True)])
-        )
-    inserted = 0
+        found = await db().execute_query_dict(_UNNEST, [list(column) for column in zip(*rows, strict=True)])
+        return {str(row["ticket_id"]) for row in found}
+    inserted: set[str] = set()
     width = len(_COLUMNS)
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
         marks = ", ".join("(" + ", ".join(["?"] * width) + ")" for _ in chunk)
         sql = (
             f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) VALUES {marks}"  # noqa: S608
-            " ON CONFLICT (ticket_id) DO NOTHING RETURNING id"
+            " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id"
         )
-        inserted += len(await db().execute_query_dict(sql, [v for row in chunk for v in row]))
+        found = await db().execute_query_dict(sql, [v for row in chunk for v in row])
+        inserted |= {str(row["ticket_id"]) for row in found}
     return inserted
 
 
+async def _issue_vouchers(campaign_id: int, benefit_id: int, wins: list[Win]) -> int:
+    """One loyalty voucher per new win, its ticket as the reference, in the caller's transaction.
+
+    Loyalty refusing (the benefit paused, out of stock, a member at its limit) does not undo the wins:
+    the members won them. The refusal is audited for ops to compensate, never dropped silently.
+    """
+    issued = 0
+    refused: list[tuple[Win, str]] = []
+    for start in range(0, len(wins), MAX_GRANTS):
+        chunk = wins[start : start + MAX_GRANTS]
+        grants = [VoucherGrant(win.member_id, win.ticket_id) for win in chunk]
+        try:
+            outcomes = await loyalty.issue_vouchers(benefit_id, grants, source="campaign")
+        except ProblemError as exc:
+            refused += [(win, exc.code or type(exc).__name__) for win in chunk]
+            continue
+        for win, outcome in zip(chunk, outcomes, strict=True):
+            if outcome.outcome == IssueOutcome.LIMIT_REACHED:
+                refused.append((win, "benefit.limit_reached"))
+            else:
+                issued += 1
+    for win, why in refused:
+        log.error("flash win without its voucher", extra={"win": asdict(win), "reason": why})
+        await audit.record(
+            None, "flash.voucher_refused", "campaign", campaign_id, after=asdict(win) | {"reason": why}
+        )
+    if refused:
+        count = len(refused)
+
+        async def note() -> None:
+            with contextlib.suppress(RedisError):
+                await get_redis().hincrby(k(campaign_id, "outcomes"), "voucher_refused", count)  # type: ignore[misc]
+
+        on_commit(note)
+    return issued
+
+
 async def _write(campaign: Campaign, terms: _Terms, wins: list[Win]) -> int:
-    """One transaction: the new wins and the budget they spend (ending the campaign when it runs out)."""
+    """One transaction: the new wins, their vouchers and the budget they spend (ending the campaign
+    when it runs out)."""
     async with transaction():
-        inserted = await _insert(terms, wins)
+        tickets = await _insert(terms, wins)
+        inserted = len(tickets)
         if not inserted:
             return 0
         if not await budget.spend(campaign.id, inserted, inserted * terms.unit_cost_fen):
             raise IntegrityError(f"campaign {campaign.id}: wins exceed the budget")
-        fresh = await Campaign.get(id=campaign.id)
-        if budget.exhausted(fresh, terms.unit_cost_fen):
+        if terms.benefit_id is not None:
+            # One grant per inserted ticket (a batch never names a ticket twice, but be sure).
+            fresh = list({win.ticket_id: win for win in wins if win.ticket_id in tickets}.values())
+            await _issue_vouchers(campaign.id, terms.benefit_id, fresh)
+        current = await Campaign.get(id=campaign.id)
+        if budget.exhausted(current, terms.unit_cost_fen):
             await transitions.end_for_budget(campaign.id)
     return inserted
 
@@ -206,7 +260,10 @@ async def persist_wins(wins: Iterable[Win]) -> int:
     for win in wins:
         by_campaign.setdefault(win.campaign_id, []).append(win)
     written = 0
-    for campaign_id, batch in by_campaign.items():
+    for campaign_id, unordered in by_campaign.items():
+        # Rows in one order for every writer (the persister, the write-behind of each API process), so
+        # overlapping batches wait for each other instead of deadlocking on the unique indexes.
+        batch = sorted(unordered, key=lambda w: (w.epoch, w.slot, w.ticket_id))
         campaign = await Campaign.get_or_none(id=campaign_id)
         if campaign is None:
             log.error("wins for an unknown campaign", extra={"campaign_id": campaign_id, "count": len(batch)})

@@ -20,7 +20,9 @@ from campaigns.models import (
     CampaignType,
     FlashWin,
 )
+from campaigns.sql import column
 from loyalty.models import Member
+from merchants.models import Merchant
 
 
 async def get_campaign(campaign_id: int) -> Campaign:
@@ -83,7 +85,12 @@ async def visible_page(
             "campaign_id", flat=True
         )
     )
-    return [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed)], cursor
+    tags = (
+        await eligibility.member_tags(member.id)
+        if any(eligibility.uses_tags(c.audience) for c in rows)
+        else frozenset[str]()
+    )
+    return [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed, tags)], cursor
 
 
 async def get_visible(member: Member, campaign_id: int, now: datetime) -> Campaign:
@@ -92,11 +99,32 @@ async def get_visible(member: Member, campaign_id: int, now: datetime) -> Campai
     if campaign is None:
         raise CampaignNotFound("campaign not found")
     listed = await AudienceMember.exists(campaign_id=campaign_id, member_id=member.id)
+    uses_tags = eligibility.uses_tags(campaign.audience)
+    tags = await eligibility.member_tags(member.id) if uses_tags else frozenset[str]()
     if campaign.status != CampaignStatus.ENDED and not eligibility.admits(
-        campaign.audience, member, now, listed
+        campaign.audience, member, now, listed, tags
     ):
         raise CampaignNotFound("campaign not found")
     return campaign
+
+
+async def live_at_merchant(merchant_id: int, now: datetime) -> list[Campaign]:
+    """Campaigns live now at a merchant: it takes part or funds them, or they cover its grid without
+    naming merchants. Soonest to end first."""
+    live = Campaign.filter(status=CampaignStatus.LIVE, starts_at__lte=now, ends_at__gt=now)
+    named = await live.filter(
+        Q(id__in=Subquery(CampaignMerchant.filter(merchant_id=merchant_id).values("campaign_id")))
+        | Q(funder_merchant_id=merchant_id)
+    )
+    grid = await column(Merchant.filter(id=merchant_id).values_list("grid_id", flat=True))
+    grid_id = grid[0] if grid else None
+    by_grid: list[Campaign] = []
+    if grid_id is not None:
+        # Few campaigns run at once: the grid list (JSON) is matched here rather than in SQL.
+        unnamed = await live.filter(id__not_in=Subquery(CampaignMerchant.all().values("campaign_id")))
+        by_grid = [c for c in unnamed if grid_id in (c.grid_ids or [])]
+    found = {c.id: c for c in named + by_grid}
+    return sorted(found.values(), key=lambda c: (c.ends_at, c.id))
 
 
 def member_wins(member_id: int, campaign_id: int | None = None) -> QuerySet[FlashWin]:

@@ -107,7 +107,10 @@ async def update_campaign(
     response_model=CampaignOut,
     summary="Submit for approval",
     responses=problem_responses(
-        NOT_FOUND, TRANSITION, (422, "campaign.audience_unsupported", "the audience uses tiers or tags")
+        NOT_FOUND,
+        TRANSITION,
+        (422, "campaign.audience_unsupported", "the audience uses a criterion nothing evaluates yet"),
+        (422, "campaign.reward_invalid", "the reward's benefit is missing, inactive or too small"),
     ),
 )
 @roles(*MANAGE)
@@ -125,6 +128,7 @@ async def submit_campaign(campaign_id: int, operator: Principal = Depends(curren
         TRANSITION,
         (403, "campaign.four_eyes", "you created or last edited this campaign"),
         (409, "campaign.version_conflict", "the campaign changed since you reviewed it"),
+        (422, "campaign.reward_invalid", "the reward's benefit is no longer active or too small"),
     ),
 )
 @roles(OperatorRole.APPROVER)

@@ -24,8 +24,8 @@ class Reward(BaseModel):
     value_fen: int = Field(0, ge=0, le=10_000_000, description="voucher face value or gift value, fen")
     points: int = Field(0, ge=0, le=10_000_000, description="points credited (kind points)")
     cost_fen: int = Field(0, ge=0, le=10_000_000, description="what one reward costs the funder, fen")
-    benefit_id: int | None = Field(
-        None, ge=1, description="the catalogue benefit a voucher or gift reward is issued as (loyalty)"
+    benefit_id: PositiveId | None = Field(
+        None, description="the loyalty benefit issued as the member's voucher (flash: required for vouchers)"
     )
 
     @model_validator(mode="after")
@@ -148,7 +148,7 @@ CampaignConfig = Annotated[
 
 
 class Audience(BaseModel):
-    """Who may take part. Tiers and tags are evaluated once loyalty provides them."""
+    """Who may take part: every criterion set must hold (tiers: any of them, tags: all of them)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -185,7 +185,13 @@ _EXAMPLE: dict[str, Any] = {
         "type": "flash",
         "stock": 1000,
         "price_fen": 100,
-        "reward": {"kind": "voucher", "title": "Latte voucher", "value_fen": 1600, "cost_fen": 1500},
+        "reward": {
+            "kind": "voucher",
+            "title": "Latte voucher",
+            "value_fen": 1600,
+            "cost_fen": 1500,
+            "benefit_id": 12,
+        },
     },
 }
 
@@ -320,6 +326,26 @@ class CampaignPublicOut(BaseModel):
     draw_seed: str | None = None
 
 
+class StoreCampaignOut(BaseModel):
+    """A campaign running at a store, as the store's page shows it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "campaign_id": 7,
+                "name": "10:00 coffee flash sale",
+                "type": "flash",
+                "ends_at": "2026-12-01T04:00:00Z",
+            }
+        }
+    )
+
+    campaign_id: int
+    name: str
+    type: CampaignType
+    ends_at: datetime = Field(description="when the campaign's window closes")
+
+
 class AudienceMembersIn(BaseModel):
     """Members to add to (or remove from) a campaign's audience list."""
 
@@ -424,21 +450,77 @@ class LiveOut(BaseModel):
     at: datetime
 
 
+class MerchantResultOut(BaseModel):
+    """A campaign's vouchers redeemed at one merchant."""
+
+    merchant_id: int
+    grid_id: int | None
+    vouchers_redeemed: int
+    discount_fen: int = Field(description="what the redeemed vouchers took off the bills")
+
+
+class GridResultOut(BaseModel):
+    """A campaign's vouchers redeemed at the merchants of one grid (null: merchants outside every grid)."""
+
+    grid_id: int | None
+    merchants: int = Field(description="merchants of the grid where the campaign's vouchers were redeemed")
+    vouchers_redeemed: int
+    discount_fen: int
+
+
 class AnalyticsOut(BaseModel):
     """A campaign's results so far."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "campaign_id": 7,
+                "type": "flash",
+                "status": "ended",
+                "participants": 48211,
+                "grabs_tried": 97540,
+                "grabs_won": 1000,
+                "outcomes": {"won": 1000, "sold_out": 96102, "limit_reached": 438},
+                "rewards_issued": 1000,
+                "vouchers_issued": 1000,
+                "vouchers_redeemed": 412,
+                "redemption_rate": 0.412,
+                "redeemed_discount_fen": 659200,
+                "cost_fen": 1500000,
+                "points_issued": 0,
+                "budget_count": None,
+                "budget_fen": 1500000,
+                "new_members_acquired": 57,
+                "by_merchant": [
+                    {"merchant_id": 3, "grid_id": 1, "vouchers_redeemed": 412, "discount_fen": 659200}
+                ],
+                "by_grid": [{"grid_id": 1, "merchants": 1, "vouchers_redeemed": 412, "discount_fen": 659200}],
+            }
+        }
+    )
 
     campaign_id: int
     type: CampaignType
     status: CampaignStatus
-    participants: int
+    participants: int = Field(description="distinct members who grabbed (flash) or received a reward")
     grabs_tried: int
     grabs_won: int
     outcomes: dict[str, int]
-    rewards_issued: int = Field(description="flash wins persisted (vouchers once loyalty issues them)")
-    cost_fen: int
+    rewards_issued: int = Field(description="flash wins persisted")
+    vouchers_issued: int = Field(description="loyalty vouchers issued by the campaign")
+    vouchers_redeemed: int = Field(description="of those, redeemed (and not reversed)")
+    redemption_rate: float = Field(description="vouchers_redeemed / vouchers_issued (0 when none issued)")
+    redeemed_discount_fen: int = Field(description="what the redeemed vouchers took off bills, fen")
+    cost_fen: int = Field(description="the budget spent, fen")
+    points_issued: int = Field(description="net points the campaign credited (earns less reversals)")
     budget_count: int | None
     budget_fen: int | None
-    new_members_acquired: int = Field(description="winners who registered during the campaign window")
+    new_members_acquired: int = Field(
+        description="rewarded members who joined the alliance after the campaign was approved and at most "
+        "7 days after their first reward from it"
+    )
+    by_merchant: list[MerchantResultOut]
+    by_grid: list[GridResultOut]
 
 
 def validate_window(starts_at: datetime, ends_at: datetime) -> str | None:

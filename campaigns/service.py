@@ -14,6 +14,7 @@ from app.errors import InvalidField, NotFound
 from app.timeutil import utcnow
 from campaigns import eligibility, flash_install, repository, transitions
 from campaigns.errors import FourEyesViolation, InvalidTransition, NotEditable, NotFlash, VersionConflict
+from campaigns.flash_persist import VOUCHER_KINDS
 from campaigns.lifecycle import RUNNING, Action, next_status
 from campaigns.models import (
     AudienceMember,
@@ -26,6 +27,7 @@ from campaigns.models import (
 )
 from campaigns.schemas import CampaignIn, CampaignPatch, validate_window
 from campaigns.sql import column
+from loyalty import service as loyalty
 from loyalty.models import Member
 from merchants.models import Merchant
 
@@ -214,6 +216,33 @@ def _patch_fields(campaign: Campaign, patch: CampaignPatch, data: dict[str, Any]
         _apply_config(campaign, patch.config)
 
 
+async def _check_reward(campaign: Campaign) -> None:
+    """A flash campaign handing out vouchers names an active benefit that can cover the whole stock."""
+    if campaign.type != CampaignType.FLASH:
+        return
+    reward = campaign.config.get("reward") or {}
+    if reward.get("kind") not in VOUCHER_KINDS:
+        return
+    field = "config.reward.benefit_id"
+    benefit_id = reward.get("benefit_id")
+    if not benefit_id:
+        raise InvalidField(
+            field, "name the loyalty benefit the winners receive", code="campaign.reward_invalid"
+        )
+    terms = await loyalty.benefit_terms(int(benefit_id))
+    problem = None
+    if terms is None or not terms.active:
+        problem = "the benefit does not exist or is not active"
+    elif terms.stock_left is not None and terms.stock_left < campaign.stock:
+        problem = f"the benefit has {terms.stock_left} left, fewer than the campaign's stock"
+    elif terms.per_member_limit < campaign.member_limit:
+        problem = f"the benefit allows {terms.per_member_limit} per member, fewer than the campaign's limit"
+    elif terms.valid_until is not None and terms.valid_until <= campaign.ends_at:
+        problem = "the benefit's vouchers expire before the campaign ends"
+    if problem:
+        raise InvalidField(field, problem, code="campaign.reward_invalid")
+
+
 async def submit(actor: Principal, campaign_id: int, now: datetime | None = None) -> Campaign:
     """Send a draft for approval."""
     now = now or utcnow()
@@ -223,6 +252,7 @@ async def submit(actor: Principal, campaign_id: int, now: datetime | None = None
             raise InvalidTransition(f"cannot submit a campaign that is {campaign.status.value}")
         for field, why in eligibility.unsupported(campaign.audience):
             raise InvalidField(field, why, code="campaign.audience_unsupported")
+        await _check_reward(campaign)
         if campaign.ends_at <= now:
             raise InvalidField("ends_at", "the campaign window is already over")
         return await transitions.apply(actor, campaign, Action.SUBMIT, changes={"submitted_by": actor.id})
@@ -244,6 +274,7 @@ async def approve(
         if campaign.status == CampaignStatus.PENDING_APPROVAL:
             if campaign.ends_at <= now:
                 raise InvalidField("ends_at", "the campaign window is already over")
+            await _check_reward(campaign)
             if campaign.type == CampaignType.LUCKY_DRAW and campaign.starts_at <= now:
                 raise InvalidField(
                     "starts_at", "a lucky draw's seed must be committed before its window opens"

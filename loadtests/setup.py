@@ -13,7 +13,7 @@ from app.timeutil import utcnow
 from campaigns import flash_install, service
 from campaigns.models import Campaign
 from campaigns.schemas import CampaignIn
-from loyalty.models import Member
+from loyalty.models import Benefit, BenefitKind, BenefitStatus, Eligibility, Funder, Member
 
 
 async def operators() -> tuple[Principal, Principal]:
@@ -42,6 +42,16 @@ async def flash_campaign(
 ) -> Campaign:
     """An approved flash campaign, preheated into Redis."""
     author, approver = await operators()
+    benefit = await Benefit.create(
+        name="Latte",
+        kind=BenefitKind.CASH,
+        face_value_fen=1600,
+        funder=Funder.BANK,
+        eligibility=Eligibility.ALL,
+        valid_days=30,
+        per_member_limit=max(limit, 1),
+        status=BenefitStatus.ACTIVE,
+    )
     body = CampaignIn.model_validate(
         {
             "name": name,
@@ -53,7 +63,13 @@ async def flash_campaign(
                 "type": "flash",
                 "stock": stock,
                 "price_fen": 100,
-                "reward": {"kind": "voucher", "title": "Latte", "value_fen": 1600, "cost_fen": 1500},
+                "reward": {
+                    "kind": "voucher",
+                    "title": "Latte",
+                    "value_fen": 1600,
+                    "cost_fen": 1500,
+                    "benefit_id": benefit.id,
+                },
             },
         }
     )

@@ -2,7 +2,8 @@
 
 * wins in the database = grabs the clients saw won = min(stock, distinct grabbers),
 * every ticket a client holds is in the database, and nobody holds more than the limit,
-* the campaign's stream is drained: every entry delivered to a persister and acknowledged.
+* the campaign's stream is drained: every entry delivered to a persister and acknowledged,
+* loyalty vouchers = wins: one voucher per win, its ticket as reference, held by the winner.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from campaigns.flash_persist import stream_backlog
 from campaigns.models import Campaign, FlashWin
+from loyalty.models import Voucher
 
 
 @dataclass
@@ -50,11 +52,15 @@ async def verify(campaign_id: int, results: dict[str, Any], *, drain_timeout: fl
     tickets = set(results["tickets"])
     per_member = Counter(member for _, member, _ in wins)
     expected = min(campaign.stock, int(results["grabbers"]))
+    vouchers = await Voucher.filter(
+        source="campaign", source_reference__startswith=f"{campaign_id}-"
+    ).values_list("source_reference", "member_id")
     verdict.facts |= {
         "stock": campaign.stock,
         "grabbers": results["grabbers"],
         "won_by_clients": len(results["tickets"]),
         "wins_in_database": len(wins),
+        "vouchers": len(vouchers),
         "outcomes": results["outcomes"],
         "backlog": backlog,
     }
@@ -65,5 +71,7 @@ async def verify(campaign_id: int, results: dict[str, Any], *, drain_timeout: fl
         "no slot twice and none beyond the stock": len({s for *_, s in wins}) == len(wins)
         and all(1 <= s <= campaign.stock for *_, s in wins),
         "stream drained": backlog == 0,
+        "vouchers = wins (one per ticket, held by the winner)": len(vouchers) == len(wins)
+        and {(t, m) for t, m in vouchers} == {(t, m) for t, m, _ in wins},
     }
     return verdict

@@ -6,26 +6,33 @@ idempotent by the caller's unique reference. `docs/loyalty.md` documents this AP
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.db import transaction
-from loyalty import ledger, members, sales
+from loyalty import ledger, members, sales, sql
 from loyalty import points as member_points
 from loyalty.ledger import EarnSource, Posting, SpendPurpose, check_points
 from loyalty.members import member_for_identity, note_store_scan
 from loyalty.models import AccountKind
 from loyalty.segments import Segments, member_segments, members_in_segment
 from loyalty.vouchers import (
+    BenefitTerms,
     BillRedemption,
     IssuedVoucher,
     IssueOutcome,
     VoucherGrant,
     VoucherOffer,
+    VoucherTally,
+    benefit_terms,
     bill_payment_vouchers,
     issue_vouchers,
     redeem_voucher_for_bill,
     reverse_voucher_for_bill,
+    voucher_tally,
 )
 
 __all__ = [
+    "BenefitTerms",
     "BillRedemption",
     "EarnSource",
     "IssueOutcome",
@@ -35,6 +42,8 @@ __all__ = [
     "SpendPurpose",
     "VoucherGrant",
     "VoucherOffer",
+    "VoucherTally",
+    "benefit_terms",
     "bill_payment_vouchers",
     "earn_points",
     "issue_vouchers",
@@ -43,10 +52,12 @@ __all__ = [
     "members_in_segment",
     "note_store_scan",
     "points_balance",
+    "points_issued",
     "redeem_voucher_for_bill",
     "reverse_points",
     "reverse_voucher_for_bill",
     "spend_points",
+    "voucher_tally",
 ]
 
 
@@ -118,6 +129,25 @@ async def reverse_points(reference: str, *, memo: str = "") -> Posting:
     """
     async with transaction():
         return await ledger.reverse(reference, memo=memo)
+
+
+async def points_issued(reference_prefixes: Sequence[str]) -> int:
+    """Net points earned under references starting with one of the prefixes (earns less their reversals)."""
+    if not reference_prefixes:
+        return 0
+    likes = " OR ".join(f"j.reference LIKE ${i + 1}" for i in range(len(reference_prefixes)))
+    args = [prefix + "%" for prefix in reference_prefixes]  # callers' own prefixes: no wildcards
+    earned = await sql.rows(
+        "SELECT COALESCE(SUM(j.points), 0) AS points FROM loyalty_journal j"  # noqa: S608
+        f" WHERE j.kind = 'earn' AND ({likes})",
+        *args,
+    )
+    reversed_ = await sql.rows(
+        "SELECT COALESCE(SUM(r.points), 0) AS points FROM loyalty_journal r"  # noqa: S608
+        f" JOIN loyalty_journal j ON j.id = r.reverses_id WHERE j.kind = 'earn' AND ({likes})",
+        *args,
+    )
+    return int(earned[0]["points"]) - int(reversed_[0]["points"])
 
 
 async def points_balance(member_id: int) -> int:

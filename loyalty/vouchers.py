@@ -20,7 +20,7 @@ from tortoise.functions import Max
 
 from app.auth.tokens import Principal
 from app.config import get_settings
-from app.db import transaction
+from app.db import db, dialect, transaction
 from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.timeutil import BUSINESS_TZ, business_day, utcnow
@@ -237,11 +237,8 @@ async def _issue(
         if not taken:
             raise BenefitSoldOut("not enough stock left for this batch")
     if fresh:
-        await Voucher.bulk_create(fresh)
-        ids = {
-            v.source_reference: v.id
-            for v in await Voucher.filter(source_reference__in=[v.source_reference for v in fresh])
-        }
+        # Ordered by the unique (benefit, member, seq): concurrent batches lock in one order, never a cycle.
+        ids = await _insert_vouchers(sorted(fresh, key=lambda v: (v.member_id, v.seq)), now)
         outcomes = [
             IssuedVoucher(o.member_id, o.reference, o.outcome, ids[o.reference])
             if o.outcome == IssueOutcome.ISSUED
@@ -249,6 +246,115 @@ async def _issue(
             for o in outcomes
         ]
     return outcomes
+
+
+_UNNEST_VOUCHERS = (  # PostgreSQL: one array per column, so a batch of any size is one statement
+    "INSERT INTO loyalty_voucher (benefit_id, member_id, seq, member_limit, source, source_reference,"
+    " journal_id, status, valid_from, valid_until, issued_at) SELECT * FROM unnest("
+    "$1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::varchar[], $6::varchar[], $7::bigint[],"
+    " $8::varchar[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])"
+    " RETURNING id, source_reference"
+)
+
+
+async def _insert_vouchers(fresh: list[Voucher], now: datetime) -> dict[str, int]:
+    """Insert new vouchers in one round trip; reference → voucher id."""
+    if dialect() != "postgres":
+        await Voucher.bulk_create(fresh)
+        return {
+            v.source_reference: v.id
+            for v in await Voucher.filter(source_reference__in=[v.source_reference for v in fresh])
+        }
+    columns: list[list[object]] = [
+        [v.benefit_id for v in fresh],
+        [v.member_id for v in fresh],
+        [v.seq for v in fresh],
+        [v.member_limit for v in fresh],
+        [v.source for v in fresh],
+        [v.source_reference for v in fresh],
+        [v.journal_id for v in fresh],
+        [VoucherStatus.ACTIVE.value] * len(fresh),
+        [v.valid_from for v in fresh],
+        [v.valid_until for v in fresh],
+        [now] * len(fresh),
+    ]
+    rows = await db().execute_query_dict(_UNNEST_VOUCHERS, columns)
+    return {str(row["source_reference"]): int(row["id"]) for row in rows}
+
+
+@dataclass(frozen=True)
+class BenefitTerms:
+    """What a campaign needs to know of the benefit it hands out."""
+
+    benefit_id: int
+    name: str
+    active: bool
+    stock_left: int | None
+    per_member_limit: int
+    valid_until: datetime | None
+
+
+async def benefit_terms(benefit_id: int) -> BenefitTerms | None:
+    """The issuing terms of a benefit (None when it does not exist)."""
+    benefit = await Benefit.get_or_none(id=benefit_id)
+    if benefit is None:
+        return None
+    return BenefitTerms(
+        benefit_id=benefit.id,
+        name=benefit.name,
+        active=benefit.status == BenefitStatus.ACTIVE,
+        stock_left=None if benefit.stock_left is None else int(benefit.stock_left),
+        per_member_limit=int(benefit.per_member_limit),
+        valid_until=benefit.valid_until,
+    )
+
+
+@dataclass(frozen=True)
+class VoucherTally:
+    """Vouchers issued under a reference prefix, how many were redeemed and what redeeming them cost."""
+
+    issued: int
+    redeemed: int
+    discount_fen: int
+    by_merchant: dict[int, tuple[int, int]]
+    first_issued: dict[int, datetime]
+
+
+async def voucher_tally(source: str, reference_prefixes: Sequence[str]) -> VoucherTally:
+    """Vouchers of `source` whose reference starts with one of the prefixes: issued, redeemed (standing
+    redemptions), the discount given, redemptions and discount per redeeming merchant, and each
+    holder's first voucher."""
+    if not reference_prefixes:
+        return VoucherTally(0, 0, 0, {}, {})
+    likes = " OR ".join(f"v.source_reference LIKE ${i + 2}" for i in range(len(reference_prefixes)))
+    args = [source, *(prefix + "%" for prefix in reference_prefixes)]  # our own prefixes: no wildcards
+    issued = await sql.rows(
+        f"SELECT COUNT(*) AS n FROM loyalty_voucher v WHERE v.source = $1 AND ({likes})",  # noqa: S608
+        *args,
+    )
+    redeemed = await sql.rows(
+        "SELECT r.merchant_id, COUNT(*) AS n, COALESCE(SUM(r.discount_fen), 0) AS fen"  # noqa: S608
+        " FROM loyalty_voucher v JOIN loyalty_voucher_redemption r ON r.voucher_id = v.id"
+        f" WHERE v.source = $1 AND ({likes}) AND r.status = 'redeemed' GROUP BY r.merchant_id",
+        *args,
+    )
+    by_merchant = {
+        int(row["merchant_id"]): (int(row["n"]), int(row["fen"]))
+        for row in redeemed
+        if row["merchant_id"] is not None
+    }
+    first = await sql.rows(
+        "SELECT v.member_id, MIN(v.issued_at) AS first FROM loyalty_voucher v"  # noqa: S608
+        f" WHERE v.source = $1 AND ({likes}) GROUP BY v.member_id",
+        *args,
+    )
+    return VoucherTally(
+        first_issued={int(row["member_id"]): sql.instant(row["first"]) for row in first},
+        issued=int(issued[0]["n"]),
+        redeemed=sum(int(row["n"]) for row in redeemed),
+        discount_fen=sum(int(row["fen"]) for row in redeemed),
+        by_merchant=by_merchant,
+    )
 
 
 async def buy_with_points(member_id: int, benefit_id: int) -> Voucher:

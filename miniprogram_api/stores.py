@@ -14,6 +14,9 @@ from app.auth.deps import optional_member
 from app.auth.tokens import Principal
 from app.errors import InvalidField, problem_responses
 from app.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
+from app.timeutil import utcnow
+from campaigns import repository as campaigns_repository
+from campaigns.schemas import StoreCampaignOut
 from loyalty import service as loyalty
 from merchants import discovery, public
 from merchants.models import Category
@@ -88,9 +91,23 @@ async def nearby(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+class StorePageOut(StoreDetailOut):
+    """A store's public profile with the campaigns live there now."""
+
+    campaigns: list[StoreCampaignOut] = Field(description="campaigns live at the store, soonest to end first")
+
+
+async def _with_campaigns(store: StoreDetailOut) -> StorePageOut:
+    """The store's profile and the campaigns live at its merchant (merchants never import campaigns:
+    the customer layer joins the two)."""
+    live = await campaigns_repository.live_at_merchant(store.merchant_id, utcnow())
+    items = [StoreCampaignOut(campaign_id=c.id, name=c.name, type=c.type, ends_at=c.ends_at) for c in live]
+    return StorePageOut(**store.model_dump(), campaigns=items)
+
+
 @router.get(
     "/stores/{store_id}",
-    response_model=StoreDetailOut,
+    response_model=StorePageOut,
     summary="A store's public profile",
     responses=problem_responses((404, "store.not_found", "no such store open on the platform")),
 )
@@ -98,14 +115,15 @@ async def store_detail(
     store_id: int,
     lat: float | None = Query(None, ge=CHINA_LAT[0], le=CHINA_LAT[1], description="for the distance"),
     lng: float | None = Query(None, ge=CHINA_LNG[0], le=CHINA_LNG[1], description="for the distance"),
-) -> StoreDetailOut:
-    """Name, category, address, hours, photos, description and the distance from the given point."""
-    return await public.store_detail(store_id, lat, lng)
+) -> StorePageOut:
+    """Name, category, address, hours, photos, description, the distance from the given point and the
+    campaigns live at the store."""
+    return await _with_campaigns(await public.store_detail(store_id, lat, lng))
 
 
 @router.post(
     "/stores/scan",
-    response_model=StoreDetailOut,
+    response_model=StorePageOut,
     summary="Resolve a scanned store QR code",
     responses=problem_responses(
         (400, "store.qr_invalid", "not a store code signed by this platform"),
@@ -114,12 +132,12 @@ async def store_detail(
         (410, "store.qr_revoked", "the store replaced this code with a newer one"),
     ),
 )
-async def scan(body: ScanIn, member: Principal | None = Depends(optional_member)) -> StoreDetailOut:
-    """The store behind a scanned code; a logged-in member becomes known to its merchant (a visit).
+async def scan(body: ScanIn, member: Principal | None = Depends(optional_member)) -> StorePageOut:
+    """The store behind a scanned code and its live campaigns; a member becomes known to the merchant.
 
     Works without a token too (a customer who has not logged in yet still sees the store).
     """
     store = await public.scan(body.payload)
     if member is not None:
         await loyalty.note_store_scan(member.id, store.merchant_id)
-    return store
+    return await _with_campaigns(store)

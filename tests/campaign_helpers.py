@@ -20,7 +20,17 @@ from app.timeutil import utcnow
 from campaigns import flash_persist
 from campaigns.flash_keys import GROUP, k
 from campaigns.flash_runtime import runtime
-from loyalty.models import Member
+from campaigns.models import FlashWin
+from loyalty.models import (
+    Benefit,
+    BenefitKind,
+    BenefitStatus,
+    Eligibility,
+    Funder,
+    Member,
+    MemberTag,
+    Voucher,
+)
 from tests.helpers import bearer
 
 _seq = itertools.count(1)
@@ -75,8 +85,40 @@ def flash_body(
     return body
 
 
+async def benefit(*, stock: int | None = None, per_member_limit: int = 100, name: str = "Latte") -> int:
+    """An active bank-funded cash benefit valid for 30 days, for campaign rewards; returns its id."""
+    row = await Benefit.create(
+        name=name,
+        kind=BenefitKind.CASH,
+        face_value_fen=1600,
+        funder=Funder.BANK,
+        eligibility=Eligibility.ALL,
+        valid_days=30,
+        stock_total=stock,
+        stock_left=stock,
+        per_member_limit=per_member_limit,
+        status=BenefitStatus.ACTIVE,
+    )
+    return int(row.id)
+
+
+async def with_benefit(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with a fresh benefit behind a flash voucher reward that names none."""
+    config = body.get("config") or {}
+    reward = config.get("reward")
+    if (
+        config.get("type") == "flash"
+        and reward
+        and reward.get("kind") != "points"
+        and not reward.get("benefit_id")
+    ):
+        return body | {"config": config | {"reward": reward | {"benefit_id": await benefit()}}}
+    return body
+
+
 async def create(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    """Create a campaign and return it."""
+    """Create a campaign and return it (a flash voucher reward gets a benefit when it names none)."""
+    body = await with_benefit(body)
     response = await client.post("/ops/v1/campaigns", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -110,6 +152,19 @@ async def members(n: int) -> list[tuple[int, dict[str, str]]]:
         token, _ = issue_access_token(Principal(Audience.MEMBER, member.id, str(uuid.uuid4())))
         out.append((member.id, bearer(token)))
     return out
+
+
+async def segment_members(
+    n: int, *, tier: str = "regular", tags: tuple[str, ...] = (), joined: bool = True
+) -> list[tuple[int, dict[str, str]]]:
+    """n new members of a tier holding tags (joined the alliance unless `joined=False`), with tokens."""
+    created = await members(n)
+    ids = [m for m, _ in created]
+    await Member.filter(id__in=ids).update(tier=tier, joined_at=utcnow() if joined else None)
+    await MemberTag.bulk_create(
+        [MemberTag(member_id=m, tag=tag, source="import") for m in ids for tag in tags]
+    )
+    return created
 
 
 async def grab(
@@ -162,3 +217,15 @@ async def grab_until_answered(client: httpx.AsyncClient, campaign_id: int, heade
         assert response.json()["code"] == "campaign.unavailable"
         assert response.headers["Retry-After"] == "1"
         await asyncio.sleep(0.05)
+
+
+async def assert_vouchers_match_wins(campaign_id: int) -> int:
+    """Every persisted win has exactly one loyalty voucher (its ticket as reference, same member) and
+    no voucher exists without its win; returns the number of vouchers."""
+    wins = dict(await FlashWin.filter(campaign_id=campaign_id).values_list("ticket_id", "member_id"))
+    vouchers = await Voucher.filter(
+        source="campaign", source_reference__startswith=f"{campaign_id}-"
+    ).values_list("source_reference", "member_id")
+    assert len(vouchers) == len({reference for reference, _ in vouchers})
+    assert dict(vouchers) == wins
+    return len(vouchers)

@@ -192,6 +192,7 @@ async def test_2000_concurrent_grabs_for_100_stock(
     slots = await FlashWin.filter(campaign_id=campaign_id).values_list("slot", flat=True)
     assert sorted(slots) == list(range(1, 101))
     assert await ch.pending_in_group(campaign_id) == 0
+    assert await ch.assert_vouchers_match_wins(campaign_id) == 100
 
 
 async def test_an_exhausted_budget_ends_the_campaign(client: httpx.AsyncClient, team: ch.Ops) -> None:
@@ -225,6 +226,10 @@ async def test_participation_shows_pending_then_persisted(client: httpx.AsyncCli
     await ch.drain(campaign_id)
     mine = (await client.get(f"/mp/v1/campaigns/{campaign_id}/participation", headers=headers)).json()
     assert (len(mine["wins"]), mine["pending"], mine["remaining"]) == (1, 0, 1)
+    # The win is a voucher in "my vouchers", ready to show at the till.
+    vouchers = (await client.get("/mp/v1/vouchers", headers=headers)).json()["items"]
+    assert len(vouchers) == 1
+    assert vouchers[0]["status"] == "active"
     stock = (await client.get(f"/mp/v1/campaigns/{campaign_id}/stock", headers=headers)).json()
     assert stock == {"campaign_id": campaign_id, "stock": 10, "left": 9}
 

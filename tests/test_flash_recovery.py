@@ -39,6 +39,7 @@ async def _assert_exact(campaign_id: int, stock: int, limit: int) -> list[int]:
     wins = await FlashWin.filter(campaign_id=campaign_id).order_by("slot")
     assert [w.slot for w in wins] == list(range(1, stock + 1))
     assert max(Counter(w.member_id for w in wins).values()) <= limit
+    assert await ch.assert_vouchers_match_wins(campaign_id) == stock
     return [w.member_id for w in wins]
 
 

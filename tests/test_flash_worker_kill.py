@@ -94,6 +94,7 @@ async def test_worker_killed_twice_during_persistence(
     assert max(Counter(member for _, member in wins).values()) <= 2
     campaign = await Campaign.get(id=campaign_id)
     assert campaign.spent_count == STOCK
+    assert await ch.assert_vouchers_match_wins(campaign_id) == STOCK  # no duplicate, none missing
 
 
 async def _more_than(campaign_id: int, n: int) -> bool:

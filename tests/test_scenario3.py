@@ -32,8 +32,13 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
     await signup_merchant(client, "Corner Coffee")
     author, approver = await ch.operator("campaign_manager"), await ch.operator("approver")
     coffee = await Merchant.get(name="Corner Coffee")
-    targeted = await ch.members(400)  # gold-tier payroll customers of grids A and B (an imported segment)
-    others = await ch.members(100)
+    # Gold-tier payroll customers (tier from loyalty, the payroll tag imported by ops) and the rest.
+    targeted = await ch.segment_members(400, tier="gold", tags=("payroll",))
+    others = (
+        await ch.segment_members(40, tier="gold")
+        + await ch.segment_members(40, tier="silver", tags=("payroll",))
+        + await ch.segment_members(20)
+    )
     body = ch.flash_body(
         stock=STOCK,
         limit=1,
@@ -41,18 +46,12 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
         name="10:00 coffee vouchers at ¥1",
         grid_ids=[1, 2],
         merchant_ids=[coffee.id],
-        audience={"member_list": True},
+        audience={"tiers": ["gold"], "tags": ["payroll"]},
         budget_fen=STOCK * 1500,
         reward={"kind": "voucher", "title": "Latte", "value_fen": 1600, "cost_fen": 1500},
     )
     campaign = await ch.create(client, author, body)
     cid = campaign["id"]
-    added = await client.post(
-        f"/ops/v1/campaigns/{cid}/audience-members",
-        json={"member_ids": [m for m, _ in targeted]},
-        headers=author,
-    )
-    assert added.json() == {"changed": 400, "total": 400}
     assert (await client.post(f"/ops/v1/campaigns/{cid}/submit", headers=author)).status_code == 200
     denied = await client.post(f"/ops/v1/campaigns/{cid}/approve", headers=author)
     assert denied.json()["code"] in ("auth.forbidden", "campaign.four_eyes")
@@ -60,6 +59,10 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
     assert approved.json()["status"] in ("approved", "live")  # live if the clock passed the start meanwhile
     preheated = await client.post(f"/ops/v1/campaigns/{cid}/preheat", headers=author)
     assert preheated.json()["left"] == STOCK
+    # Only the audience sees the campaign in the mini-program.
+    for headers, shown in ((targeted[0][1], [cid]), (others[0][1], []), (others[-1][1], [])):
+        listed = (await client.get("/mp/v1/campaigns", headers=headers)).json()["items"]
+        assert [c["id"] for c in listed] == shown
     early = await ch.grab(client, cid, targeted[0][1])
     assert early.json()["outcome"] == "not_started"
     opens_ms = int(await get_redis().hget(k(cid, "meta"), "start"))
@@ -88,6 +91,11 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
     assert len(wins) == STOCK
     assert max(Counter(wins).values()) == 1
     assert set(wins) <= {m for m, _ in targeted}
+    # Every win is a voucher of the latte benefit, in the winner's "my vouchers".
+    assert await ch.assert_vouchers_match_wins(cid) == STOCK
+    winner = next(h for m, h in targeted if m == wins[0])
+    mine = (await client.get("/mp/v1/vouchers", headers=winner)).json()["items"]
+    assert [v["name"] for v in mine] == ["Latte"]
     live = (await client.get(f"/ops/v1/campaigns/{cid}/live", headers=approver)).json()
     assert (live["left"], live["issued"], live["persisted"], live["pending_persist"]) == (0, STOCK, STOCK, 0)
     stats = (await client.get(f"/ops/v1/campaigns/{cid}/analytics", headers=approver)).json()
