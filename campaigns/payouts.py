@@ -130,7 +130,10 @@ async def admitted(campaign: Campaign, member: Member, at: datetime) -> bool:
     listed = bool(campaign.audience.get("member_list")) and await AudienceMember.exists(
         campaign_id=campaign.id, member_id=member.id
     )
-    return eligibility.admits(campaign.audience, member, at, listed)
+    tags = (
+        await eligibility.member_tags(member.id) if eligibility.uses_tags(campaign.audience) else frozenset()
+    )
+    return eligibility.admits(campaign.audience, member, at, listed, tags)
 
 
 def reward_of(campaign: Campaign, key: str = "reward") -> Reward:

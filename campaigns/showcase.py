@@ -96,7 +96,9 @@ async def for_member(member: Member, grid_id: int | None, now: datetime, limit: 
         if restricted
         else set()
     )
-    eligible = [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed)]
+    needs_tags = any(eligibility.uses_tags(c.audience) for c in rows)
+    tags = await eligibility.member_tags(member.id) if needs_tags else frozenset()
+    eligible = [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed, tags)]
     live = [c for c in eligible if c.starts_at <= now][:limit]
     upcoming = [c for c in eligible if c.starts_at > now][:limit]
     return Showcase(live=live, upcoming=upcoming)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 
+from loyalty.models import Member, PointsAccount
 from tests import campaign_helpers as ch
 from tests.helpers import login_operator
 from tests.loyalty_support import joined_member, sale
@@ -78,3 +79,20 @@ async def test_home_rejects_half_a_location_and_anonymous_callers(client: httpx.
     assert out_of_range.status_code == 422 and "lat" in out_of_range.text
     assert anonymous.status_code == 401
     assert anonymous.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_home_shows_tier_and_tag_campaigns_only_to_their_audience(client: httpx.AsyncClient) -> None:
+    team = await ch.ops(client)
+    [(_, gold_payroll)] = await ch.segment_members(1, tier="gold", tags=("payroll",))
+    [(_, gold_only)] = await ch.segment_members(1, tier="gold")
+    # Members made in bulk skip the login that opens their points account.
+    await PointsAccount.bulk_create([PointsAccount(member_id=m.id) for m in await Member.all()])
+    for_gold = await _campaign(client, team, "gold", audience={"tiers": ["gold"]})
+    for_payroll = await _campaign(client, team, "payroll", audience={"tags": ["payroll"]})
+
+    def live(response: httpx.Response) -> set[int]:
+        assert response.status_code == 200, response.text
+        return {c["id"] for c in response.json()["campaigns"]["live"]}
+
+    assert live(await client.get("/mp/v1/home", headers=gold_payroll)) == {for_gold, for_payroll}
+    assert live(await client.get("/mp/v1/home", headers=gold_only)) == {for_gold}
