@@ -61,7 +61,7 @@ async def _tick(ctx: dict[str, Any]) -> None:
 
 
 TASKS: list[Job] = [preheat, multiplier.on_sale, spend_and_get.on_sale, referral.on_sale]
-CRON_JOBS: list[CronJob] = [
-    cron(_tick, name="campaigns.tick", second=set(range(0, 60, 2)), unique=True, timeout=60)
-]
+# No timeout of its own: the worker's job timeout applies, and with it arq's in-progress mark of every
+# job (the longest timeout + 10 s), which decides how soon a dead worker's jobs are taken back.
+CRON_JOBS: list[CronJob] = [cron(_tick, name="campaigns.tick", second=set(range(0, 60, 2)), unique=True)]
 LOOPS: list[BackgroundLoop] = [persist_loop]

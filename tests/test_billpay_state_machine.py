@@ -296,7 +296,7 @@ async def _drain(world: World) -> OrderState:
     script=[("pay", 0), *[("job", 0)] * 3, ("reverse", 0), ("redeliver", 0), ("reverse", 0)],
     with_voucher=True,
 )
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     behaviour=st.sampled_from(sorted(ACCOUNTS)),
     funded=st.booleans(),
