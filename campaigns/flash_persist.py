@@ -35,7 +35,7 @@ from app.redis_client import get_redis
 from campaigns import budget, transitions
 from campaigns.flash_engine import GrabAnswer
 from campaigns.flash_keys import ACTIVE_SET, GROUP, k
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Funder
 from loyalty import service as loyalty
 from loyalty.service import IssueOutcome, VoucherGrant
 
@@ -117,6 +117,7 @@ class _Terms:
     member_day_limit: int
     unit_cost_fen: int
     benefit_id: int | None
+    points: int  # credited per win when the reward is points
 
 
 def _terms(campaign: Campaign) -> _Terms:
@@ -128,6 +129,7 @@ def _terms(campaign: Campaign) -> _Terms:
         campaign.member_day_limit,
         int(reward.get("cost_fen", 0)),
         int(benefit_id) if benefit_id else None,
+        int(reward.get("points", 0)) if reward.get("kind") == "points" else 0,
     )
 
 
@@ -220,6 +222,35 @@ async def _issue_vouchers(campaign_id: int, benefit_id: int, wins: list[Win]) ->
     return issued
 
 
+async def _credit_points(campaign: Campaign, points: int, wins: list[Win]) -> None:
+    """The points of each new win, its ticket as the ledger reference, in the caller's transaction.
+
+    As with vouchers, loyalty refusing (a member gone) does not undo the win: it is audited for ops.
+    """
+    by_merchant = campaign.funder == Funder.MERCHANT
+    for win in wins:
+        try:
+            async with transaction():  # a savepoint: a refused credit leaves the batch intact
+                await loyalty.earn_points(
+                    win.member_id,
+                    points,
+                    source=loyalty.EarnSource.CAMPAIGN,
+                    reference=win.ticket_id,
+                    merchant_id=campaign.funder_merchant_id if by_merchant else None,
+                    funded_by_merchant=by_merchant,
+                    memo=f"{campaign.name}: flash win",
+                )
+        except ProblemError as exc:
+            log.error("flash win without its points", extra={"win": asdict(win), "reason": exc.code})
+            await audit.record(
+                None,
+                "flash.points_refused",
+                "campaign",
+                campaign.id,
+                after=asdict(win) | {"reason": exc.code},
+            )
+
+
 async def _write(campaign: Campaign, terms: _Terms, wins: list[Win]) -> int:
     """One transaction: the new wins, their vouchers and the budget they spend (ending the campaign
     when it runs out)."""
@@ -230,10 +261,12 @@ async def _write(campaign: Campaign, terms: _Terms, wins: list[Win]) -> int:
             return 0
         if not await budget.spend(campaign.id, inserted, inserted * terms.unit_cost_fen):
             raise IntegrityError(f"campaign {campaign.id}: wins exceed the budget")
+        # One reward per inserted ticket (a batch never names a ticket twice, but be sure).
+        fresh = list({win.ticket_id: win for win in wins if win.ticket_id in tickets}.values())
         if terms.benefit_id is not None:
-            # One grant per inserted ticket (a batch never names a ticket twice, but be sure).
-            fresh = list({win.ticket_id: win for win in wins if win.ticket_id in tickets}.values())
             await _issue_vouchers(campaign.id, terms.benefit_id, fresh)
+        elif terms.points:
+            await _credit_points(campaign, terms.points, fresh)
         current = await Campaign.get(id=campaign.id)
         if budget.exhausted(current, terms.unit_cost_fen):
             await transitions.end_for_budget(campaign.id)

@@ -19,8 +19,9 @@ from campaigns.flash_keys import k
 from campaigns.flash_persist import Win, persist_wins, write_missing
 from campaigns.flash_runtime import runtime
 from campaigns.models import FlashWin
-from loyalty.models import Benefit, BenefitStatus, Voucher
+from loyalty.models import Benefit, BenefitStatus, PointsAccount, Voucher
 from tests import campaign_helpers as ch
+from tests.loyalty_support import assert_ledger_sound
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +116,28 @@ async def test_a_refused_voucher_keeps_the_win_and_is_audited(
     assert sorted(r.after["member_id"] for r in refusals) == sorted(m for m, _ in crowd)
     assert {r.after["reason"] for r in refusals} == {"benefit.unavailable"}
     assert await get_redis().hget(k(campaign_id, "outcomes"), "voucher_refused") == b"3"
+
+
+async def test_a_points_reward_credits_each_win_once_through_the_ledger(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
+    reward = {"kind": "points", "title": "500 points", "points": 500, "cost_fen": 50}
+    campaign_id = await ch.live_flash(client, team, stock=4, limit=2, reward=reward)
+    crowd = await ch.members(3)
+    await PointsAccount.bulk_create([PointsAccount(member_id=m) for m, _ in crowd])
+    answers = [await ch.grab(client, campaign_id, h, key=f"{m}-{n}") for m, h in crowd for n in range(2)]
+    won = Counter(
+        m
+        for (m, _), a in zip([c for c in crowd for _ in range(2)], answers, strict=True)
+        if a.json()["outcome"] == "won"
+    )
+    assert sum(won.values()) == 4
+    await ch.drain(campaign_id)
+    assert await ch.drain(campaign_id) == 0  # delivered again: nothing credited twice
+    balances = dict(await PointsAccount.filter(member_id__in=list(won)).values_list("member_id", "balance"))
+    assert balances == {m: 500 * n for m, n in won.items()}
+    assert await Voucher.filter(source_reference__startswith=f"{campaign_id}-").count() == 0
+    await assert_ledger_sound()
 
 
 def _wins(campaign_id: int, members: list[int], per_member: int) -> list[Win]:
