@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from app.pagination import PageParams, paginate
 from app.timeutil import BUSINESS_TZ, utcnow
-from loyalty import tiers
+from loyalty import sql, tiers
 from loyalty.errors import MemberNotFound
-from loyalty.models import AccountKind, Entry, Member, PointsAccount, PointsLot, Tier
+from loyalty.models import AccountKind, Entry, PointsAccount, PointsLot, Tier
 
 
 @dataclass(frozen=True)
@@ -58,21 +58,46 @@ async def expiring(member_id: int, now: datetime | None = None) -> list[Expiring
     return [Expiring(day, points) for day, points in grouped.items()]
 
 
+# The member, the balance, points earned in the tier window and the first expiry, in one statement: the
+# summary is on every home screen.
+_SUMMARY = """
+SELECT m.tier AS tier, a.balance AS balance,
+       (SELECT COALESCE(SUM(l.points - l.reversed_points), 0) FROM loyalty_points_lot l
+         WHERE l.member_id = $1 AND l.created_at > $2) AS earned,
+       (SELECT MIN(l.expires_at) FROM loyalty_points_lot l
+         WHERE l.member_id = $1 AND l.remaining > 0 AND l.expires_at > $3) AS first_expiry
+FROM loyalty_member m JOIN loyalty_points_account a ON a.member_id = m.id
+WHERE m.id = $1
+"""
+_EXPIRING_BY = (
+    "SELECT COALESCE(SUM(remaining), 0) AS points FROM loyalty_points_lot "
+    "WHERE member_id = $1 AND remaining > 0 AND expires_at > $2 AND expires_at <= $3"
+)
+
+
 async def summary(member_id: int) -> Summary:
-    """The member's points at a glance."""
-    member = await Member.get_or_none(id=member_id)
-    if member is None:
+    """The member's points at a glance (two indexed statements)."""
+    now = utcnow()
+    found = await sql.rows(_SUMMARY, member_id, tiers.window_start(now), now)
+    if not found:
         raise MemberNotFound("member not found")
-    earned = await tiers.earned_in_window(member_id)
-    upcoming = await expiring(member_id)
-    following = tiers.next_tier(member.tier)
+    row = found[0]
+    next_expiry = None
+    if row["first_expiry"] is not None:
+        day = last_valid_day(sql.instant(row["first_expiry"]))
+        # Lots usable through `day` expire at its end at the latest: the next day's midnight.
+        day_end = datetime.combine(day + timedelta(days=1), time.min, BUSINESS_TZ)
+        due = await sql.rows(_EXPIRING_BY, member_id, now, day_end.astimezone(UTC))
+        next_expiry = Expiring(day, int(due[0]["points"]))
+    tier, earned = Tier(row["tier"]), int(row["earned"])
+    following = tiers.next_tier(tier)
     return Summary(
-        balance=await balance(member_id),
-        tier=member.tier,
+        balance=int(row["balance"]),
+        tier=tier,
         earned_12_months=earned,
         next_tier=following[0] if following else None,
         points_to_next_tier=max(0, following[1] - earned) if following else None,
-        next_expiry=upcoming[0] if upcoming else None,
+        next_expiry=next_expiry,
     )
 
 

@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 
 from app.errors import ProblemError
 from app.timeutil import utcnow
-from loyalty import ledger
+from loyalty import ledger, points
 from loyalty.check import run_checks
 from loyalty.ledger import lot_expiry
 from loyalty.models import AccountKind, Member, PointsAccount, PointsLot
@@ -222,6 +222,14 @@ class LedgerMachine(RuleBasedStateMachine):
             assert {lot.journal.reference: int(lot.remaining) for lot in lots} == {
                 key: lot.remaining for key, lot in wallet.lots.items()
             }
+
+    @invariant()
+    def the_summary_agrees_with_the_detail(self) -> None:
+        for wallet in self.wallets:
+            summary = self.run(points.summary(wallet.member_id))
+            upcoming = self.run(points.expiring(wallet.member_id))
+            assert summary.balance == wallet.balance
+            assert summary.next_expiry == (upcoming[0] if upcoming else None)
 
     @invariant()
     def ledger_check_passes(self) -> None:
