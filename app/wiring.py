@@ -8,7 +8,7 @@ calling it again registers nothing twice.
 
 from __future__ import annotations
 
-from campaigns import multiplier, referral, spend_and_get
+from campaigns import multiplier, sale_listener
 from loyalty import dashboard as loyalty_dashboard
 from loyalty import hooks as loyalty_hooks
 
@@ -19,5 +19,5 @@ def wire() -> None:
     loyalty_hooks.install(
         earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
         # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
-        sale_listeners=[multiplier.on_sale, spend_and_get.on_sale, referral.on_sale],
+        sale_listeners=[sale_listener.on_sale],
     )

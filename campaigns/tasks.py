@@ -14,7 +14,15 @@ from app.jobs import Job, job
 from app.redis_client import get_redis
 from app.timeutil import utcnow
 from app.worker import BackgroundLoop
-from campaigns import analytics, flash_install, multiplier, referral, service, spend_and_get
+from campaigns import (
+    analytics,
+    flash_install,
+    multiplier,
+    referral,
+    sale_listener,
+    service,
+    spend_and_get,
+)
 from campaigns.flash_keys import ACTIVE_SET, k
 from campaigns.flash_persist import persist_loop, stream_backlog
 from campaigns.lifecycle import RUNNING
@@ -60,7 +68,14 @@ async def _tick(ctx: dict[str, Any]) -> None:
     await maintain_flash()
 
 
-TASKS: list[Job] = [preheat, multiplier.on_sale, spend_and_get.on_sale, referral.on_sale]
+# The per-type sale jobs stay registered so that messages sent before `campaigns.on_sale` still run.
+TASKS: list[Job] = [
+    preheat,
+    sale_listener.on_sale,
+    multiplier.on_sale,
+    spend_and_get.on_sale,
+    referral.on_sale,
+]
 # No timeout of its own: the worker's job timeout applies, and with it arq's in-progress mark of every
 # job (the longest timeout + 10 s), which decides how soon a dead worker's jobs are taken back.
 CRON_JOBS: list[CronJob] = [cron(_tick, name="campaigns.tick", second=set(range(0, 60, 2)), unique=True)]
