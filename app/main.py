@@ -23,6 +23,7 @@ from app.openapi_complete import complete
 from app.wiring import wire
 from campaigns.flash_runtime import runtime as flash_runtime
 from miniprogram_api.grab_lane import GrabLane
+from miniprogram_api.nearby_lane import NearbyLane
 
 DESCRIPTION = """
 Linli (邻里) is the backend of a bank-run local-life and merchant-alliance platform.
@@ -130,9 +131,14 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url="/redoc",
+        # Metrics are Prometheus's (app.metrics); FastAPI's OpenTelemetry hooks would cost every request
+        # a provider lookup for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
-    app.add_middleware(GrabLane)  # inside RequestContextMiddleware: grabs keep request ids and metrics
+    # The fast lanes sit inside RequestContextMiddleware: their requests keep request ids and metrics.
+    app.add_middleware(GrabLane)
+    app.add_middleware(NearbyLane)
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
     app.include_router(health_router)
     for prefix, router, dependencies in api_routers():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,7 +44,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _VALID_ID.match(incoming) else secrets.token_hex(16)
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import orjson
 from fastapi import Query
 from pydantic import BaseModel, Field
 from tortoise.models import Model
@@ -45,7 +46,7 @@ def page_params(
 
 def encode_cursor(position: dict[str, Any]) -> str:
     """An opaque cursor for a position in a list."""
-    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> dict[str, Any]:

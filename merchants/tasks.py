@@ -36,7 +36,16 @@ async def _ensure_geo_index(ctx: dict[str, Any]) -> None:
         await discovery.rebuild_index()
 
 
+async def _nightly_geo_rebuild(ctx: dict[str, Any]) -> None:
+    from merchants import discovery
+
+    # Also lays the index out again in geohash order, which the day's edits have scattered.
+    await discovery.rebuild_index()
+
+
 TASKS: list[Job] = [sync_store_index, rebuild_geo_index]
 CRON_JOBS: list[CronJob] = [
-    cron(_ensure_geo_index, name="merchants.ensure_geo_index", second={5}, unique=True)
+    cron(_ensure_geo_index, name="merchants.ensure_geo_index", second={5}, unique=True),
+    # 03:40 in Shanghai, the quietest hour of a local-life platform.
+    cron(_nightly_geo_rebuild, name="merchants.nightly_geo_rebuild", hour={19}, minute={40}, unique=True),
 ]

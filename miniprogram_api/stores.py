@@ -66,9 +66,22 @@ def _parse_query(request: Request) -> NearbyQuery:
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
 
 
-# The hot path of the mini-program: the endpoint reads its query itself (same rules, same 422 problem)
-# instead of through FastAPI's per-parameter machinery, and Redis renders the items, so a request
-# costs one Lua call and a few microseconds of Python.
+async def nearby_body(query: NearbyQuery, offset: int) -> bytes:
+    """The JSON page of nearby stores for a parsed query (shared by the route and `NearbyLane`)."""
+    items, shown, more = await discovery.nearby(
+        query.lat, query.lng, query.radius_m, query.category, offset, query.limit
+    )
+    next_offset = offset + shown
+    next_cursor = orjson.dumps(
+        encode_cursor({"o": next_offset}) if more and next_offset <= MAX_OFFSET else None
+    )
+    return b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}"
+
+
+# The hot path of the mini-program. `miniprogram_api.nearby_lane` answers well-formed requests before
+# FastAPI's routing; this route documents the endpoint and answers the rest (its 422 problems). It
+# reads its query with one pydantic model instead of FastAPI's per-parameter machinery, and Redis
+# renders the items, so a request costs one Lua call and a few microseconds of Python.
 @router.get(
     "/stores/nearby",
     response_model=Page[StoreNearbyOut],
@@ -79,16 +92,7 @@ def _parse_query(request: Request) -> NearbyQuery:
 async def nearby(request: Request) -> Response:
     """Served from the Redis GEO index (no SQL); suspended or unapproved stores never appear."""
     query = _parse_query(request)
-    offset = query.offset()
-    items, shown, more = await discovery.nearby(
-        query.lat, query.lng, query.radius_m, query.category, offset, query.limit
-    )
-    next_offset = offset + shown
-    next_cursor = orjson.dumps(
-        encode_cursor({"o": next_offset}) if more and next_offset <= MAX_OFFSET else None
-    )
-    body = b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}"
-    return Response(body, media_type="application/json")
+    return Response(await nearby_body(query, query.offset()), media_type="application/json")
 
 
 class StorePageOut(StoreDetailOut):
