@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import logging
 import os
 import signal
@@ -214,6 +215,7 @@ class LuaScript:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
         self._bound: tuple[int, AsyncScript] | None = None
 
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from app.redis_autopipeline import run_script
 from app.redis_client import LuaScript, get_redis, key
 from app.timeutil import utcnow
 from merchants.models import Category, Merchant, MerchantStatus, Store
@@ -222,7 +223,7 @@ async def nearby(
     """Visible stores within radius_m, nearest first: one page as a JSON array, its length, more to come."""
     geo = category_key(category) if category else GEO_ALL
     count = offset + limit + 1
-    found = await _NEARBY([geo, SUMMARIES, BUILT], [lng, lat, radius_m, count, offset])
+    found = await run_script(_NEARBY, [geo, SUMMARIES, BUILT], [lng, lat, radius_m, count, offset])
     if found is not None:
         found_count, distances, summaries = found
         items = [

@@ -1,9 +1,12 @@
 """The hot-path shortcuts agree with what they shortcut: the nearby lane with the route, the fast query
-parser with the standard library's, hiredis command packing with redis-py's own."""
+parser with the standard library's, hiredis command packing with redis-py's own, auto-pipelined script
+calls with direct ones."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
@@ -11,10 +14,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import DataError
+from redis.exceptions import DataError, ResponseError
 from starlette.requests import Request
 
-from app.redis_client import get_redis
+from app import redis_autopipeline
+from app.redis_autopipeline import run_script
+from app.redis_client import LuaScript, get_redis
 from merchants.models import Category
 from miniprogram_api.nearby_lane import parse, query_params
 from miniprogram_api.stores import _parse_query
@@ -119,3 +124,55 @@ async def test_packing_refuses_what_redis_py_refuses() -> None:
             await redis.set("k", bad)  # type: ignore[arg-type]
     await redis.set(Colour.RED, "é")
     assert await redis.get("red") == "é".encode()
+
+
+ECHO = LuaScript(
+    "if ARGV[1] == 'fail' then return redis.error_reply('ERR asked to fail') end return {KEYS[1], ARGV[1]}"
+)
+
+
+class CountingPipeline(redis_autopipeline.AutoPipeline):
+    """The real auto-pipeline, recording the size of every batch it sends."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.batches: list[int] = []
+
+    async def _send(self, batch: list[Any]) -> None:
+        self.batches.append(len(batch))
+        await super()._send(batch)
+
+
+async def test_auto_pipelined_calls_share_round_trips_and_keep_their_own_answers() -> None:
+    counting = redis_autopipeline._shared = CountingPipeline(get_redis())
+    answers = await asyncio.gather(*(run_script(ECHO, [f"k{i}"], [str(i)]) for i in range(50)))
+    assert answers == [[f"k{i}".encode(), str(i).encode()] for i in range(50)]
+    assert counting.batches == [50]
+    assert await run_script(ECHO, ["alone"], ["1"]) == [b"alone", b"1"]
+    assert counting.batches == [50, 1]
+
+
+async def test_auto_pipeline_reports_each_error_to_its_caller_only() -> None:
+    results = await asyncio.gather(
+        run_script(ECHO, ["a"], ["ok"]), run_script(ECHO, ["b"], ["fail"]), return_exceptions=True
+    )
+    assert results[0] == [b"a", b"ok"]
+    assert isinstance(results[1], ResponseError) and "asked to fail" in str(results[1])
+
+
+async def test_auto_pipeline_reloads_scripts_redis_forgot() -> None:
+    await run_script(ECHO, ["a"], ["1"])
+    await get_redis().script_flush()
+    assert await asyncio.gather(run_script(ECHO, ["a"], ["2"]), run_script(ECHO, ["b"], ["3"])) == [
+        [b"a", b"2"],
+        [b"b", b"3"],
+    ]
+
+
+async def test_a_cancelled_caller_does_not_disturb_the_batch() -> None:
+    doomed = asyncio.ensure_future(run_script(ECHO, ["x"], ["1"]))
+    kept = asyncio.ensure_future(run_script(ECHO, ["y"], ["2"]))
+    doomed.cancel()
+    assert await kept == [b"y", b"2"]
+    with pytest.raises(asyncio.CancelledError):
+        await doomed

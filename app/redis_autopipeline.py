@@ -1,0 +1,81 @@
+"""Auto-pipelining: script calls issued in the same event-loop turn share one Redis round trip.
+
+Under load many requests reach their Redis call in the same turn of the loop. Sent one by one, each
+pays a socket write that wakes Redis, and the write, not the command, dominates the API's CPU on the
+nearby hot path (py-spy: ~20 %). Queued instead, they go out as one non-transactional pipeline at the
+end of the turn: one write, one read, replies in order. A lone call waits at most one loop turn. This
+is what ioredis calls auto-pipelining; a caller sees an ordinary awaitable with the same result or
+error as a direct call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
+
+from app.redis_client import LuaScript, get_redis
+
+_Call = tuple[LuaScript, list[Any], list[Any], asyncio.Future[Any]]
+
+
+class AutoPipeline:
+    """Coalesces script calls of one event-loop turn into a single pipeline on one client."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._pending: list[_Call] = []
+        self._sending: set[asyncio.Task[None]] = set()  # keeps running batches from being collected
+
+    def run(self, script: LuaScript, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
+        """Queue one script call; the future resolves to its reply (or raises its error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((script, keys, args, future))
+        return future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[_Call]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for script, keys, args, _ in batch:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        try:
+            replies = await pipe.execute(raise_on_error=False)
+        except Exception as exc:  # the connection failed: every call in the batch fails with it
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (script, keys, args, future), reply in zip(batch, replies, strict=True):
+            if future.done():  # the caller was cancelled
+                continue
+            if isinstance(reply, NoScriptError):  # Redis restarted or flushed its scripts: load, retry
+                try:
+                    reply = await script(keys, args, client=self.client)
+                except Exception as exc:
+                    reply = exc
+            if isinstance(reply, Exception):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+
+_shared: AutoPipeline | None = None
+
+
+async def run_script(script: LuaScript, keys: list[Any], args: list[Any]) -> Any:
+    """Run a script on the shared client, auto-pipelined with the other calls of this loop turn."""
+    global _shared
+    client = get_redis()
+    if _shared is None or _shared.client is not client:
+        _shared = AutoPipeline(client)
+    return await _shared.run(script, keys, args)
