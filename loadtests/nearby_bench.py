@@ -46,6 +46,7 @@ def run_locust(url: str, target: str, users: int, seconds: int, workdir: Path) -
         ],
         env=env,
         check=True,
+        capture_output=True,
         timeout=seconds + 60,
     )
     with open(f"{prefix}_stats.csv") as fh:
