@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.transactions import in_transaction
 
@@ -43,11 +44,28 @@ def _with_defaults(url: str, settings: Settings) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+async def _keep_session(connection: Any) -> None:
+    """What the pool does to a released connection beyond rolling back an open transaction: nothing.
+
+    asyncpg's default costs a round trip per release (`RESET ALL; UNLISTEN *; CLOSE ALL;` and the
+    advisory locks), on every statement run outside a transaction. Linli keeps no session state: no
+    SET, LISTEN, cursors or advisory locks; transaction-scoped settings die with their transaction.
+    """
+
+
+def _connection(db_url: str) -> str | dict[str, Any]:
+    if not urlsplit(db_url).scheme.startswith("postgres"):
+        return db_url
+    config = expand_db_url(db_url)
+    config["credentials"]["reset"] = _keep_session
+    return config
+
+
 def tortoise_config(settings: Settings, url: str | None = None) -> dict[str, Any]:
     """The Tortoise configuration for every domain app."""
     db_url = _with_defaults(url or settings.resolved_database_url, settings)
     return {
-        "connections": {"default": db_url},
+        "connections": {"default": _connection(db_url)},
         "apps": {
             label: {"models": [models], "migrations": migrations, "default_connection": "default"}
             for label, (models, migrations) in APPS.items()

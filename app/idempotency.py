@@ -26,8 +26,8 @@ import orjson
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from tortoise.exceptions import IntegrityError
 
+from app import sql
 from app.config import get_settings
 from app.errors import PROBLEM_JSON, Conflict, InvalidField, ProblemError, problem_body
 from app.models import IdempotencyRecord
@@ -78,28 +78,43 @@ def _replay(record: IdempotencyRecord) -> Response:
     )
 
 
+# The claim and the answer are the two writes every idempotent request makes, so they are single
+# hand-written statements (the ORM's insert-then-catch and update cost ~4x the CPU).
+_CLAIM = """
+INSERT INTO core_idempotency (scope, key, fingerprint, locked_until, expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (scope, key) DO NOTHING
+RETURNING id
+"""
+_ANSWER = """
+UPDATE core_idempotency SET status_code = $1, response_body = $2, content_type = $3
+WHERE scope = $4 AND key = $5
+"""
+
+
 async def _claim(scope: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """Insert our claim; return the existing record when somebody holds the key."""
     now = utcnow()
     ttl = get_settings().idempotency_ttl
     for _ in range(2):
-        try:
-            await IdempotencyRecord.create(
-                scope=scope,
-                key=key,
-                fingerprint=fingerprint,
-                locked_until=now + timedelta(seconds=LOCK_SECONDS),
-                expires_at=now + timedelta(seconds=ttl),
-            )
+        claimed = await sql.rows(
+            _CLAIM,
+            scope,
+            key,
+            fingerprint,
+            now + timedelta(seconds=LOCK_SECONDS),
+            now + timedelta(seconds=ttl),
+            now,
+        )
+        if claimed:
             return None
-        except IntegrityError:
-            existing = await IdempotencyRecord.get_or_none(scope=scope, key=key)
-            if existing is None:
-                continue
-            if existing.expires_at < now:
-                await IdempotencyRecord.filter(id=existing.id, expires_at__lt=now).delete()
-                continue
-            return existing
+        existing = await IdempotencyRecord.get_or_none(scope=scope, key=key)
+        if existing is None:
+            continue
+        if existing.expires_at < now:
+            await IdempotencyRecord.filter(id=existing.id, expires_at__lt=now).delete()
+            continue
+        return existing
     raise Conflict("idempotency key is busy", code="idempotency.in_progress", headers={"Retry-After": "1"})
 
 
@@ -199,10 +214,13 @@ def idempotent(endpoint: F) -> F:
             raise
         finally:
             _reference.reset(token)
-        await IdempotencyRecord.filter(scope=scope, key=_idem_key).update(
-            status_code=response.status_code,
-            response_body=bytes(response.body),
-            content_type=response.media_type or response.headers.get("content-type"),
+        await sql.execute(
+            _ANSWER,
+            response.status_code,
+            bytes(response.body),
+            response.media_type or response.headers.get("content-type"),
+            scope,
+            _idem_key,
         )
         return response
 

@@ -78,13 +78,19 @@ def api_routers() -> list[tuple[str, APIRouter, list[Any]]]:
     from merchants import router_merchant as merchant_console
     from merchants import router_ops as merchant_ops
     from miniprogram_api.billpay import router_ops as billpay_ops
+    from miniprogram_api.router import BUSIEST_CUSTOMER_ROUTERS
     from miniprogram_api.router import ROUTERS as customer_routers
 
     ops_guarded = [Depends(ops_guard)]  # the ops API denies by default: endpoints declare their roles
+    # FastAPI tries every route of every router in this order (at ~3 µs a route, a request to the
+    # last one pays ~0.5 ms), so the busiest come first: the customer's stores and home, the till
+    # (sales and redemptions), then the rest of each audience.
+    busiest = BUSIEST_CUSTOMER_ROUTERS
     return [
-        *(("/mp/v1", router, []) for router in customer_routers),
-        ("/merchant/v1", merchant_console.router, []),
+        *(("/mp/v1", router, []) for router in customer_routers[:busiest]),
         ("/merchant/v1", loyalty_console.router, []),
+        *(("/mp/v1", router, []) for router in customer_routers[busiest:]),
+        ("/merchant/v1", merchant_console.router, []),
         ("/merchant/v1", campaign_console.router, []),
         ("/ops/v1", core_ops.public, []),
         ("/ops/v1", core_ops.router, ops_guarded),

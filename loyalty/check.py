@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app import sql
 from app.timeutil import business_day_bounds
-from loyalty import settlement, sql
+from loyalty import settlement
 
 LIMIT = 50
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tortoise.functions import Count, Max, Sum
 
+from app.sql import instant
 from loyalty.models import (
     MerchantMember,
     PaymentStatus,
@@ -20,7 +21,6 @@ from loyalty.models import (
     SaleStatus,
     VoucherRedemption,
 )
-from loyalty.sql import instant
 from merchants import grids
 
 FIGURES = (

@@ -20,11 +20,12 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
+from app import sql
 from app.config import get_settings
 from app.db import transaction
 from app.errors import InvalidField
 from app.timeutil import BUSINESS_TZ, utcnow
-from loyalty import sql, tiers
+from loyalty import tiers
 from loyalty.errors import (
     JournalNotFound,
     MemberNotFound,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
 
+from app import sql
 from app.auth.identity import Identity, identity_provider
 from app.crypto import decrypt, encrypt, lookup_hash, mask_phone
 from app.db import transaction
 from app.timeutil import business_day, business_day_bounds, utcnow
-from loyalty import sql
 from loyalty.errors import MemberNotFound, MemberNotJoined, PhoneTaken
 from loyalty.models import Member, PointsAccount, Tier
 from merchants.onboarding import record_activity
@@ -35,16 +36,20 @@ def _today_starts() -> datetime:
     return business_day_bounds(business_day())[0]
 
 
+def active_today(last_active_at: datetime | None) -> bool:
+    """Whether a member last active at this instant was already active this business day."""
+    return last_active_at is not None and last_active_at >= _today_starts()
+
+
 async def touch(member_id: int, last_active_at: datetime | None = None) -> None:
     """Record that the member was active: at most one write per member and business day.
 
     Given the `last_active_at` the caller already read, a member active earlier today costs nothing;
     otherwise one conditional UPDATE that matches (and writes) only the first time each business day.
     """
-    starts = _today_starts()
-    if last_active_at is not None and last_active_at >= starts:
+    if active_today(last_active_at):
         return
-    await Member.filter(id=member_id, last_active_at__lt=starts).update(last_active_at=utcnow())
+    await Member.filter(id=member_id, last_active_at__lt=_today_starts()).update(last_active_at=utcnow())
 
 
 async def get_member(member_id: int) -> Member:
@@ -63,14 +68,26 @@ async def joined_member(member_id: int) -> Member:
     return member
 
 
-async def joined_tier(member_id: int) -> Tier:
-    """The tier of a member who joined the alliance (404 `member.not_found`, 409 `member.not_joined`)."""
-    found = await sql.rows("SELECT tier, joined_at FROM loyalty_member WHERE id = $1", member_id)
+@dataclass(frozen=True)
+class Standing:
+    """What the till needs of a member who joined: the tier, and whether they were active today."""
+
+    tier: Tier
+    active_today: bool
+
+
+async def joined_standing(member_id: int) -> Standing:
+    """A member who joined the alliance (404 `member.not_found`, 409 `member.not_joined`)."""
+    found = await sql.rows(
+        "SELECT tier, joined_at, last_active_at FROM loyalty_member WHERE id = $1", member_id
+    )
     if not found:
         raise MemberNotFound("member not found")
-    if found[0]["joined_at"] is None:
+    row = found[0]
+    if row["joined_at"] is None:
         raise MemberNotJoined("join the alliance first")
-    return Tier(found[0]["tier"])
+    last_active = sql.instant(row["last_active_at"]) if row["last_active_at"] is not None else None
+    return Standing(tier=Tier(row["tier"]), active_today=active_today(last_active))
 
 
 def member_phone(member: Member) -> str | None:
@@ -136,11 +153,14 @@ async def note_visit(
     spend_fen: int = 0,
     points: int = 0,
     redemptions: int = 0,
+    member_active_today: bool = False,
+    merchant_active_recently: bool = False,
 ) -> None:
     """Make the member known to the merchant, or count one more visit (scan, sale or redemption).
 
     The visit is activity for both: the member's last active day and the merchant's last activity
     (which feeds the grid dashboard's inactivity flag) move on, each by at most a cheap conditional write.
+    A caller that already read them says so, and an up-to-date one costs no statement at all.
     """
     at = at or utcnow()
     await sql.execute(
@@ -163,8 +183,10 @@ async def note_visit(
         points,
         redemptions,
     )
-    await touch(member_id)
-    await record_activity(merchant_id, at)
+    if not member_active_today:
+        await touch(member_id)
+    if not merchant_active_recently:
+        await record_activity(merchant_id, at)
 
 
 async def note_store_scan(member_id: int, merchant_id: int) -> None:

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from tortoise.exceptions import IntegrityError
 
+from app import sql
 from app.auth.tokens import Principal
 from app.config import get_settings
 from app.db import transaction
@@ -17,7 +18,7 @@ from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.jobs import enqueue
 from app.timeutil import utcnow
-from loyalty import hooks, ledger, members, sql
+from loyalty import hooks, ledger, members
 from loyalty.codes import read_member_code
 from loyalty.errors import (
     MemberCodeUsed,
@@ -34,6 +35,7 @@ from loyalty.ledger import EarnSource, SpendPurpose
 from loyalty.models import AccountKind, Journal, PaymentStatus, PointsPayment, Sale, SaleStatus
 from loyalty.tiers import earn_percent
 from merchants.models import MerchantStatus
+from merchants.onboarding import recently_active
 
 MAX_MULTIPLIER = Decimal(10)
 
@@ -47,12 +49,18 @@ class Terms:
     earn_rate: int
     point_value_fen: int
     category: str  # the merchant's business category (merchants' `Category`), "" when not set
+    last_activity_at: datetime | None  # as merchants record it (`record_activity`)
+
+    def recently_active(self, at: datetime) -> bool:
+        """Whether the merchant's activity at `at` is already recorded (no write needed)."""
+        return recently_active(self.last_activity_at, at)
 
 
 async def merchant_terms(merchant_id: int) -> Terms:
     """The merchant's status and loyalty terms in one query (404 `merchant.not_found`)."""
     found = await sql.rows(
-        "SELECT m.status, m.category, p.earn_rate, p.point_value_fen FROM merchants_merchant m "
+        "SELECT m.status, m.category, m.last_activity_at, p.earn_rate, p.point_value_fen"
+        " FROM merchants_merchant m "
         "LEFT JOIN loyalty_merchant_program p ON p.merchant_id = m.id WHERE m.id = $1",
         merchant_id,
     )
@@ -67,6 +75,7 @@ async def merchant_terms(merchant_id: int) -> Terms:
         if row["point_value_fen"] is None
         else int(row["point_value_fen"]),
         category=row["category"] or "",
+        last_activity_at=sql.instant(row["last_activity_at"]) if row["last_activity_at"] else None,
     )
 
 
@@ -123,10 +132,10 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
     check_amount(amount_fen)
     code = read_member_code(member_code)
     terms = await active_terms(merchant_id)
-    tier = await members.joined_tier(code.member_id)
+    member = await members.joined_standing(code.member_id)
     now = utcnow()
     multiplier = await campaign_multiplier(code.member_id, merchant_id, now)
-    points, base = sale_points(amount_fen, terms.earn_rate, earn_percent(tier), multiplier)
+    points, base = sale_points(amount_fen, terms.earn_rate, earn_percent(member.tier), multiplier)
     reference = _till_reference(receipt_no)
     try:
         async with transaction():
@@ -171,7 +180,15 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
                 now,
             )
             sale.id = int(found[0]["id"])
-            await members.note_visit(merchant_id, code.member_id, at=now, spend_fen=amount_fen, points=points)
+            await members.note_visit(
+                merchant_id,
+                code.member_id,
+                at=now,
+                spend_fen=amount_fen,
+                points=points,
+                member_active_today=member.active_today,
+                merchant_active_recently=terms.recently_active(now),
+            )
             for listener in hooks.installed().sale_listeners:
                 await enqueue(listener, sale.id)
         return sale

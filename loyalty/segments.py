@@ -11,14 +11,13 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import Subquery
 
-from app import audit
+from app import audit, sql
 from app.auth.tokens import Principal
 from app.config import get_settings
 from app.crypto import lookup_hash
 from app.db import transaction
 from app.errors import InvalidField
 from app.timeutil import business_day, utcnow
-from loyalty import sql
 from loyalty import tiers as tier_rules
 from loyalty.models import DailyRun, Member, MemberTag, PointsLot, Tier
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app import sql
 from app.db import transaction
-from loyalty import ledger, members, sales, sql
+from loyalty import ledger, members, sales
 from loyalty import points as member_points
 from loyalty.ledger import EarnSource, Posting, SpendPurpose, check_points
 from loyalty.members import member_for_identity, note_store_scan

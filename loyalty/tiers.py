@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app import sql
 from app.config import get_settings
 from app.timeutil import utcnow
-from loyalty import sql
 from loyalty.models import Tier
 
 

@@ -18,13 +18,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.functions import Max
 
+from app import sql
 from app.auth.tokens import Principal
 from app.config import get_settings
 from app.db import db, dialect, transaction
 from app.errors import InvalidField
 from app.idempotency import current_reference
 from app.timeutil import BUSINESS_TZ, business_day, utcnow
-from loyalty import ledger, members, sql
+from loyalty import ledger, members
 from loyalty.benefits import catalogue, served_by_active_merchants
 from loyalty.codes import read_voucher_token
 from loyalty.errors import (
@@ -409,14 +410,16 @@ async def _redeemable_at(benefit: Benefit, terms: Terms) -> bool:
 _VOUCHER_WITH_BENEFIT = """
 SELECT v.id, v.benefit_id, v.member_id, v.status, v.valid_from, v.valid_until,
        b.kind, b.face_value_fen, b.discount_percent, b.discount_cap_fen, b.min_spend_fen,
-       b.funder, b.funder_merchant_id, b.eligibility, b.categories
-FROM loyalty_voucher v JOIN loyalty_benefit b ON b.id = v.benefit_id
+       b.funder, b.funder_merchant_id, b.eligibility, b.categories, m.last_active_at
+FROM loyalty_voucher v
+JOIN loyalty_benefit b ON b.id = v.benefit_id
+JOIN loyalty_member m ON m.id = v.member_id
 WHERE v.id = $1 AND v.member_id = $2
 """
 
 
-async def _voucher_with_benefit(voucher_id: int, member_id: int) -> tuple[Voucher, Benefit]:
-    """The member's voucher and the terms of its benefit, in one query."""
+async def _voucher_with_benefit(voucher_id: int, member_id: int) -> tuple[Voucher, Benefit, bool]:
+    """The member's voucher, the terms of its benefit and whether the member was active today."""
     found = await sql.rows(_VOUCHER_WITH_BENEFIT, voucher_id, member_id)
     if not found:
         raise VoucherNotFound("voucher not found")
@@ -441,7 +444,8 @@ async def _voucher_with_benefit(voucher_id: int, member_id: int) -> tuple[Vouche
         valid_from=sql.instant(row["valid_from"]),
         valid_until=sql.instant(row["valid_until"]),
     )
-    return voucher, benefit
+    last_active = sql.instant(row["last_active_at"]) if row["last_active_at"] is not None else None
+    return voucher, benefit, members.active_today(last_active)
 
 
 async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> VoucherRedemption:
@@ -454,7 +458,9 @@ async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> 
     try:
         async with transaction():  # the reads share the transaction's connection
             terms = await active_terms(merchant_id)
-            voucher, benefit = await _voucher_with_benefit(scanned.voucher_id, scanned.member_id)
+            voucher, benefit, member_active = await _voucher_with_benefit(
+                scanned.voucher_id, scanned.member_id
+            )
             if not await _redeemable_at(benefit, terms):
                 raise VoucherNotValidHere("this voucher cannot be redeemed at this merchant")
             now = utcnow()
@@ -504,7 +510,14 @@ async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> 
                 now,
             )
             redemption.id = int(found[0]["id"])
-            await members.note_visit(merchant_id, voucher.member_id, at=now, redemptions=1)
+            await members.note_visit(
+                merchant_id,
+                voucher.member_id,
+                at=now,
+                redemptions=1,
+                member_active_today=member_active,
+                merchant_active_recently=terms.recently_active(now),
+            )
         return redemption
     except IntegrityError:
         if await VoucherRedemption.exists(nonce=scanned.nonce):

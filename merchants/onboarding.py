@@ -390,6 +390,11 @@ async def override_grid(actor: Principal, merchant_id: int, grid_id: int | None)
         )
 
 
+def recently_active(last_activity_at: datetime | None, at: datetime) -> bool:
+    """Whether activity at `at` is already recorded closely enough (within `ACTIVITY_RESOLUTION`)."""
+    return last_activity_at is not None and last_activity_at >= at - ACTIVITY_RESOLUTION
+
+
 async def record_activity(merchant_id: int, at: datetime | None = None) -> None:
     """Note business activity at a merchant (scans, sales, redemptions): feeds the grid dashboard.
 

@@ -31,3 +31,7 @@ ROUTERS: list[APIRouter] = [
     billpay.router,
     auth.router,
 ]
+
+# How many of the first ROUTERS carry the busiest customer traffic (stores, home): `app.main` tries
+# them before the till's routes.
+BUSIEST_CUSTOMER_ROUTERS = 2

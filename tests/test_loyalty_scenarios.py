@@ -261,7 +261,7 @@ def _ledger_check_cli() -> subprocess.CompletedProcess[str]:
 
 
 async def test_linli_ledger_check_exits_non_zero_on_a_break(client: httpx.AsyncClient) -> None:
-    from loyalty import sql
+    from app import sql
 
     merchant, _ = await active_merchant(client)
     member = bearer((await client.post("/mp/v1/auth/login", json={"code": "dev:ann"})).json()["access_token"])

@@ -1,4 +1,4 @@
-"""Hand-written SQL for the few statements the ORM cannot express (upserts, set-based settlement).
+"""Hand-written SQL where the ORM cannot express a statement (upserts, set-based work) or costs too much.
 
 Statements use PostgreSQL's `$1` placeholders; on SQLite they become `?1` (SQLite's numbered
 parameters), so one text serves both dialects and a parameter may appear more than once.
