@@ -44,7 +44,7 @@ def _with_defaults(url: str, settings: Settings) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-async def _keep_session(connection: Any) -> None:
+async def keep_session(connection: Any) -> None:
     """What the pool does to a released connection beyond rolling back an open transaction: nothing.
 
     asyncpg's default costs a round trip per release (`RESET ALL; UNLISTEN *; CLOSE ALL;` and the
@@ -57,7 +57,7 @@ def _connection(db_url: str) -> str | dict[str, Any]:
     if not urlsplit(db_url).scheme.startswith("postgres"):
         return db_url
     config = expand_db_url(db_url)
-    config["credentials"]["reset"] = _keep_session
+    config["credentials"]["reset"] = keep_session
     return config
 
 

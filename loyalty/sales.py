@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -56,17 +57,14 @@ class Terms:
         return recently_active(self.last_activity_at, at)
 
 
-async def merchant_terms(merchant_id: int) -> Terms:
-    """The merchant's status and loyalty terms in one query (404 `merchant.not_found`)."""
-    found = await sql.rows(
-        "SELECT m.status, m.category, m.last_activity_at, p.earn_rate, p.point_value_fen"
-        " FROM merchants_merchant m "
-        "LEFT JOIN loyalty_merchant_program p ON p.merchant_id = m.id WHERE m.id = $1",
-        merchant_id,
-    )
-    if not found:
-        raise MerchantNotFound("merchant not found")
-    row, settings = found[0], get_settings()
+# The terms columns, for statements that read them with something else (the redemption's voucher).
+TERMS_COLUMNS = "m.status, m.category, m.last_activity_at, p.earn_rate, p.point_value_fen"
+TERMS_FROM = "merchants_merchant m LEFT JOIN loyalty_merchant_program p ON p.merchant_id = m.id"
+
+
+def terms_from_row(merchant_id: int, row: dict[str, Any]) -> Terms:
+    """Terms from a row holding TERMS_COLUMNS (platform defaults where the merchant has none)."""
+    settings = get_settings()
     return Terms(
         merchant_id=merchant_id,
         active=row["status"] == MerchantStatus.ACTIVE.value,
@@ -79,12 +77,24 @@ async def merchant_terms(merchant_id: int) -> Terms:
     )
 
 
-async def active_terms(merchant_id: int) -> Terms:
-    """Terms of a merchant that may trade in the alliance (409 `merchant.not_active` otherwise)."""
-    terms = await merchant_terms(merchant_id)
+async def merchant_terms(merchant_id: int) -> Terms:
+    """The merchant's status and loyalty terms in one query (404 `merchant.not_found`)."""
+    found = await sql.rows(f"SELECT {TERMS_COLUMNS} FROM {TERMS_FROM} WHERE m.id = $1", merchant_id)  # noqa: S608
+    if not found:
+        raise MerchantNotFound("merchant not found")
+    return terms_from_row(merchant_id, found[0])
+
+
+def check_active(terms: Terms) -> Terms:
+    """The terms of a merchant that may trade in the alliance (409 `merchant.not_active` otherwise)."""
     if not terms.active:
         raise MerchantNotActive("the merchant is not active in the alliance")
     return terms
+
+
+async def active_terms(merchant_id: int) -> Terms:
+    """Terms of a merchant that may trade in the alliance (409 `merchant.not_active` otherwise)."""
+    return check_active(await merchant_terms(merchant_id))
 
 
 async def campaign_multiplier(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:

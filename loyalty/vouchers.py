@@ -34,6 +34,7 @@ from loyalty.errors import (
     BenefitSoldOut,
     BenefitUnavailable,
     MemberNotFound,
+    MerchantNotFound,
     RedemptionAlreadyReversed,
     RedemptionNotFound,
     ReferenceConflict,
@@ -61,7 +62,7 @@ from loyalty.models import (
     VoucherRedemption,
     VoucherStatus,
 )
-from loyalty.sales import Terms, active_terms, check_amount
+from loyalty.sales import TERMS_COLUMNS, TERMS_FROM, Terms, check_active, check_amount, terms_from_row
 
 ISSUE_ATTEMPTS = 5
 MAX_BATCH = 1000
@@ -407,23 +408,38 @@ async def _redeemable_at(benefit: Benefit, terms: Terms) -> bool:
     return await BenefitMerchant.exists(benefit_id=benefit.id, merchant_id=terms.merchant_id)
 
 
-_VOUCHER_WITH_BENEFIT = """
-SELECT v.id, v.benefit_id, v.member_id, v.status, v.valid_from, v.valid_until,
+# One read for the till: the merchant's terms, and the member's voucher with its benefit's terms and
+# the member's last active time (every voucher column is NULL when the member has no such voucher).
+_TERMS_AND_VOUCHER = f"""
+SELECT {TERMS_COLUMNS},
+       v.id AS voucher_id, v.benefit_id, v.member_id, v.status AS voucher_status, v.valid_from, v.valid_until,
        b.kind, b.face_value_fen, b.discount_percent, b.discount_cap_fen, b.min_spend_fen,
-       b.funder, b.funder_merchant_id, b.eligibility, b.categories, m.last_active_at
-FROM loyalty_voucher v
-JOIN loyalty_benefit b ON b.id = v.benefit_id
-JOIN loyalty_member m ON m.id = v.member_id
-WHERE v.id = $1 AND v.member_id = $2
-"""
+       b.funder, b.funder_merchant_id, b.eligibility, b.categories, mem.last_active_at
+FROM {TERMS_FROM}
+LEFT JOIN loyalty_voucher v ON v.id = $2 AND v.member_id = $3
+LEFT JOIN loyalty_benefit b ON b.id = v.benefit_id
+LEFT JOIN loyalty_member mem ON mem.id = v.member_id
+WHERE m.id = $1
+"""  # noqa: S608 - the interpolated parts are constants
 
 
-async def _voucher_with_benefit(voucher_id: int, member_id: int) -> tuple[Voucher, Benefit, bool]:
-    """The member's voucher, the terms of its benefit and whether the member was active today."""
-    found = await sql.rows(_VOUCHER_WITH_BENEFIT, voucher_id, member_id)
+@dataclass(frozen=True)
+class _TillRead:
+    terms: Terms
+    voucher: Voucher
+    benefit: Benefit
+    member_active_today: bool
+
+
+async def _terms_and_voucher(merchant_id: int, voucher_id: int, member_id: int) -> _TillRead:
+    """The active merchant's terms and the member's voucher with its benefit, in one query."""
+    found = await sql.rows(_TERMS_AND_VOUCHER, merchant_id, voucher_id, member_id)
     if not found:
-        raise VoucherNotFound("voucher not found")
+        raise MerchantNotFound("merchant not found")
     row = found[0]
+    terms = check_active(terms_from_row(merchant_id, row))
+    if row["voucher_id"] is None:
+        raise VoucherNotFound("voucher not found")
     benefit = Benefit(
         id=row["benefit_id"],
         kind=BenefitKind(row["kind"]),
@@ -437,15 +453,15 @@ async def _voucher_with_benefit(voucher_id: int, member_id: int) -> tuple[Vouche
         categories=sql.json_value(row["categories"]),
     )
     voucher = Voucher(
-        id=row["id"],
+        id=row["voucher_id"],
         benefit_id=row["benefit_id"],
         member_id=row["member_id"],
-        status=VoucherStatus(row["status"]),
+        status=VoucherStatus(row["voucher_status"]),
         valid_from=sql.instant(row["valid_from"]),
         valid_until=sql.instant(row["valid_until"]),
     )
     last_active = sql.instant(row["last_active_at"]) if row["last_active_at"] is not None else None
-    return voucher, benefit, members.active_today(last_active)
+    return _TillRead(terms, voucher, benefit, members.active_today(last_active))
 
 
 async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> VoucherRedemption:
@@ -457,10 +473,8 @@ async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> 
     reference = f"till:{merchant_id}:{current_reference() or uuid.uuid4().hex}"[: ledger.MAX_REFERENCE]
     try:
         async with transaction():  # the reads share the transaction's connection
-            terms = await active_terms(merchant_id)
-            voucher, benefit, member_active = await _voucher_with_benefit(
-                scanned.voucher_id, scanned.member_id
-            )
+            read = await _terms_and_voucher(merchant_id, scanned.voucher_id, scanned.member_id)
+            terms, voucher, benefit = read.terms, read.voucher, read.benefit
             if not await _redeemable_at(benefit, terms):
                 raise VoucherNotValidHere("this voucher cannot be redeemed at this merchant")
             now = utcnow()
@@ -515,7 +529,7 @@ async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> 
                 voucher.member_id,
                 at=now,
                 redemptions=1,
-                member_active_today=member_active,
+                member_active_today=read.member_active_today,
                 merchant_active_recently=terms.recently_active(now),
             )
         return redemption
