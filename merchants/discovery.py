@@ -74,8 +74,9 @@ def summary_from_row(row: dict[str, Any]) -> dict[str, Any]:
         "name": row["name"],
         "category": str(category.value if isinstance(category, Category) else category) if category else None,
         "address": row["address"],
-        "lat": row["lat"],
-        "lng": row["lng"],
+        # Six decimals are ~0.1 m, finer than any map SDK's fix; the full float would add ~20 bytes a store.
+        "lat": round(row["lat"], 6),
+        "lng": round(row["lng"], 6),
         "hours": row["hours"],
         "photo": photos[0] if photos else None,
     }
