@@ -531,7 +531,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--vouchers", type=int, default=120_000, help="vouchers to seed for both redeem runs")
+    parser.add_argument("--vouchers", type=int, default=240_000, help="vouchers to seed for both redeem runs")
     args = parser.parse_args()
     if not args.database_url.startswith("postgres") or not args.reset:
         parser.error("needs a PostgreSQL --database-url and --reset (the schema is dropped)")
