@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from app.redis_client import get_redis
 from campaigns import eligibility
@@ -83,10 +84,23 @@ def _in_grid(campaign: Published, grid_id: int | None) -> bool:
     return not campaign.grid_ids or (grid_id is not None and grid_id in campaign.grid_ids)
 
 
-async def for_member(member: Member, grid_id: int | None, now: datetime, limit: int) -> Showcase:
-    """The live and upcoming campaigns the member may take part in where they are."""
-    rows = [c for c in await _published(now) if _in_grid(c, grid_id)]
-    restricted = [c.id for c in rows if c.audience.get("member_list")]
+class _Targeted(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def audience(self) -> dict[str, Any]: ...
+
+
+T = TypeVar("T", bound=_Targeted)
+
+
+async def admitted(member: Member | None, campaigns: Sequence[T], now: datetime) -> list[T]:
+    """The campaigns whose audience admits the member; a visitor who has not logged in sees only the
+    campaigns open to everyone. At most one query for audience lists and one for tags."""
+    if member is None:
+        return [c for c in campaigns if not eligibility.restricted(c.audience)]
+    restricted = [c.id for c in campaigns if c.audience.get("member_list")]
     listed: set[Any] = (
         set(
             await AudienceMember.filter(member_id=member.id, campaign_id__in=restricted).values_list(
@@ -96,9 +110,14 @@ async def for_member(member: Member, grid_id: int | None, now: datetime, limit: 
         if restricted
         else set()
     )
-    needs_tags = any(eligibility.uses_tags(c.audience) for c in rows)
+    needs_tags = any(eligibility.uses_tags(c.audience) for c in campaigns)
     tags = await eligibility.member_tags(member.id) if needs_tags else frozenset()
-    eligible = [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed, tags)]
+    return [c for c in campaigns if eligibility.admits(c.audience, member, now, c.id in listed, tags)]
+
+
+async def for_member(member: Member, grid_id: int | None, now: datetime, limit: int) -> Showcase:
+    """The live and upcoming campaigns the member may take part in where they are."""
+    eligible = await admitted(member, [c for c in await _published(now) if _in_grid(c, grid_id)], now)
     live = [c for c in eligible if c.starts_at <= now][:limit]
     upcoming = [c for c in eligible if c.starts_at > now][:limit]
     return Showcase(live=live, upcoming=upcoming)

@@ -16,7 +16,9 @@ from app.errors import InvalidField, problem_responses
 from app.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
 from app.timeutil import utcnow
 from campaigns import repository as campaigns_repository
+from campaigns import showcase
 from campaigns.schemas import StoreCampaignOut
+from loyalty import members
 from loyalty import service as loyalty
 from merchants import discovery, public
 from merchants.models import Category
@@ -101,11 +103,14 @@ class StorePageOut(StoreDetailOut):
     campaigns: list[StoreCampaignOut] = Field(description="campaigns live at the store, soonest to end first")
 
 
-async def _with_campaigns(store: StoreDetailOut) -> StorePageOut:
-    """The store's profile and the campaigns live at its merchant (merchants never import campaigns:
-    the customer layer joins the two)."""
-    live = await campaigns_repository.live_at_merchant(store.merchant_id, utcnow())
-    items = [StoreCampaignOut(campaign_id=c.id, name=c.name, type=c.type, ends_at=c.ends_at) for c in live]
+async def _with_campaigns(store: StoreDetailOut, viewer: Principal | None) -> StorePageOut:
+    """The store's profile and the campaigns live at its merchant that admit the viewer (merchants
+    never import campaigns: the customer layer joins the two)."""
+    now = utcnow()
+    live = await campaigns_repository.live_at_merchant(store.merchant_id, now)
+    member = await members.get_member(viewer.id) if viewer is not None and live else None
+    shown = await showcase.admitted(member, live, now)
+    items = [StoreCampaignOut(campaign_id=c.id, name=c.name, type=c.type, ends_at=c.ends_at) for c in shown]
     return StorePageOut(**store.model_dump(), campaigns=items)
 
 
@@ -113,16 +118,20 @@ async def _with_campaigns(store: StoreDetailOut) -> StorePageOut:
     "/stores/{store_id}",
     response_model=StorePageOut,
     summary="A store's public profile",
-    responses=problem_responses((404, "store.not_found", "no such store open on the platform")),
+    responses=problem_responses(
+        (401, "auth.token_invalid", "a token was sent but is not valid (send none to browse anonymously)"),
+        (404, "store.not_found", "no such store open on the platform"),
+    ),
 )
 async def store_detail(
     store_id: int,
     lat: float | None = Query(None, ge=CHINA_LAT[0], le=CHINA_LAT[1], description="for the distance"),
     lng: float | None = Query(None, ge=CHINA_LNG[0], le=CHINA_LNG[1], description="for the distance"),
+    member: Principal | None = Depends(optional_member),
 ) -> StorePageOut:
     """Name, category, address, hours, photos, description, the distance from the given point and the
-    campaigns live at the store."""
-    return await _with_campaigns(await public.store_detail(store_id, lat, lng))
+    campaigns live at the store that the caller may join (without a token: those open to everyone)."""
+    return await _with_campaigns(await public.store_detail(store_id, lat, lng), member)
 
 
 @router.post(
@@ -144,4 +153,4 @@ async def scan(body: ScanIn, member: Principal | None = Depends(optional_member)
     store = await public.scan(body.payload)
     if member is not None:
         await loyalty.note_store_scan(member.id, store.merchant_id)
-    return await _with_campaigns(store)
+    return await _with_campaigns(store, member)

@@ -60,3 +60,29 @@ async def test_a_store_without_campaigns_shows_none(client: httpx.AsyncClient) -
     await Store.filter(id=store.id).update(lat=31.2, lng=121.4)
     page = await client.get(f"/mp/v1/stores/{store.id}")
     assert page.json()["campaigns"] == []
+
+
+async def test_store_page_lists_only_the_campaigns_open_to_the_viewer(client: httpx.AsyncClient) -> None:
+    runtime.reset()
+    team = await ch.ops(client)
+    _, merchant_id = await active_merchant(client, "Corner Coffee")
+    store = await Store.get(merchant_id=merchant_id)
+    await Store.filter(id=store.id).update(lat=31.2, lng=121.4)
+    [(_, gold)] = await ch.segment_members(1, tier="gold")
+    [(_, regular)] = await ch.segment_members(1, tier="regular")
+    everyone = await ch.approved(client, team, ch.flash_body(merchant_ids=[merchant_id]))
+    for_gold = await ch.approved(
+        client, team, ch.flash_body(merchant_ids=[merchant_id], audience={"tiers": ["gold"]})
+    )
+    assert (everyone["status"], for_gold["status"]) == ("live", "live")
+
+    async def shown(headers: dict[str, str] | None = None) -> set[int]:
+        page = await client.get(f"/mp/v1/stores/{store.id}", headers=headers)
+        assert page.status_code == 200, page.text
+        return {c["campaign_id"] for c in page.json()["campaigns"]}
+
+    assert await shown(gold) == {everyone["id"], for_gold["id"]}
+    assert await shown(regular) == {everyone["id"]}
+    assert await shown() == {everyone["id"]}  # without a token: what is open to everyone
+    forged = await client.get(f"/mp/v1/stores/{store.id}", headers={"Authorization": "Bearer forged"})
+    assert forged.status_code == 401
