@@ -419,6 +419,9 @@ class WinOut(BaseModel):
     campaign_id: int
     sequence: int
     won_at: datetime
+    voucher_id: int | None = Field(
+        None, description="the voucher the win became (None for a points reward or a refused voucher)"
+    )
 
 
 class ParticipationOut(BaseModel):

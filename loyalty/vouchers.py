@@ -284,6 +284,16 @@ async def _insert_vouchers(fresh: list[Voucher], now: datetime) -> dict[str, int
     return {str(row["source_reference"]): int(row["id"]) for row in rows}
 
 
+async def member_vouchers_by_reference(member_id: int, references: Sequence[str]) -> dict[str, int]:
+    """The member's vouchers issued for these source references (a campaign's tickets): reference -> id."""
+    if not references:
+        return {}
+    found = await Voucher.filter(member_id=member_id, source_reference__in=list(references)).values_list(
+        "source_reference", "id"
+    )
+    return {str(reference): int(voucher_id) for reference, voucher_id in found}
+
+
 @dataclass(frozen=True)
 class BenefitTerms:
     """What a campaign needs to know of the benefit it hands out."""

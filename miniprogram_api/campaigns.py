@@ -16,6 +16,7 @@ from campaigns import repository
 from campaigns.flash_keys import k
 from campaigns.schemas import CampaignPublicOut, GrabOut, ParticipationOut, StockOut, WinOut
 from campaigns.views import public_out
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Member
 from miniprogram_api.grab_lane import grab_body
 
@@ -115,6 +116,10 @@ async def participation(campaign_id: int, member: Principal = Depends(current_me
 async def my_wins(
     member: Principal = Depends(current_member), page: PageParams = Depends(page_params)
 ) -> Page[WinOut]:
-    """Every flash win of mine, newest first."""
+    """Every flash win of mine, newest first, with the voucher each one became."""
     rows, cursor = await paginate(repository.member_wins(member.id), page)
-    return Page(items=[WinOut.model_validate(r) for r in rows], next_cursor=cursor)
+    vouchers = await loyalty_vouchers.member_vouchers_by_reference(member.id, [r.ticket_id for r in rows])
+    items = [
+        WinOut.model_validate(r).model_copy(update={"voucher_id": vouchers.get(r.ticket_id)}) for r in rows
+    ]
+    return Page(items=items, next_cursor=cursor)

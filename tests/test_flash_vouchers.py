@@ -92,6 +92,11 @@ async def test_each_win_is_one_voucher_and_takes_benefit_stock(
     assert await ch.drain(campaign_id) == 0
     assert await ch.assert_vouchers_match_wins(campaign_id) == 20
     assert (await Benefit.get(id=benefit_id)).stock_left == 10
+    # "My wins" names the voucher each win became.
+    winner = (await FlashWin.filter(campaign_id=campaign_id).order_by("slot").first()).member_id  # type: ignore[union-attr]
+    mine = (await client.get("/mp/v1/me/campaign-wins", headers=dict(crowd)[winner])).json()["items"]
+    vouchers = {v.source_reference: v.id for v in await Voucher.filter(member_id=winner)}
+    assert mine and [w["voucher_id"] for w in mine] == [vouchers[w["ticket_id"]] for w in mine]
 
 
 async def test_a_refused_voucher_keeps_the_win_and_is_audited(
@@ -137,6 +142,9 @@ async def test_a_points_reward_credits_each_win_once_through_the_ledger(
     balances = dict(await PointsAccount.filter(member_id__in=list(won)).values_list("member_id", "balance"))
     assert balances == {m: 500 * n for m, n in won.items()}
     assert await Voucher.filter(source_reference__startswith=f"{campaign_id}-").count() == 0
+    some_winner = next(iter(won))
+    mine = (await client.get("/mp/v1/me/campaign-wins", headers=dict(crowd)[some_winner])).json()["items"]
+    assert mine and {w["voucher_id"] for w in mine} == {None}  # points, not vouchers
     await assert_ledger_sound()
 
 
