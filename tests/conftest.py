@@ -77,11 +77,12 @@ async def reset_state() -> None:
     if BACKEND == "postgres":
         tables = await _tables()
         if tables:
-            # replica mode skips the append-only triggers, which refuse TRUNCATE in production
+            # Replica mode skips the append-only triggers, which refuse TRUNCATE in production. SET LOCAL
+            # ends with the transaction: the pool does not reset sessions (app.db.keep_session).
             await db().execute_script(
-                "SET session_replication_role = replica; TRUNCATE "
+                "BEGIN; SET LOCAL session_replication_role = replica; TRUNCATE "
                 + ", ".join(f'"{t}"' for t in tables)
-                + " RESTART IDENTITY CASCADE; SET session_replication_role = DEFAULT;"
+                + " RESTART IDENTITY CASCADE; COMMIT;"
             )
     else:
         await connections.close_all(discard=False)
