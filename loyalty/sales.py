@@ -117,12 +117,18 @@ def sale_points(amount_fen: int, earn_rate: int, tier_percent: int, multiplier: 
     return max(int(total), base), base
 
 
-def check_amount(amount_fen: object, field: str = "amount_fen") -> int:
-    """A positive whole amount in fen within the sale limit (422 naming the field otherwise)."""
+def check_fen(amount_fen: object, field: str = "amount_fen") -> int:
+    """A positive whole amount in fen (422 naming the field otherwise)."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise InvalidField(field, "must be a whole number of fen")
     if amount_fen <= 0:
         raise InvalidField(field, "must be positive")
+    return amount_fen
+
+
+def check_amount(amount_fen: object, field: str = "amount_fen") -> int:
+    """A positive whole amount in fen within the till's sale limit (422 naming the field otherwise)."""
+    amount_fen = check_fen(amount_fen, field)
     if amount_fen > get_settings().sale_max_fen:
         raise InvalidField(field, f"at most {get_settings().sale_max_fen} fen")
     return amount_fen

@@ -62,7 +62,15 @@ from loyalty.models import (
     VoucherRedemption,
     VoucherStatus,
 )
-from loyalty.sales import TERMS_COLUMNS, TERMS_FROM, Terms, check_active, check_amount, terms_from_row
+from loyalty.sales import (
+    TERMS_COLUMNS,
+    TERMS_FROM,
+    Terms,
+    check_active,
+    check_amount,
+    check_fen,
+    terms_from_row,
+)
 
 ISSUE_ATTEMPTS = 5
 MAX_BATCH = 1000
@@ -617,7 +625,7 @@ async def redeem_voucher_for_bill(
     member_id: int, voucher_id: int, amount_fen: int, *, reference: str
 ) -> BillRedemption:
     """Use a bill-payment voucher on a bill (idempotent by `reference`)."""
-    check_amount(amount_fen)
+    check_fen(amount_fen)  # the bill-payment scenario bounds bills itself, above the till's limit
     replay = await _bill_replay(reference, voucher_id, amount_fen)
     if replay is not None:
         return replay

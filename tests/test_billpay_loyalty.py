@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import httpx
 
+from app.config import get_settings
 from app.timeutil import utcnow
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Journal, VoucherRedemption
 from miniprogram_api.billpay import state_machine
 from miniprogram_api.billpay.models import BillOrder
+from miniprogram_api.billpay.schemas import MAX_AMOUNT
 from tests.billpay_support import (
     OPENING,
     amount_due,
@@ -222,3 +225,16 @@ async def test_retried_and_concurrent_orders_use_a_voucher_once(client: httpx.As
     assert codes.count(201) == 1 and set(codes) <= {201, 409}, [r.text for r in racing]
     assert await VoucherRedemption.filter(voucher_id=second).count() == 1
     assert await VoucherRedemption.filter(voucher_id=voucher_id).count() == 1
+
+
+async def test_a_voucher_works_on_a_bill_above_the_tills_sale_limit(client: httpx.AsyncClient) -> None:
+    """Bills are bounded by bill payment itself (100,000 yuan), not by the till's sale limit."""
+    _, alice_id = await member(client)
+    voucher_id = await bill_voucher(client, alice_id, face_value_fen=1_000)
+    amount = get_settings().sale_max_fen + 1_000_000
+    assert amount <= MAX_AMOUNT
+    used = await loyalty_vouchers.redeem_voucher_for_bill(
+        alice_id, voucher_id, amount, reference="billpay:big"
+    )
+    assert (used.amount_fen, used.discount_fen, used.payable_fen) == (amount, 1_000, amount - 1_000)
+    assert await voucher_status(voucher_id) == "used"
