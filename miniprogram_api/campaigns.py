@@ -14,6 +14,7 @@ from app.redis_client import get_redis
 from app.timeutil import utcnow
 from campaigns import repository
 from campaigns.flash_keys import k
+from campaigns.models import FlashWin
 from campaigns.schemas import CampaignPublicOut, GrabOut, ParticipationOut, StockOut, WinOut
 from campaigns.views import public_out
 from loyalty import vouchers as loyalty_vouchers
@@ -91,6 +92,14 @@ async def grab(
     return Response(body, media_type="application/json")
 
 
+async def _with_vouchers(member_id: int, wins: list[FlashWin]) -> list[WinOut]:
+    """The wins as shown to their member, each with the voucher it became (one query)."""
+    vouchers = await loyalty_vouchers.member_vouchers_by_reference(member_id, [w.ticket_id for w in wins])
+    return [
+        WinOut.model_validate(w).model_copy(update={"voucher_id": vouchers.get(w.ticket_id)}) for w in wins
+    ]
+
+
 @router.get(
     "/campaigns/{campaign_id}/participation",
     response_model=ParticipationOut,
@@ -106,7 +115,7 @@ async def participation(campaign_id: int, member: Principal = Depends(current_me
     won = max(len(wins), int(answered or 0))
     return ParticipationOut(
         campaign_id=campaign_id,
-        wins=[WinOut.model_validate(w) for w in wins],
+        wins=await _with_vouchers(member.id, wins),
         pending=won - len(wins),
         remaining=max(0, campaign.member_limit - won),
     )
@@ -118,8 +127,4 @@ async def my_wins(
 ) -> Page[WinOut]:
     """Every flash win of mine, newest first, with the voucher each one became."""
     rows, cursor = await paginate(repository.member_wins(member.id), page)
-    vouchers = await loyalty_vouchers.member_vouchers_by_reference(member.id, [r.ticket_id for r in rows])
-    items = [
-        WinOut.model_validate(r).model_copy(update={"voucher_id": vouchers.get(r.ticket_id)}) for r in rows
-    ]
-    return Page(items=items, next_cursor=cursor)
+    return Page(items=await _with_vouchers(member.id, rows), next_cursor=cursor)

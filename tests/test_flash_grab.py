@@ -230,6 +230,7 @@ async def test_participation_shows_pending_then_persisted(client: httpx.AsyncCli
     vouchers = (await client.get("/mp/v1/vouchers", headers=headers)).json()["items"]
     assert len(vouchers) == 1
     assert vouchers[0]["status"] == "active"
+    assert mine["wins"][0]["voucher_id"] == vouchers[0]["id"]
     stock = (await client.get(f"/mp/v1/campaigns/{campaign_id}/stock", headers=headers)).json()
     assert stock == {"campaign_id": campaign_id, "stock": 10, "left": 9}
 
