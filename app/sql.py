@@ -38,6 +38,11 @@ def instant(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def optional_instant(value: Any) -> datetime | None:
+    """A nullable timestamp column read by hand: None stays None, anything else as `instant`."""
+    return None if value is None else instant(value)
+
+
 def json_value(value: Any) -> Any:
     """A JSON column read by hand (text on both dialects without a codec)."""
     return json.loads(value) if isinstance(value, str | bytes) else value

@@ -86,7 +86,7 @@ async def joined_standing(member_id: int) -> Standing:
     row = found[0]
     if row["joined_at"] is None:
         raise MemberNotJoined("join the alliance first")
-    last_active = sql.instant(row["last_active_at"]) if row["last_active_at"] is not None else None
+    last_active = sql.optional_instant(row["last_active_at"])
     return Standing(tier=Tier(row["tier"]), active_today=active_today(last_active))
 
 

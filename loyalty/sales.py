@@ -73,7 +73,7 @@ def terms_from_row(merchant_id: int, row: dict[str, Any]) -> Terms:
         if row["point_value_fen"] is None
         else int(row["point_value_fen"]),
         category=row["category"] or "",
-        last_activity_at=sql.instant(row["last_activity_at"]) if row["last_activity_at"] else None,
+        last_activity_at=sql.optional_instant(row["last_activity_at"]),
     )
 
 

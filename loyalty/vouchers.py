@@ -478,7 +478,7 @@ async def _terms_and_voucher(merchant_id: int, voucher_id: int, member_id: int) 
         valid_from=sql.instant(row["valid_from"]),
         valid_until=sql.instant(row["valid_until"]),
     )
-    last_active = sql.instant(row["last_active_at"]) if row["last_active_at"] is not None else None
+    last_active = sql.optional_instant(row["last_active_at"])
     return _TillRead(terms, voucher, benefit, members.active_today(last_active))
 
 
