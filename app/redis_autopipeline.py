@@ -1,11 +1,14 @@
-"""Auto-pipelining: script calls issued in the same event-loop turn share one Redis round trip.
+"""Auto-pipelining: script calls share Redis round trips, one batch in flight per process.
 
-Under load many requests reach their Redis call in the same turn of the loop. Sent one by one, each
-pays a socket write that wakes Redis, and the write, not the command, dominates the API's CPU on the
-nearby hot path (py-spy: ~20 %). Queued instead, they go out as one non-transactional pipeline at the
-end of the turn: one write, one read, replies in order. A lone call waits at most one loop turn. This
-is what ioredis calls auto-pipelining; a caller sees an ordinary awaitable with the same result or
-error as a direct call.
+Under load many requests reach their Redis call at nearly the same time. Sent one by one, each pays a
+socket write that wakes Redis, and the write, not the command, dominates the API's CPU on the nearby
+hot path (py-spy: ~20 %). Queued instead, they go out as one non-transactional pipeline: one write,
+one read, replies in order. A call made while nothing is in flight goes out at the end of the current
+loop turn, with whatever else that turn queued; calls made while a batch is in flight wait for it and
+go out together as the next batch. So an idle process adds at most one loop turn, and a busy one sends
+fewer, larger batches the busier it gets (nearby under load: ~5 calls a batch with a batch per loop
+turn, API CPU per request 105 -> 90 µs with one in flight). This is what ioredis calls
+auto-pipelining; a caller sees an ordinary awaitable with the same result or error as a direct call.
 """
 
 from __future__ import annotations
@@ -27,22 +30,27 @@ class AutoPipeline:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._pending: list[_Call] = []
-        self._sending: set[asyncio.Task[None]] = set()  # keeps running batches from being collected
+        self._in_flight: asyncio.Task[None] | None = None  # also keeps the task from being collected
 
     def run(self, script: LuaScript, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
         """Queue one script call; the future resolves to its reply (or raises its error)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        if not self._pending:
+        if not self._pending and self._in_flight is None:
             loop.call_soon(self._flush)
         self._pending.append((script, keys, args, future))
         return future
 
     def _flush(self) -> None:
+        if self._in_flight is not None or not self._pending:
+            return
         batch, self._pending = self._pending, []
-        task = asyncio.ensure_future(self._send(batch))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        self._in_flight = asyncio.ensure_future(self._send(batch))
+        self._in_flight.add_done_callback(self._landed)
+
+    def _landed(self, _: asyncio.Task[None]) -> None:
+        self._in_flight = None
+        self._flush()  # what queued up meanwhile goes out as the next batch
 
     async def _send(self, batch: list[_Call]) -> None:
         pipe = self.client.pipeline(transaction=False)

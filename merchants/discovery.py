@@ -1,10 +1,11 @@
 """Customer discovery: the Redis GEO index of active stores, kept in step with the database.
 
 One GEO key holds every visible store and one per category, so a category filter is still a single
-GEOSEARCH; store summaries sit in one hash so the hot path does no SQL. All keys share the hash tag
-`{stores:geo}` (one Cluster slot, so the Lua script and the atomic rebuild work there too). A marker
-key says the index was built: when Redis loses it, nearby answers from the database and asks for a
-rebuild, and a cron rebuilds it as well.
+GEOSEARCH. The members of those keys are the stores' public JSON summaries themselves, so the hot path
+reads nothing else and does no SQL; a hash maps store ids to the summary each key holds now, which is
+what an edit must take out. All keys share the hash tag `{stores:geo}` (one Cluster slot, so the Lua
+scripts and the atomic rebuild work there too). A marker key says the index was built: when Redis loses
+it, nearby answers from the database and asks for a rebuild, and a cron rebuilds it as well.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ DIRTY = key("stores", "geo", "dirty")
 VISIBLE = (MerchantStatus.ACTIVE,)
 _BATCH = 5000
 _NEARBY = LuaScript.from_file(Path(__file__).with_name("nearby.lua"))
+_STORE_PUT = LuaScript.from_file(Path(__file__).with_name("store_put.lua"))
+CATEGORY_KEYS = [key("stores", "geo", "cat", str(c)) for c in Category]
 
 
 def category_key(category: Category | str) -> str:
@@ -101,19 +104,16 @@ async def sync_merchant(merchant_id: int) -> None:
     merchant = await Merchant.get_or_none(id=merchant_id)
     stores = await Store.filter(merchant_id=merchant_id) if merchant else []
     pipe = redis.pipeline(transaction=True)
+    keys = [SUMMARIES, GEO_ALL, *CATEGORY_KEYS]
     for store in stores:
         assert merchant is not None
-        for category in Category:
-            pipe.zrem(category_key(category), store.id)
         if is_visible(merchant, store):
             assert store.lat is not None and store.lng is not None
-            pipe.geoadd(GEO_ALL, (store.lng, store.lat, store.id))
-            if merchant.category:
-                pipe.geoadd(category_key(merchant.category), (store.lng, store.lat, store.id))
-            pipe.hset(SUMMARIES, str(store.id), orjson.dumps(summary_of(store, merchant)).decode())
+            summary = orjson.dumps(summary_of(store, merchant)).decode()
+            position = keys.index(category_key(merchant.category)) + 1 if merchant.category else 0
+            await _STORE_PUT(keys, [store.id, summary, store.lng, store.lat, position], client=pipe)
         else:
-            pipe.zrem(GEO_ALL, store.id)
-            pipe.hdel(SUMMARIES, str(store.id))
+            await _STORE_PUT(keys, [store.id, "", 0, 0, 0], client=pipe)
     await pipe.execute()
 
 
@@ -150,23 +150,24 @@ async def rebuild_index() -> int | None:
             pipe = redis.pipeline(transaction=False)
             for row in rows:
                 summary = summary_from_row(row)
-                point = (row["lng"], row["lat"], row["id"])
+                member = orjson.dumps(summary).decode()
+                point = (row["lng"], row["lat"], member)
                 pipe.geoadd(_tmp(GEO_ALL), point)
                 if summary["category"]:
                     pipe.geoadd(_tmp(category_key(summary["category"])), point)
                     filled.add(category_key(summary["category"]))
-                pipe.hset(_tmp(SUMMARIES), str(row["id"]), orjson.dumps(summary).decode())
+                pipe.hset(_tmp(SUMMARIES), str(row["id"]), member)
             await pipe.execute()
             count += len(rows)
         filled.add(GEO_ALL)
         for name in filled:
             await _lay_out(redis, _tmp(name), _laid_out(name))
-        await _lay_out_summaries(redis, _laid_out(GEO_ALL), _tmp(SUMMARIES), _laid_out(SUMMARIES))
-        filled.add(SUMMARIES)
         swap = redis.pipeline(transaction=True)
         for name in names:
             if count and name in filled:
                 swap.rename(_laid_out(name), name)
+            elif count and name == SUMMARIES:
+                swap.rename(_tmp(name), name)
             else:
                 swap.delete(name)
         swap.set(BUILT, utcnow().isoformat())
@@ -194,16 +195,6 @@ async def _lay_out(redis: Any, source: str, target: str) -> None:
     await redis.delete(source)
 
 
-async def _lay_out_summaries(redis: Any, order: str, source: str, target: str) -> None:
-    """Copy the summaries hash in the order of the GEO key `order`, for the same locality."""
-    start = 0
-    while ids := await redis.zrange(order, start, start + _BATCH - 1):
-        values = await redis.hmget(source, ids)
-        await redis.hset(target, mapping={i: v for i, v in zip(ids, values, strict=True) if v is not None})
-        start += len(ids)
-    await redis.delete(source)
-
-
 async def index_present() -> bool:
     """Whether the index is built (False after Redis lost it)."""
     return bool(await get_redis().exists(BUILT))
@@ -218,25 +209,58 @@ class NearbyHit:
     summary: dict[str, Any]
 
 
+class SearchReach:
+    """Where a nearby search starts: learnt from the distances recent searches needed, per GEO key.
+
+    A circle that holds `count` stores is widened no further, so starting near the distance that the
+    count-th store usually is saves most searches their second and third GEOSEARCH. It is a guess only
+    (the script widens a short circle, so the answer never depends on it), which is why each process
+    may keep its own.
+    """
+
+    MARGIN = 1.3  # start a little beyond the usual distance, so most circles hold enough at once
+    WEIGHT = 0.1  # how much one search moves the estimate
+
+    def __init__(self, first_guess_m: float = 500.0, reference_count: int = 21) -> None:
+        # Kept per store of the count, since in an even spread the count-th store's distance grows
+        # with the square root of the count.
+        self._unit = first_guess_m / math.sqrt(reference_count)
+        self._per_key: dict[str, float] = {}
+
+    def start(self, geo: str, count: int) -> float:
+        """The radius to search first for `count` stores in `geo`."""
+        return self._per_key.get(geo, self._unit) * math.sqrt(count) * self.MARGIN
+
+    def learn(self, geo: str, count: int, farthest_m: float) -> None:
+        """Record that the count-th nearest store was farthest_m away."""
+        unit = farthest_m / math.sqrt(count)
+        known = self._per_key.get(geo)
+        self._per_key[geo] = unit if known is None else known + self.WEIGHT * (unit - known)
+
+
+reach = SearchReach()
+
+
 async def nearby(
     lat: float, lng: float, radius_m: int, category: Category | None, offset: int, limit: int
 ) -> tuple[bytes, int, bool]:
     """Visible stores within radius_m, nearest first: one page as a JSON array, its length, more to come."""
     geo = category_key(category) if category else GEO_ALL
     count = offset + limit + 1
-    found = await run_script(_NEARBY, [geo, SUMMARIES, BUILT], [lng, lat, radius_m, count, offset])
+    start = reach.start(geo, count)
+    found = await run_script(_NEARBY, [geo, BUILT], [lng, lat, radius_m, count, offset, round(start)])
     if found is not None:
-        found_count, distances, summaries = found
-        items = [
-            summary[:-1] + b',"distance_m":%d}' % round(float(distance))
-            for distance, summary in zip(distances, summaries, strict=True)
-            if summary
-        ]
-        return b"[" + b",".join(items) + b"]", len(items), int(found_count) >= count
+        found_count, page = found
+        more = int(found_count) >= count
+        if more and page:
+            # The page's last store is the (offset + len(page))-th nearest.
+            reach.learn(geo, offset + len(page), float(page[-1][1]))
+        items = [summary[:-1] + b',"distance_m":%d}' % round(float(distance)) for summary, distance in page]
+        return b"[" + b",".join(items) + b"]", len(items), more
     await ask_rebuild()
     hits = (await nearby_from_database(lat, lng, radius_m, category, count))[offset:]
-    page = [h.summary | {"distance_m": round(h.distance_m)} for h in hits[:limit]]
-    return orjson.dumps(page), len(page), len(hits) > limit
+    page_hits = [h.summary | {"distance_m": round(h.distance_m)} for h in hits[:limit]]
+    return orjson.dumps(page_hits), len(page_hits), len(hits) > limit
 
 
 async def ask_rebuild() -> None:

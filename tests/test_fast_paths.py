@@ -176,3 +176,37 @@ async def test_a_cancelled_caller_does_not_disturb_the_batch() -> None:
     assert await kept == [b"y", b"2"]
     with pytest.raises(asyncio.CancelledError):
         await doomed
+
+
+class GatedPipeline(CountingPipeline):
+    """Holds its first batch until released, so calls can be made while it is surely in flight."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.release = asyncio.Event()
+
+    async def _send(self, batch: list[Any]) -> None:
+        if not self.batches:
+            self.batches.append(len(batch))
+            await self.release.wait()
+            await redis_autopipeline.AutoPipeline._send(self, batch)
+        else:
+            await super()._send(batch)
+
+
+async def test_calls_made_while_a_batch_is_in_flight_go_out_together_next() -> None:
+    gated = redis_autopipeline._shared = GatedPipeline(get_redis())
+    first = asyncio.gather(*(run_script(ECHO, [f"a{i}"], [str(i)]) for i in range(3)))
+    await asyncio.sleep(0)  # the first batch is on its way
+    later = [asyncio.ensure_future(run_script(ECHO, [f"b{i}"], [str(i)])) for i in range(20)]
+    for _ in range(5):
+        await asyncio.sleep(0)  # several loop turns pass while the first batch is out
+        later.append(asyncio.ensure_future(run_script(ECHO, ["c"], ["x"])))
+    await asyncio.sleep(0)
+    gated.release.set()
+    assert len(await first) == 3
+    answers = await asyncio.gather(*later)
+    assert [answer[0] for answer in answers] == [f"b{i}".encode() for i in range(20)] + [b"c"] * 5
+    assert gated.batches == [3, 25]
+    assert await run_script(ECHO, ["alone"], ["1"]) == [b"alone", b"1"]  # nothing in flight: at once
+    assert gated.batches == [3, 25, 1]

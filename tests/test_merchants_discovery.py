@@ -174,3 +174,36 @@ async def test_qr_regenerations_race_to_distinct_versions(client: httpx.AsyncCli
         *(client.post(f"/merchant/v1/stores/{store_id}/qr/regenerate", headers=owner) for _ in range(5))
     )
     assert sorted(r.json()["version"] for r in responses) == [2, 3, 4, 5, 6]
+
+
+async def test_each_store_sits_once_in_the_index_through_concurrent_edits_and_syncs(
+    client: httpx.AsyncClient,
+) -> None:
+    """The GEO keys hold summaries as members: an edit replaces the old one, even when syncs race."""
+    admin = await login_operator(client)
+    await create_branch(client, admin)
+    owner, merchant_id, store_id = await active_merchant(client, admin)
+    for round_ in range(3):
+        edits = [
+            client.patch(
+                "/merchant/v1/application",
+                json={"hours": f"{round_}-{i}", "category": ("retail", "beauty")[i % 2]},
+                headers=owner,
+            )
+            for i in range(4)
+        ]
+        await asyncio.gather(*edits, *(discovery.sync_merchant(merchant_id) for _ in range(4)))
+    await discovery.sync_merchant(merchant_id)
+    redis = get_redis()
+    members = await redis.zrange(discovery.GEO_ALL, 0, -1)
+    assert members == [await redis.hget(discovery.SUMMARIES, str(store_id))]
+    found = (await client.get("/mp/v1/stores/nearby", params={"lat": CENTRE[0], "lng": CENTRE[1]})).json()
+    category = found["items"][0]["category"]
+    assert [len(await redis.zrange(k, 0, -1)) for k in discovery.CATEGORY_KEYS] == [
+        1 if k == discovery.category_key(category) else 0 for k in discovery.CATEGORY_KEYS
+    ]
+    await client.post(f"/ops/v1/merchants/{merchant_id}/suspend", json={"reason": "audit"}, headers=admin)
+    assert [await redis.zcard(k) for k in (discovery.GEO_ALL, *discovery.CATEGORY_KEYS)] == [0] * (
+        1 + len(discovery.CATEGORY_KEYS)
+    )
+    assert await redis.hlen(discovery.SUMMARIES) == 0
