@@ -3,7 +3,7 @@
 One GEO key holds every visible store and one per category, so a category filter is still a single
 GEOSEARCH. The members of those keys are the stores' public JSON summaries themselves, so the hot path
 reads nothing else and does no SQL; a hash maps store ids to the summary each key holds now, which is
-what an edit must take out. All keys share the hash tag `{stores:geo}` (one Cluster slot, so the Lua
+what an edit must take out. All keys share the hash tag `{stores:geo-v2}` (one Cluster slot, so the Lua
 scripts and the atomic rebuild work there too). A marker key says the index was built: when Redis loses
 it, nearby answers from the database and asks for a rebuild, and a cron rebuilds it as well.
 """
@@ -27,23 +27,28 @@ from merchants.validation import haversine_m
 
 log = logging.getLogger("linli.merchants.discovery")
 
-_TAG = "stores:geo"
-GEO_ALL = key("stores", "geo", "all")
-SUMMARIES = key("stores", "geo", "summary")
-BUILT = key("stores", "geo", "built")
-REBUILD_LOCK = key("stores", "geo", "rebuild-lock")
-REBUILD_ASKED = key("stores", "geo", "rebuild-asked")
-DIRTY = key("stores", "geo", "dirty")
+# The index's layout has a version in its keys: a deploy that changes the layout starts on keys of its
+# own (missing, so nearby answers from the database and a rebuild fills them) while processes still
+# running the old code keep reading theirs. v2: the GEO members are the summaries, not store ids.
+_INDEX = "geo-v2"
+GEO_ALL = key("stores", _INDEX, "all")
+SUMMARIES = key("stores", _INDEX, "summary")
+BUILT = key("stores", _INDEX, "built")
+REBUILD_LOCK = key("stores", _INDEX, "rebuild-lock")
+REBUILD_ASKED = key("stores", _INDEX, "rebuild-asked")
+DIRTY = key("stores", _INDEX, "dirty")
 VISIBLE = (MerchantStatus.ACTIVE,)
 _BATCH = 5000
 _NEARBY = LuaScript.from_file(Path(__file__).with_name("nearby.lua"))
 _STORE_PUT = LuaScript.from_file(Path(__file__).with_name("store_put.lua"))
-CATEGORY_KEYS = [key("stores", "geo", "cat", str(c)) for c in Category]
 
 
 def category_key(category: Category | str) -> str:
     """The GEO key of one category's visible stores."""
-    return key("stores", "geo", "cat", str(category))
+    return key("stores", _INDEX, "cat", str(category))
+
+
+CATEGORY_KEYS = [category_key(c) for c in Category]
 
 
 def _tmp(name: str) -> str:
