@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from app.redis_autopipeline import run_script
+from app import redis_autopipeline as autopipeline
 from app.redis_client import LuaScript, get_redis, key
 from app.timeutil import utcnow
 from merchants.models import Category, Merchant, MerchantStatus, Store
@@ -39,7 +39,6 @@ REBUILD_ASKED = key("stores", _INDEX, "rebuild-asked")
 DIRTY = key("stores", _INDEX, "dirty")
 VISIBLE = (MerchantStatus.ACTIVE,)
 _BATCH = 5000
-_NEARBY = LuaScript.from_file(Path(__file__).with_name("nearby.lua"))
 _STORE_PUT = LuaScript.from_file(Path(__file__).with_name("store_put.lua"))
 
 
@@ -215,32 +214,37 @@ class NearbyHit:
 
 
 class SearchReach:
-    """Where a nearby search starts: learnt from the distances recent searches needed, per GEO key.
+    """Where a nearby search starts: a running quantile of the distances searches needed, per GEO key.
 
-    A circle that holds `count` stores is widened no further, so starting near the distance that the
-    count-th store usually is saves most searches their second and third GEOSEARCH. It is a guess only
-    (the script widens a short circle, so the answer never depends on it), which is why each process
-    may keep its own.
+    A circle that holds `count` stores is widened no further, so starting where the count-th store
+    is for most searches saves them a second round trip, and starting no farther keeps the circle
+    cheap. Stores are spread unevenly (dense streets, empty parks), so the start tracks a high
+    quantile of the needed distance rather than its mean. It is a guess only (`nearby` widens a short
+    circle, so the answer never depends on it), which is why each process may keep its own.
     """
 
-    MARGIN = 1.3  # start a little beyond the usual distance, so most circles hold enough at once
-    WEIGHT = 0.1  # how much one search moves the estimate
+    QUANTILE = 0.9  # the share of searches whose first circle should hold enough stores
+    STEP = 0.05  # how far one search moves the estimate (relative)
 
     def __init__(self, first_guess_m: float = 500.0, reference_count: int = 21) -> None:
         # Kept per store of the count, since in an even spread the count-th store's distance grows
         # with the square root of the count.
-        self._unit = first_guess_m / math.sqrt(reference_count)
+        self._first = first_guess_m / math.sqrt(reference_count)
         self._per_key: dict[str, float] = {}
 
     def start(self, geo: str, count: int) -> float:
         """The radius to search first for `count` stores in `geo`."""
-        return self._per_key.get(geo, self._unit) * math.sqrt(count) * self.MARGIN
+        return self._per_key.get(geo, self._first) * math.sqrt(count)
 
     def learn(self, geo: str, count: int, farthest_m: float) -> None:
         """Record that the count-th nearest store was farthest_m away."""
-        unit = farthest_m / math.sqrt(count)
-        known = self._per_key.get(geo)
-        self._per_key[geo] = unit if known is None else known + self.WEIGHT * (unit - known)
+        known = self._per_key.get(geo, self._first)
+        # Up by q steps when the estimate fell short, down by (1 - q) when it reached: it settles
+        # where a share q of searches reach (a stochastic quantile estimate).
+        if farthest_m / math.sqrt(count) > known:
+            self._per_key[geo] = known * (1 + self.STEP * self.QUANTILE)
+        else:
+            self._per_key[geo] = known * (1 - self.STEP * (1 - self.QUANTILE))
 
 
 reach = SearchReach()
@@ -252,20 +256,54 @@ async def nearby(
     """Visible stores within radius_m, nearest first: one page as a JSON array, its length, more to come."""
     geo = category_key(category) if category else GEO_ALL
     count = offset + limit + 1
-    start = reach.start(geo, count)
-    found = await run_script(_NEARBY, [geo, BUILT], [lng, lat, radius_m, count, offset, round(start)])
-    if found is not None:
-        found_count, page = found
-        more = int(found_count) >= count
-        if more and page:
-            # The page's last store is the (offset + len(page))-th nearest.
-            reach.learn(geo, offset + len(page), float(page[-1][1]))
-        items = [summary[:-1] + b',"distance_m":%d}' % round(float(distance)) for summary, distance in page]
-        return b"[" + b",".join(items) + b"]", len(items), more
-    await ask_rebuild()
-    hits = (await nearby_from_database(lat, lng, radius_m, category, count))[offset:]
-    page_hits = [h.summary | {"distance_m": round(h.distance_m)} for h in hits[:limit]]
-    return orjson.dumps(page_hits), len(page_hits), len(hits) > limit
+    pipeline = autopipeline.shared()
+    r = max(1, min(radius_m, round(reach.start(geo, count))))
+    # Adjacent in one round trip: the marker that the index is whole, then the first circle. Not one
+    # atomic step: a FLUSHALL landing between the two would cost one empty answer, then the fallback.
+    built, first = pipeline.command("EXISTS", BUILT), pipeline.command(*_search(geo, lng, lat, r, count))
+    hits = await first
+    if not await built:
+        await ask_rebuild()
+        return await _nearby_from_database_page(lat, lng, radius_m, category, offset, limit)
+    # GEOSEARCH costs grow with the stores in the circle, so it starts near where the count-th store
+    # usually is and widens only when short: once a circle holds `count` stores they are the nearest
+    # ones of the whole radius, so the answer never depends on the guess. A short circle widens by the
+    # density it showed, or doubles when it held too few stores to tell.
+    while len(hits) < count and r < radius_m:
+        r = min(radius_m, round(r * math.sqrt(count / len(hits)) * 1.15) if len(hits) >= 4 else r * 2)
+        hits = await pipeline.command(*_search(geo, lng, lat, r, count))
+    more = len(hits) >= count
+    page = hits[offset : count - 1]
+    if more and page:
+        reach.learn(geo, offset + len(page), float(page[-1][1]))  # the page's last store's distance
+    items = [summary[:-1] + b',"distance_m":%d}' % round(float(distance)) for summary, distance in page]
+    return b"[" + b",".join(items) + b"]", len(items), more
+
+
+def _search(geo: str, lng: float, lat: float, radius_m: int, count: int) -> tuple[Any, ...]:
+    """GEOSEARCH for the `count` nearest stores within radius_m: [[summary, distance], ...]."""
+    return (
+        "GEOSEARCH",
+        geo,
+        "FROMLONLAT",
+        lng,
+        lat,
+        "BYRADIUS",
+        radius_m,
+        "m",
+        "ASC",
+        "COUNT",
+        count,
+        "WITHDIST",
+    )
+
+
+async def _nearby_from_database_page(
+    lat: float, lng: float, radius_m: int, category: Category | None, offset: int, limit: int
+) -> tuple[bytes, int, bool]:
+    hits = (await nearby_from_database(lat, lng, radius_m, category, offset + limit + 1))[offset:]
+    page = [h.summary | {"distance_m": round(h.distance_m)} for h in hits[:limit]]
+    return orjson.dumps(page), len(page), len(hits) > limit
 
 
 async def ask_rebuild() -> None:
