@@ -20,4 +20,5 @@ def wire() -> None:
         earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
         # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
         sale_listeners=[sale_listener.on_sale],
+        refund_listeners=[sale_listener.on_sale_refunded],  # take back what campaigns paid for the sale
     )

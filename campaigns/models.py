@@ -272,6 +272,9 @@ class CampaignPayout(Model):
     member_limit = fields.IntField()
     member_day_limit = fields.IntField()
     created_at = fields.DatetimeField(auto_now_add=True)
+    reversed_at = fields.DatetimeField(
+        null=True, description="when the purchase that earned it was refunded and the reward taken back"
+    )
 
     class Meta:
         table = "campaigns_payout"
@@ -404,6 +407,7 @@ class ReferralStatus(StrEnum):
 
     PENDING = "pending"
     REWARDED = "rewarded"
+    REVOKED = "revoked"  # the qualifying sale was refunded and both rewards taken back
 
 
 class Referral(Model):
@@ -433,7 +437,9 @@ class Referral(Model):
         constraints = (
             CheckConstraint(check="referrer_id <> referee_id", name="campaigns_referral_not_self"),
             CheckConstraint(
-                check="(status = 'rewarded') = (sale_id IS NOT NULL AND rewarded_at IS NOT NULL)",
+                check=(
+                    "(status IN ('rewarded', 'revoked')) = (sale_id IS NOT NULL AND rewarded_at IS NOT NULL)"
+                ),
                 name="campaigns_referral_rewarded",
             ),
         )

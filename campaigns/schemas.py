@@ -630,8 +630,9 @@ class InvitationOut(BaseModel):
 
     id: int = Field(description="the referral's id")
     campaign_id: int
-    status: Literal["pending", "rewarded"] = Field(
-        description="pending until the friend's first qualifying spend, then rewarded (both of us)"
+    status: Literal["pending", "rewarded", "revoked"] = Field(
+        description="pending until the friend's first qualifying spend, then rewarded (both of us);"
+        " revoked when that purchase was refunded and both rewards taken back"
     )
     accepted_at: datetime
     rewarded_at: datetime | None
@@ -649,7 +650,7 @@ class ReferralOut(BaseModel):
     code: str = Field(description="share it with friends; they enter it once, as new members")
     invitations: list[InvitationOut] = Field(description="friends who accepted my code, newest first")
     referred: bool = Field(description="whether I accepted someone's code")
-    referred_status: Literal["pending", "rewarded"] | None = Field(
+    referred_status: Literal["pending", "rewarded", "revoked"] | None = Field(
         None, description="the state of my own referral, if any"
     )
 
@@ -669,7 +670,7 @@ class ReferralAcceptedOut(BaseModel):
 
     id: int
     campaign_id: int
-    status: Literal["pending", "rewarded"]
+    status: Literal["pending", "rewarded", "revoked"]
     accepted_at: datetime
 
 

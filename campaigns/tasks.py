@@ -72,6 +72,7 @@ async def _tick(ctx: dict[str, Any]) -> None:
 TASKS: list[Job] = [
     preheat,
     sale_listener.on_sale,
+    sale_listener.on_sale_refunded,
     multiplier.on_sale,
     spend_and_get.on_sale,
     referral.on_sale,

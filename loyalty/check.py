@@ -108,12 +108,13 @@ CHECKS: list[tuple[str, str]] = [
 
 CHECKS += [
     (
-        "a used voucher has exactly one standing redemption, an active one none",
+        "a used voucher has exactly one standing redemption, an active or revoked one none",
         """
         SELECT v.id AS voucher_id, v.status, COUNT(r.id) AS standing FROM loyalty_voucher v
         LEFT JOIN loyalty_voucher_redemption r ON r.voucher_id = v.id AND r.status = 'redeemed'
         GROUP BY v.id, v.status
-        HAVING (v.status = 'used' AND COUNT(r.id) <> 1) OR (v.status = 'active' AND COUNT(r.id) <> 0)
+        HAVING (v.status = 'used' AND COUNT(r.id) <> 1)
+            OR (v.status IN ('active', 'revoked') AND COUNT(r.id) <> 0)
         """,
     ),
     (

@@ -167,6 +167,12 @@ class VoucherUsed(Conflict):
     code, title = "voucher.used", "Voucher already used"
 
 
+class VoucherRevoked(Conflict):
+    """The voucher was taken back (the purchase that earned it was refunded)."""
+
+    code, title = "voucher.revoked", "Voucher revoked"
+
+
 class VoucherExpired(ProblemError):
     """The voucher's validity is over."""
 

@@ -8,6 +8,7 @@ never by import side effects:
   stack by accident.
 - sale listeners: jobs loyalty enqueues through the outbox, in the sale's transaction, with the sale id.
   They run only if the sale commits, at least once, so they must be safe to run twice.
+- refund listeners: the same, enqueued in the transaction that refunds a sale, with the sale id.
 """
 
 from __future__ import annotations
@@ -28,17 +29,21 @@ class Hooks:
 
     earn_multipliers: tuple[EarnMultiplierProvider, ...] = ()
     sale_listeners: tuple[Job, ...] = ()
+    refund_listeners: tuple[Job, ...] = ()
 
 
 _installed = Hooks()
 
 
 def install(
-    *, earn_multipliers: Iterable[EarnMultiplierProvider] = (), sale_listeners: Iterable[Job] = ()
+    *,
+    earn_multipliers: Iterable[EarnMultiplierProvider] = (),
+    sale_listeners: Iterable[Job] = (),
+    refund_listeners: Iterable[Job] = (),
 ) -> None:
     """Replace the hooks of this process (installing twice does not register anything twice)."""
     global _installed
-    _installed = Hooks(tuple(earn_multipliers), tuple(sale_listeners))
+    _installed = Hooks(tuple(earn_multipliers), tuple(sale_listeners), tuple(refund_listeners))
 
 
 def installed() -> Hooks:

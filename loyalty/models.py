@@ -436,10 +436,12 @@ class BenefitMerchant(Model):
 
 
 class VoucherStatus(StrEnum):
-    """A voucher is active until redeemed (a reversal makes it active again)."""
+    """A voucher is active until redeemed (a reversal makes it active again) or revoked (the purchase
+    that earned it was refunded); revoked is final."""
 
     ACTIVE = "active"
     USED = "used"
+    REVOKED = "revoked"
 
 
 class Voucher(Model):

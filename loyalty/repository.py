@@ -57,6 +57,8 @@ def vouchers_of(member_id: int, status: str | None, now: datetime) -> QuerySet[V
         return queryset.filter(status=VoucherStatus.ACTIVE, valid_until__lte=now)
     if status == "used":
         return queryset.filter(status=VoucherStatus.USED)
+    if status == "revoked":
+        return queryset.filter(status=VoucherStatus.REVOKED)
     return queryset
 
 

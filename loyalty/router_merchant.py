@@ -175,6 +175,7 @@ _TOKEN_ERRORS = (
     (404, "voucher.not_found", "the token names no voucher"),
     (403, "voucher.not_valid_here", "the voucher cannot be redeemed at your merchant"),
     (409, "voucher.used", "the voucher was already redeemed"),
+    (409, "voucher.revoked", "the voucher was taken back (its purchase was refunded)"),
     (410, "voucher.expired", "the voucher's validity is over"),
     (409, "voucher.not_yet_valid", "the voucher's validity has not started"),
     (422, "voucher.min_spend_not_met", "the bill is below the voucher's minimum spend"),

@@ -220,7 +220,8 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
 
 
 async def refund_sale(staff: Principal, sale_id: int) -> Sale:
-    """Refund a sale: its points are taken back (what the member already spent is written off)."""
+    """Refund a sale: its points are taken back (what the member already spent is written off), and
+    the refund listeners (campaign rewards the sale earned) are told after the refund commits."""
     assert staff.merchant_id is not None
     async with transaction():
         sale = await Sale.get_or_none(id=sale_id, merchant_id=staff.merchant_id)
@@ -235,6 +236,8 @@ async def refund_sale(staff: Principal, sale_id: int) -> Sale:
             await ledger.reverse_journal(
                 await Journal.get(id=sale.journal_id), memo=f"refund of sale {sale.id}"
             )
+        for listener in hooks.installed().refund_listeners:
+            await enqueue(listener, sale.id)
     return await Sale.get(id=sale.id)
 
 

@@ -697,7 +697,7 @@ class VoucherOut(BaseModel):
     discount_percent: int | None
     discount_cap_fen: int | None
     min_spend_fen: int
-    status: str = Field(description="active, used or expired")
+    status: str = Field(description="active, used, expired or revoked (its purchase was refunded)")
     valid_from: datetime
     valid_until: datetime
     issued_at: datetime

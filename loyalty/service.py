@@ -26,9 +26,11 @@ from loyalty.vouchers import (
     VoucherTally,
     benefit_terms,
     bill_payment_vouchers,
+    check_unused,
     issue_vouchers,
     redeem_voucher_for_bill,
     reverse_voucher_for_bill,
+    revoke_voucher,
     voucher_tally,
 )
 
@@ -46,6 +48,7 @@ __all__ = [
     "VoucherTally",
     "benefit_terms",
     "bill_payment_vouchers",
+    "check_unused",
     "earn_points",
     "issue_vouchers",
     "member_for_identity",
@@ -57,6 +60,7 @@ __all__ = [
     "redeem_voucher_for_bill",
     "reverse_points",
     "reverse_voucher_for_bill",
+    "revoke_voucher",
     "spend_points",
     "voucher_tally",
 ]

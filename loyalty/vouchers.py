@@ -44,6 +44,7 @@ from loyalty.errors import (
     VoucherNotFound,
     VoucherNotValidHere,
     VoucherNotYetValid,
+    VoucherRevoked,
     VoucherTokenUsed,
     VoucherUsed,
 )
@@ -407,6 +408,21 @@ async def buy_with_points(member_id: int, benefit_id: int) -> Voucher:
         return await Voucher.get(id=issued.voucher_id)
 
 
+def check_unused(voucher: Voucher) -> None:
+    """409 unless the voucher is still active: `voucher.used`, or `voucher.revoked` once taken back."""
+    if voucher.status == VoucherStatus.USED:
+        raise VoucherUsed("the voucher was already redeemed")
+    if voucher.status == VoucherStatus.REVOKED:
+        raise VoucherRevoked("the voucher was taken back: the purchase that earned it was refunded")
+
+
+async def revoke_voucher(voucher_id: int) -> bool:
+    """Take back an unused voucher (its purchase was refunded); False when it was used or revoked already."""
+    return bool(
+        await Voucher.filter(id=voucher_id, status=VoucherStatus.ACTIVE).update(status=VoucherStatus.REVOKED)
+    )
+
+
 def _check_validity(voucher: Voucher, now: datetime) -> None:
     if voucher.valid_until <= now:
         raise VoucherExpired("the voucher has expired")
@@ -496,8 +512,7 @@ async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> 
             if not await _redeemable_at(benefit, terms):
                 raise VoucherNotValidHere("this voucher cannot be redeemed at this merchant")
             now = utcnow()
-            if voucher.status == VoucherStatus.USED:
-                raise VoucherUsed("the voucher was already redeemed")
+            check_unused(voucher)
             _check_validity(voucher, now)
             if bill_amount_fen < benefit.min_spend_fen:
                 raise VoucherMinimumSpend(f"the bill must be at least {benefit.min_spend_fen} fen")
@@ -635,8 +650,7 @@ async def redeem_voucher_for_bill(
     benefit = voucher.benefit
     if benefit.eligibility != Eligibility.BILL_PAYMENT:
         raise VoucherNotValidHere("this voucher is not for bill payment")
-    if voucher.status == VoucherStatus.USED:
-        raise VoucherUsed("the voucher was already redeemed")
+    check_unused(voucher)
     now = utcnow()
     _check_validity(voucher, now)
     if amount_fen < benefit.min_spend_fen:

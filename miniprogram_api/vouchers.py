@@ -13,9 +13,9 @@ from app.pagination import Page, PageParams, page_params, paginate
 from app.ratelimit import limit_per_principal
 from app.timeutil import utcnow
 from loyalty import repository
+from loyalty import service as loyalty
 from loyalty.codes import issue_voucher_token
-from loyalty.errors import VoucherExpired, VoucherNotYetValid, VoucherUsed
-from loyalty.models import VoucherStatus
+from loyalty.errors import VoucherExpired, VoucherNotYetValid
 from loyalty.schemas import VoucherOut, VoucherTokenOut
 
 router = APIRouter(tags=["Mini-program: benefits and vouchers"])
@@ -24,7 +24,9 @@ _token_limit = limit_per_principal("mp-voucher-token", current_member, limit=60,
 
 @router.get("/vouchers", response_model=Page[VoucherOut], summary="My vouchers")
 async def my_vouchers(
-    status: Literal["active", "used", "expired"] | None = Query(None, description="filter; all when omitted"),
+    status: Literal["active", "used", "expired", "revoked"] | None = Query(
+        None, description="filter; all when omitted"
+    ),
     member: Principal = Depends(current_member),
     page: PageParams = Depends(page_params),
 ) -> Page[VoucherOut]:
@@ -52,6 +54,7 @@ async def my_voucher(voucher_id: int, member: Principal = Depends(current_member
     responses=problem_responses(
         (404, "voucher.not_found", "no such voucher of yours"),
         (409, "voucher.used", "the voucher was already redeemed"),
+        (409, "voucher.revoked", "the voucher was taken back (its purchase was refunded)"),
         (410, "voucher.expired", "the voucher has expired"),
         (409, "voucher.not_yet_valid", "the voucher is not valid yet"),
         (429, "rate_limited", "too many tokens"),
@@ -63,8 +66,7 @@ async def voucher_token(
     """A signed token valid 60 seconds, shown as a QR code for the merchant to scan; each works once."""
     voucher = await repository.voucher_of(member.id, voucher_id)
     now = utcnow()
-    if voucher.status == VoucherStatus.USED:
-        raise VoucherUsed("the voucher was already redeemed")
+    loyalty.check_unused(voucher)
     if voucher.valid_until <= now:
         raise VoucherExpired("the voucher has expired")
     if voucher.valid_from > now:

@@ -63,6 +63,7 @@ def _errors(*codes: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
 _VOUCHER_ERRORS = (
     (404, "voucher.not_found", "no such voucher of mine"),
     (409, "voucher.used", "the voucher was already used"),
+    (409, "voucher.revoked", "the voucher was taken back (its purchase was refunded)"),
     (409, "voucher.not_yet_valid", "the voucher's validity has not started"),
     (410, "voucher.expired", "the voucher expired"),
     (403, "voucher.not_valid_here", "the voucher is not a bill-payment voucher"),
