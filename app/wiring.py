@@ -8,7 +8,7 @@ calling it again registers nothing twice.
 
 from __future__ import annotations
 
-from campaigns import multiplier, sale_listener
+from campaigns import flash_audience, multiplier, sale_listener
 from loyalty import dashboard as loyalty_dashboard
 from loyalty import hooks as loyalty_hooks
 
@@ -21,4 +21,6 @@ def wire() -> None:
         # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
         sale_listeners=[sale_listener.on_sale],
         refund_listeners=[sale_listener.on_sale_refunded],  # take back what campaigns paid for the sale
+        # loaded flash campaigns follow members' tiers and tags
+        segment_listeners=[flash_audience.on_segments_changed],
     )

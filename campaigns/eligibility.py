@@ -9,9 +9,9 @@ The grab script evaluates eligibility from three things loaded at preheat:
 
 The eligible set is the intersection of the sources in `_SOURCES`: the campaign's explicit audience
 list, the members of any of the targeted tiers and the members holding every targeted tag (both from
-loyalty's member pool, joined members only). Tiers and tags are read at preheat: a member whose tier
-or tags change later is seen by the member-facing lists at once and by the grab script at the next
-load (preheat or rebuild).
+loyalty's member pool, joined members only). Tiers and tags are read at preheat and followed after:
+loyalty tells `campaigns.flash_audience` when a member's tier or tags change, and it puts the member
+into the loaded campaigns' sets or takes them out (a whole tag import reloads the sets).
 """
 
 from __future__ import annotations
@@ -68,6 +68,22 @@ def unsupported(audience: dict[str, Any]) -> list[tuple[str, str]]:
     if unknown:
         out.append(("audience.tiers", f"unknown tiers {unknown}: the tiers are {sorted(TIERS)}"))
     return out
+
+
+def follows_segments(audience: dict[str, Any]) -> bool:
+    """Whether the eligible set depends on members' tiers or tags (which change while a campaign runs)."""
+    return bool(audience.get("tiers") or audience.get("tags"))
+
+
+def in_eligible_set(audience: dict[str, Any], member: Member, listed: bool, tags: frozenset[str]) -> bool:
+    """Whether `eligible_member_ids` would include this member (the set the grab script checks)."""
+    if audience.get("member_list") and not listed:
+        return False
+    if follows_segments(audience) and member.joined_at is None:
+        return False
+    if audience.get("tiers") and member.tier not in audience["tiers"]:
+        return False
+    return not (audience.get("tags") and not set(audience["tags"]) <= tags)
 
 
 def restricted(audience: dict[str, Any]) -> bool:

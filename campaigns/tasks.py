@@ -16,6 +16,7 @@ from app.timeutil import utcnow
 from app.worker import BackgroundLoop
 from campaigns import (
     analytics,
+    flash_audience,
     flash_install,
     multiplier,
     referral,
@@ -73,6 +74,7 @@ TASKS: list[Job] = [
     preheat,
     sale_listener.on_sale,
     sale_listener.on_sale_refunded,
+    flash_audience.on_segments_changed,
     multiplier.on_sale,
     spend_and_get.on_sale,
     referral.on_sale,

@@ -9,6 +9,8 @@ never by import side effects:
 - sale listeners: jobs loyalty enqueues through the outbox, in the sale's transaction, with the sale id.
   They run only if the sale commits, at least once, so they must be safe to run twice.
 - refund listeners: the same, enqueued in the transaction that refunds a sale, with the sale id.
+- segment listeners: jobs taking a member id, enqueued in the transaction that changed the member's
+  tier or tags; None when many members changed at once (a tag import, the nightly tier refresh).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.jobs import Job
+from app.jobs import Job, enqueue
 
 EarnMultiplierProvider = Callable[[int, int | None, datetime], Awaitable[Decimal]]
 
@@ -30,6 +32,7 @@ class Hooks:
     earn_multipliers: tuple[EarnMultiplierProvider, ...] = ()
     sale_listeners: tuple[Job, ...] = ()
     refund_listeners: tuple[Job, ...] = ()
+    segment_listeners: tuple[Job, ...] = ()
 
 
 _installed = Hooks()
@@ -40,12 +43,21 @@ def install(
     earn_multipliers: Iterable[EarnMultiplierProvider] = (),
     sale_listeners: Iterable[Job] = (),
     refund_listeners: Iterable[Job] = (),
+    segment_listeners: Iterable[Job] = (),
 ) -> None:
     """Replace the hooks of this process (installing twice does not register anything twice)."""
     global _installed
-    _installed = Hooks(tuple(earn_multipliers), tuple(sale_listeners), tuple(refund_listeners))
+    _installed = Hooks(
+        tuple(earn_multipliers), tuple(sale_listeners), tuple(refund_listeners), tuple(segment_listeners)
+    )
 
 
 def installed() -> Hooks:
     """The hooks of this process."""
     return _installed
+
+
+async def segments_changed(member_id: int | None) -> None:
+    """Tell the segment listeners that a member's tier or tags changed (None: many members' did)."""
+    for listener in _installed.segment_listeners:
+        await enqueue(listener, member_id)

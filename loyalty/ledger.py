@@ -25,7 +25,7 @@ from app.config import get_settings
 from app.db import transaction
 from app.errors import InvalidField
 from app.timeutil import BUSINESS_TZ, utcnow
-from loyalty import tiers
+from loyalty import hooks, tiers
 from loyalty.errors import (
     JournalNotFound,
     MemberNotFound,
@@ -284,7 +284,8 @@ async def post_earn(
             lot_expiry(earned_at),
             utcnow(),
         )
-        await tiers.refresh(member_id)
+        if await tiers.refresh(member_id):
+            await hooks.segments_changed(member_id)
         return Posting(journal_id, reference, JournalKind.EARN, member_id, points)
 
     if not savepoint:
@@ -438,7 +439,8 @@ async def _reverse_earn(
             *counterparts,
         ],
     )
-    await tiers.refresh(member_id)
+    if await tiers.refresh(member_id):
+        await hooks.segments_changed(member_id)
 
 
 async def _reverse_spend(

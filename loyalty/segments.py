@@ -18,6 +18,7 @@ from app.crypto import lookup_hash
 from app.db import transaction
 from app.errors import InvalidField
 from app.timeutil import business_day, utcnow
+from loyalty import hooks
 from loyalty import tiers as tier_rules
 from loyalty.models import DailyRun, Member, MemberTag, PointsLot, Tier
 
@@ -144,6 +145,8 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
             tag,
             after={"rows": report.rows, "tagged": report.tagged, "unknown": report.unknown},
         )
+        if report.tagged:
+            await hooks.segments_changed(None)
     return report
 
 
@@ -153,6 +156,8 @@ async def remove_tag(operator: Principal, tag: str) -> int:
     async with transaction():
         removed = await MemberTag.filter(tag=tag).delete()
         await audit.record(operator, "member.tags.remove", "tag", tag, after={"removed": removed})
+        if removed:
+            await hooks.segments_changed(None)
     return removed
 
 
@@ -214,6 +219,8 @@ async def refresh_automatic_tags(now: datetime | None = None) -> dict[str, int]:
             added = await sql.rows(add, since[tag], now)
             removed = await sql.rows(remove, since[tag])
             changed[tag] = len(added) + len(removed)
+        if any(changed.values()):
+            await hooks.segments_changed(None)
     return changed
 
 
@@ -227,8 +234,9 @@ async def refresh_dropping_tiers(now: datetime | None = None) -> int:
         .distinct()
         .values("member_id")
     }
-    for member_id in member_ids:
-        await tier_rules.refresh(member_id, now)
+    changed = [member_id for member_id in member_ids if await tier_rules.refresh(member_id, now)]
+    if changed:
+        await hooks.segments_changed(None)
     return len(member_ids)
 
 

@@ -59,10 +59,11 @@ async def earned_in_window(member_id: int, now: datetime | None = None) -> int:
     return int(found[0]["total"])
 
 
-async def refresh(member_id: int, now: datetime | None = None) -> None:
-    """Recompute a member's tier from their earnings in the window, stored when it changed (one statement)."""
+async def refresh(member_id: int, now: datetime | None = None) -> bool:
+    """Recompute a member's tier from their earnings in the window, stored when it changed (one statement);
+    whether it changed."""
     settings = get_settings()
-    await sql.execute(
+    changed = await sql.execute(
         """
         UPDATE loyalty_member SET tier = t.tier FROM (
             SELECT CASE WHEN s.earned >= $3 THEN 'gold' WHEN s.earned >= $4 THEN 'silver' ELSE 'regular' END
@@ -77,3 +78,4 @@ async def refresh(member_id: int, now: datetime | None = None) -> None:
         settings.tier_gold_points,
         settings.tier_silver_points,
     )
+    return bool(changed)
