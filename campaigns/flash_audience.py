@@ -12,6 +12,7 @@ committed state, so running either twice, or late, converges on the same set.
 from __future__ import annotations
 
 import logging
+import secrets
 
 from app.jobs import job
 from app.redis_client import LuaScript, get_redis
@@ -32,13 +33,14 @@ if ARGV[2] == '1' then return redis.call('SADD', KEYS[1], ARGV[1]) end
 return redis.call('SREM', KEYS[1], ARGV[1])
 """
 )
+BUILD_TTL_MS = 600_000  # a set left half built by a crashed job goes away on its own
 # Swap a freshly built set in for the loaded one, keeping its expiry; dropped if it is not loaded.
 _SWAP = LuaScript(
     """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
 redis.call('RENAME', KEYS[2], KEYS[1])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 return 1
 """
 )
@@ -66,10 +68,10 @@ async def place_member(campaign: Campaign, member: Member) -> bool:
 async def reload_eligible(campaign: Campaign) -> int:
     """Recompute the campaign's whole eligible set and swap it in; its size."""
     members = sorted(await eligibility.eligible_member_ids(campaign) or ())
-    fresh = k(campaign.id, "eligible:next")
+    fresh = k(campaign.id, f"eligible:next:{secrets.token_hex(6)}")  # its own: reloads may overlap
     redis = get_redis()
-    await redis.delete(fresh)
     await redis.sadd(fresh, PLACEHOLDER)  # type: ignore[misc]
+    await redis.pexpire(fresh, BUILD_TTL_MS)
     for start in range(0, len(members), CHUNK):
         await redis.sadd(fresh, *members[start : start + CHUNK])  # type: ignore[misc]
     await _SWAP([k(campaign.id, "eligible"), fresh], [])
