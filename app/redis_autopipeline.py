@@ -104,8 +104,3 @@ def shared() -> AutoPipeline:
 async def run_script(script: LuaScript, keys: list[Any], args: list[Any]) -> Any:
     """Run a script on the shared client, auto-pipelined with the other calls of this process."""
     return await shared().script(script, keys, args)
-
-
-async def run_command(*args: Any) -> Any:
-    """Run one command on the shared client, auto-pipelined; the reply is Redis's, unparsed."""
-    return await shared().command(*args)

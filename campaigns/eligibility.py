@@ -126,16 +126,7 @@ def admits(
 ) -> bool:
     """Whether a member belongs to the audience (the same rules as the grab script, from the database):
     `listed` says whether the member is on the campaign's audience list, `tags` are the member's tags."""
-    if unsupported(audience):
-        return False
-    if audience.get("member_list") and not listed:
-        return False
-    targets_segment = bool(audience.get("tiers") or audience.get("tags"))
-    if targets_segment and member.joined_at is None:
-        return False
-    if audience.get("tiers") and member.tier not in audience["tiers"]:
-        return False
-    if audience.get("tags") and not set(audience["tags"]) <= tags:
+    if unsupported(audience) or not in_eligible_set(audience, member, listed, tags):
         return False
     minutes = int(audience.get("exclude_registered_within_minutes") or 0)
     if minutes and member.created_at > now - timedelta(minutes=minutes):

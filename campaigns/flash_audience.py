@@ -16,14 +16,12 @@ import secrets
 
 from app.jobs import job
 from app.redis_client import LuaScript, get_redis
-from campaigns import eligibility
+from campaigns import eligibility, flash_install
 from campaigns.flash_keys import ACTIVE_SET, PLACEHOLDER, k
 from campaigns.models import AudienceMember, Campaign
 from loyalty.models import Member
 
 log = logging.getLogger("linli.campaigns")
-
-CHUNK = 5000
 
 # Add (ARGV[2] = 1) or remove a member, only while the campaign's set exists (it is loaded).
 _PLACE = LuaScript(
@@ -69,11 +67,11 @@ async def reload_eligible(campaign: Campaign) -> int:
     """Recompute the campaign's whole eligible set and swap it in; its size."""
     members = sorted(await eligibility.eligible_member_ids(campaign) or ())
     fresh = k(campaign.id, f"eligible:next:{secrets.token_hex(6)}")  # its own: reloads may overlap
-    redis = get_redis()
-    await redis.sadd(fresh, PLACEHOLDER)  # type: ignore[misc]
-    await redis.pexpire(fresh, BUILD_TTL_MS)
-    for start in range(0, len(members), CHUNK):
-        await redis.sadd(fresh, *members[start : start + CHUNK])  # type: ignore[misc]
+    async with get_redis().pipeline(transaction=False) as pipe:
+        pipe.sadd(fresh, PLACEHOLDER)
+        pipe.pexpire(fresh, BUILD_TTL_MS)
+        flash_install.sadd_chunks(pipe, fresh, members)
+        await pipe.execute()
     await _SWAP([k(campaign.id, "eligible"), fresh], [])
     return len(members)
 

@@ -184,9 +184,9 @@ async def _install(campaign: Campaign) -> None:
         pipe.hset(k(cid, "wins"), PLACEHOLDER, "0")
         _hset_chunks(pipe, k(cid, "wins"), member_wins)
         pipe.sadd(k(cid, "eligible"), PLACEHOLDER)
-        _sadd_chunks(pipe, k(cid, "eligible"), sorted(eligible or ()))
+        sadd_chunks(pipe, k(cid, "eligible"), sorted(eligible or ()))
         pipe.sadd(k(cid, "blocked"), PLACEHOLDER)
-        _sadd_chunks(pipe, k(cid, "blocked"), [int(b) for b in blocked])
+        sadd_chunks(pipe, k(cid, "blocked"), [int(b) for b in blocked])
         pipe.hset(k(cid, "idem"), PLACEHOLDER, "0")
         pipe.hset(k(cid, "rate"), PLACEHOLDER, "0")
         pipe.xgroup_create(k(cid, "stream"), GROUP, id="0", mkstream=True)
@@ -208,7 +208,8 @@ def _hset_chunks(pipe: Any, key: str, mapping: dict[str, int]) -> None:
         pipe.hset(key, mapping=dict(items[start : start + CHUNK]))
 
 
-def _sadd_chunks(pipe: Any, key: str, members: list[int]) -> None:
+def sadd_chunks(pipe: Any, key: str, members: list[int]) -> None:
+    """Queue SADDs of `members` into `key` on a pipeline, CHUNK members a command."""
     for start in range(0, len(members), CHUNK):
         pipe.sadd(key, *members[start : start + CHUNK])
 
