@@ -8,32 +8,17 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from app.config import Settings, get_settings
-from app.logs import configure_logging
+from app.core.cli_support import with_stores
+from app.core.config import Settings, get_settings
+from app.core.logs import configure_logging
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
-async def _with_db(settings: Settings, fn: Callable[[], Awaitable[int]], *, redis: bool = False) -> int:
-    from app.db import close_db, init_db
-    from app.redis_client import close_redis, init_redis
-
-    await init_db(settings)
-    try:
-        if redis:
-            await init_redis(settings)
-        return await fn()
-    finally:
-        if redis:
-            await close_redis()
-        await close_db()
-
-
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply pending migrations."""
-    from app.db import migrate
+    from app.core.db import migrate
 
     await migrate(settings)
     print("migrations applied")
@@ -42,9 +27,9 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_create_operator(args: argparse.Namespace, settings: Settings) -> int:
     """Create an operator (bootstraps the first admin)."""
-    from app.auth import operators
-    from app.auth.deps import OperatorRole
-    from app.errors import ProblemError
+    from app.core.auth import operators
+    from app.core.auth.deps import OperatorRole
+    from app.core.errors import ProblemError
 
     password = args.password or os.environ.get("LINLI_OPERATOR_PASSWORD") or getpass.getpass("password: ")
     roles = [OperatorRole(r) for r in args.role]
@@ -58,7 +43,7 @@ async def cmd_create_operator(args: argparse.Namespace, settings: Settings) -> i
         print(f"operator {op.username} (id {op.id}) created with roles {', '.join(op.roles)}")
         return 0
 
-    return await _with_db(settings, run)
+    return await with_stores(settings, run)
 
 
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
@@ -95,7 +80,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run a standalone job worker."""
     import uvloop
 
-    from app.worker import run_worker
+    from app.lifecycle import run_worker
 
     configure_logging(settings.log_level, settings.log_json)
     uvloop.run(run_worker(settings))
@@ -136,17 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", default="docs/openapi.json")
     openapi.set_defaults(sync_handler=cmd_openapi)
 
-    for register in _domain_commands():
-        register(sub)
+    from app.wiring import PLUGINS
+
+    for plugin in PLUGINS:
+        for register in plugin.commands:
+            register(sub)
     return parser
-
-
-def _domain_commands() -> list[Callable[[Any], None]]:
-    """Each domain's `register(subparsers)`, listed explicitly."""
-    from loyalty import cli as loyalty_cli
-    from merchants import cli as merchants_cli
-
-    return [merchants_cli.register, loyalty_cli.register]
 
 
 def main(argv: list[str] | None = None) -> int:

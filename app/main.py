@@ -8,22 +8,20 @@ import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.auth.deps import ops_guard
-from app.auth.sessions import revocations
-from app.config import Settings, get_settings
-from app.errors import install_error_handlers
-from app.health import router as health_router
+from app.core.auth.deps import ops_guard
+from app.core.auth.sessions import revocations
+from app.core.config import Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.health import router as health_router
+from app.core.logs import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.openapi_complete import complete
+from app.core.plugins import Mount
 from app.lifecycle import resources
-from app.logs import configure_logging
-from app.middleware import RequestContextMiddleware
-from app.openapi_complete import complete
-from app.wiring import wire
-from campaigns.flash_runtime import runtime as flash_runtime
-from miniprogram_api.grab_lane import GrabLane
-from miniprogram_api.nearby_lane import NearbyLane
+from app.wiring import PLUGINS, wire
 
 DESCRIPTION = """
 Linli (邻里) is the backend of a bank-run local-life and merchant-alliance platform.
@@ -64,41 +62,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def api_routers() -> list[tuple[str, APIRouter, list[Any]]]:
-    """Every domain router with its audience prefix and router-wide dependencies, listed explicitly.
+def mounts() -> list[Mount]:
+    """Every plugin's routers in the order FastAPI tries them (busiest first), each included directly.
 
-    The app includes each one directly: FastAPI matches nested routers level by level (each level
-    scanning its routes twice), so a flat list keeps routing cheap on every request.
+    FastAPI matches nested routers level by level (each level scanning its routes twice), so a flat
+    list keeps routing cheap on every request.
     """
-    from app import router_ops as core_ops
-    from campaigns import router_merchant as campaign_console
-    from campaigns import router_ops as campaign_ops
-    from loyalty import router_merchant as loyalty_console
-    from loyalty import router_ops as loyalty_ops
-    from merchants import router_merchant as merchant_console
-    from merchants import router_ops as merchant_ops
-    from miniprogram_api.billpay import router_ops as billpay_ops
-    from miniprogram_api.router import BUSIEST_CUSTOMER_ROUTERS
-    from miniprogram_api.router import ROUTERS as customer_routers
-
-    ops_guarded = [Depends(ops_guard)]  # the ops API denies by default: endpoints declare their roles
-    # FastAPI tries every route of every router in this order (at ~3 µs a route, a request to the
-    # last one pays ~0.5 ms), so the busiest come first: the customer's stores and home, the till
-    # (sales and redemptions), then the rest of each audience.
-    busiest = BUSIEST_CUSTOMER_ROUTERS
-    return [
-        *(("/mp/v1", router, []) for router in customer_routers[:busiest]),
-        ("/merchant/v1", loyalty_console.router, []),
-        *(("/mp/v1", router, []) for router in customer_routers[busiest:]),
-        ("/merchant/v1", merchant_console.router, []),
-        ("/merchant/v1", campaign_console.router, []),
-        ("/ops/v1", core_ops.public, []),
-        ("/ops/v1", core_ops.router, ops_guarded),
-        ("/ops/v1", merchant_ops.router, ops_guarded),
-        ("/ops/v1", loyalty_ops.router, ops_guarded),
-        ("/ops/v1", campaign_ops.router, ops_guarded),
-        ("/ops/v1", billpay_ops.router, ops_guarded),
-    ]
+    return sorted((mount for plugin in PLUGINS for mount in plugin.mounts), key=lambda mount: mount.rank)
 
 
 def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
@@ -115,8 +85,11 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         async with resources(settings, with_worker=settings.run_embedded_worker):
             stop = asyncio.Event()
             follower = asyncio.create_task(revocations.follow(stop), name="revocation-feed")
-            # Per-process flash caches and write-behind; it returns (after a last flush) when stopped.
-            flash = asyncio.create_task(flash_runtime.run(stop), name="flash-runtime")
+            loops = [
+                asyncio.create_task(loop(stop), name=f"{plugin.name}-loop")
+                for plugin in PLUGINS
+                for loop in plugin.api_loops
+            ]
             # Everything alive now lives as long as the process: keep it out of the collector's full
             # passes, which otherwise stall the event loop for 100 ms at a time under a flash peak.
             gc.freeze()
@@ -127,8 +100,9 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(flash, timeout=10)
+                for task in loops:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(task, timeout=10)
 
     app = FastAPI(
         title="Linli API",
@@ -137,18 +111,22 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url="/redoc",
-        # Metrics are Prometheus's (app.metrics); FastAPI's OpenTelemetry hooks would cost every request
+        # Metrics are Prometheus's (app.core.metrics); FastAPI's OpenTelemetry hooks would cost every request
         # a provider lookup for nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
     # The fast lanes sit inside RequestContextMiddleware: their requests keep request ids and metrics.
-    app.add_middleware(GrabLane)
-    app.add_middleware(NearbyLane)
+    for plugin in PLUGINS:
+        for middleware in plugin.middleware:
+            app.add_middleware(middleware)
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
     app.include_router(health_router)
-    for prefix, router, dependencies in api_routers():
-        app.include_router(router, prefix=prefix, dependencies=dependencies)
+    ops_guarded = [Depends(ops_guard)]  # the ops API denies by default: endpoints declare their roles
+    for mount in mounts():
+        app.include_router(
+            mount.router, prefix=mount.prefix, dependencies=ops_guarded if mount.guarded else []
+        )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

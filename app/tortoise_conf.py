@@ -3,7 +3,7 @@
 `tortoise -c app.tortoise_conf.TORTOISE_ORM makemigrations` (or `make makemigrations`).
 """
 
-from app.config import get_settings
-from app.db import tortoise_config
+from app.core.config import get_settings
+from app.core.db import tortoise_config
 
 TORTOISE_ORM = tortoise_config(get_settings())

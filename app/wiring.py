@@ -1,26 +1,31 @@
-"""Cross-domain wiring: the one place that plugs domains into each other's flows.
+"""The composition root's list of domains: the one place that knows every plugin.
 
 Domains must not import each other in cycles, so a domain that lets others take part in its flows
-exposes hooks (e.g. `loyalty.hooks`) and this module installs the providers, explicitly, once per
-process: `create_app` (API) and `run_worker` (standalone worker) call `wire()`. Installing replaces, so
-calling it again registers nothing twice.
+exposes hooks (e.g. `loyalty.hooks`) and the plugin of the domain taking part installs itself there.
+`create_app` (API) and `run_worker` (standalone worker) call `wire()` once per process; installing
+replaces, so calling it again registers nothing twice.
 """
 
 from __future__ import annotations
 
-from campaigns import flash_audience, multiplier, sale_listener
-from loyalty import dashboard as loyalty_dashboard
-from loyalty import hooks as loyalty_hooks
+from app.core import plugin as core
+from app.core.plugins import Plugin
+from campaigns import plugin as campaigns
+from loyalty import plugin as loyalty
+from merchants import plugin as merchants
+from miniprogram_api import plugin as miniprogram
+
+PLUGINS: tuple[Plugin, ...] = (
+    core.PLUGIN,
+    merchants.PLUGIN,
+    loyalty.PLUGIN,
+    campaigns.PLUGIN,
+    miniprogram.PLUGIN,
+)
 
 
 def wire() -> None:
     """Install every cross-domain hook in this process."""
-    loyalty_dashboard.install()  # loyalty's figures on the grid dashboard
-    loyalty_hooks.install(
-        earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
-        # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
-        sale_listeners=[sale_listener.on_sale],
-        refund_listeners=[sale_listener.on_sale_refunded],  # take back what campaigns paid for the sale
-        # loaded flash campaigns follow members' tiers and tags
-        segment_listeners=[flash_audience.on_segments_changed],
-    )
+    for plugin in PLUGINS:
+        if plugin.wire is not None:
+            plugin.wire()

@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from arq.connections import ArqRedis
 from arq.cron import CronJob
 from arq.worker import Worker
 
-from app.config import Settings, get_settings
-from app.jobs import CORE_CRON_JOBS, Job
-from app.redis_client import make_client
-from app.wiring import wire
+from app.core.config import get_settings
+from app.core.jobs import BackgroundLoop, Job
+from app.core.redis_client import make_client
+from app.wiring import PLUGINS
 
 log = logging.getLogger("linli.worker")
 
-# A background loop runs for the worker's lifetime (stream consumers); it must return when `stop` is set.
-BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-
 
 def collect() -> tuple[list[Job], list[CronJob], list[BackgroundLoop]]:
-    """Every job, cron job and background loop of every domain."""
-    from campaigns import tasks as campaign_tasks
-    from loyalty import tasks as loyalty_tasks
-    from merchants import tasks as merchant_tasks
-    from miniprogram_api.billpay import tasks as billpay_tasks
-
-    domains = (merchant_tasks, loyalty_tasks, campaign_tasks, billpay_tasks)
-    tasks: list[Job] = [job for domain in domains for job in domain.TASKS]
-    crons: list[CronJob] = [*CORE_CRON_JOBS, *(cron for domain in domains for cron in domain.CRON_JOBS)]
-    loops: list[BackgroundLoop] = [*campaign_tasks.LOOPS]
+    """Every job, cron job and background loop of every plugin."""
+    tasks = [job for plugin in PLUGINS for job in plugin.jobs]
+    crons = [cron for plugin in PLUGINS for cron in plugin.crons]
+    loops = [loop for plugin in PLUGINS for loop in plugin.loops]
     return tasks, crons, loops
 
 
@@ -86,19 +75,3 @@ class WorkerRunner:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-async def run_worker(settings: Settings) -> None:
-    """`linli worker`: a standalone worker process until SIGTERM or SIGINT."""
-    from app.lifecycle import resources
-
-    wire()
-    async with resources(settings, with_worker=True) as runner:
-        assert runner is not None
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info("worker started")
-        await stop.wait()
-        log.info("worker stopping")

@@ -7,8 +7,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 from campaigns.flash_keys import PLACEHOLDER, k
 from campaigns.flash_persist import stream_backlog
 from campaigns.models import Campaign, CampaignStats, CampaignType, FlashWin

@@ -6,9 +6,8 @@ other campaign types later. The CHECK constraint on the campaign row is the last
 
 from __future__ import annotations
 
-from app.db import db
+from app.core import sql
 from campaigns.models import Campaign
-from campaigns.sql import placeholders
 
 _SPEND = """
 UPDATE campaigns_campaign SET spent_count = spent_count + $1, spent_fen = spent_fen + $2
@@ -21,8 +20,7 @@ RETURNING id
 
 async def spend(campaign_id: int, count: int, fen: int) -> bool:
     """Spend `count` rewards worth `fen` in the caller's transaction; False (nothing spent) if over budget."""
-    sql, values = placeholders(_SPEND, [count, fen, campaign_id])
-    return len(await db().execute_query_dict(sql, values)) == 1
+    return len(await sql.rows(_SPEND, count, fen, campaign_id)) == 1
 
 
 def remaining_items(campaign: Campaign, unit_cost_fen: int) -> int | None:

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from app.db import transaction
-from app.timeutil import business_day, utcnow
+from app.core.db import transaction
+from app.core.timeutil import business_day, utcnow
 from campaigns import payouts, repository
 from campaigns.errors import CampaignNotRunning, WrongCampaignType
 from campaigns.models import Campaign, CampaignStatus, CampaignType, CheckIn, PayoutReason

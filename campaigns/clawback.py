@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import logging
 
-from app.db import transaction
-from app.timeutil import utcnow
+from app.core.db import transaction
+from app.core.sql import column
+from app.core.timeutil import utcnow
 from campaigns import payouts
 from campaigns.models import Campaign, CampaignPayout, CampaignType, PayoutReason, Referral, ReferralStatus
-from campaigns.sql import column
 from loyalty import service as loyalty
 from loyalty.models import Sale, SaleStatus
 

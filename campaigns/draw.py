@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from app.db import transaction
-from app.timeutil import business_day, utcnow
+from app.core.db import transaction
+from app.core.timeutil import business_day, utcnow
 from campaigns import payouts, repository
 from campaigns.errors import CampaignNotRunning, LimitReached, WrongCampaignType
 from campaigns.models import Campaign, CampaignStatus, CampaignType, Draw, DrawPrize, PayoutReason

@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.core.sql import column
 from campaigns.models import AudienceMember, Campaign
-from campaigns.sql import column
 from loyalty import service as loyalty
 from loyalty.models import Member, Tier
 

@@ -7,8 +7,8 @@ import time
 
 from redis.exceptions import RedisError
 
-from app.config import get_settings
-from app.errors import InvalidField, RateLimited
+from app.core.config import get_settings
+from app.core.errors import InvalidField, RateLimited
 from campaigns.errors import CampaignNotFound, CampaignUnavailable
 from campaigns.flash_engine import ENDED, NOT_STARTED, OK, SOLD_OUT, GrabAnswer, batcher
 from campaigns.flash_runtime import runtime

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from app.jobs import job
-from app.redis_client import LuaScript, get_redis
+from app.core.jobs import job
+from app.core.redis_client import LuaScript, get_redis
 from campaigns import eligibility, flash_install
 from campaigns.flash_keys import ACTIVE_SET, PLACEHOLDER, k
 from campaigns.models import AudienceMember, Campaign

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.redis_client import LuaScript
+from app.core.redis_client import LuaScript
 from campaigns.flash_keys import EVENTS_CHANNEL, grab_keys
 
 GRAB_SCRIPT = LuaScript.from_file(Path(__file__).with_name("grab.lua"))

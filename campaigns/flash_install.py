@@ -21,14 +21,14 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from app.config import get_settings
-from app.redis_client import LuaScript, get_redis
-from app.timeutil import BUSINESS_TZ, utcnow
+from app.core.config import get_settings
+from app.core.redis_client import LuaScript, get_redis
+from app.core.sql import column
+from app.core.timeutil import BUSINESS_TZ, utcnow
 from campaigns import budget, eligibility, flash_persist
 from campaigns.flash_keys import ACTIVE_SET, EVENTS_CHANNEL, GROUP, PLACEHOLDER, campaign_keys, k, lock_key
 from campaigns.lifecycle import RUNNING
 from campaigns.models import BlockedMember, Campaign, CampaignStats, CampaignStatus, CampaignType, FlashWin
-from campaigns.sql import column
 
 log = logging.getLogger("linli.campaigns.flash")
 

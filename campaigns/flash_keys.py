@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.redis_client import key
+from app.core.redis_client import key
 
 # Order matters: it is the KEYS order of grab.lua.
 GRAB_KEY_NAMES = (

@@ -27,11 +27,11 @@ from typing import Any
 from redis.exceptions import RedisError, ResponseError
 from tortoise.exceptions import IntegrityError
 
-from app import audit
-from app.config import get_settings
-from app.db import db, dialect, on_commit, transaction
-from app.errors import ProblemError
-from app.redis_client import get_redis
+from app.core import audit
+from app.core.config import get_settings
+from app.core.db import db, dialect, on_commit, transaction
+from app.core.errors import ProblemError
+from app.core.redis_client import get_redis
 from campaigns import budget, transitions
 from campaigns.flash_engine import GrabAnswer
 from campaigns.flash_keys import ACTIVE_SET, GROUP, k

@@ -26,8 +26,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from app.config import get_settings
-from app.redis_client import get_redis
+from app.core.config import get_settings
+from app.core.redis_client import get_redis
 from campaigns.flash_engine import ENDED, NOT_STARTED, SOLD_OUT, CampaignState, GrabAnswer
 from campaigns.flash_install import ensure_loaded
 from campaigns.flash_keys import EVENTS_CHANNEL, k

@@ -22,8 +22,8 @@ import logging
 from datetime import datetime
 from decimal import Decimal
 
-from app.jobs import job
-from app.timeutil import business_day
+from app.core.jobs import job
+from app.core.timeutil import business_day
 from campaigns import budget, payouts
 from campaigns.models import Campaign, CampaignPayout, CampaignType, PayoutReason
 from campaigns.schemas import Reward

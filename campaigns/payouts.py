@@ -24,9 +24,9 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from app.db import transaction
-from app.errors import ProblemError
-from app.timeutil import business_day
+from app.core.db import transaction
+from app.core.errors import ProblemError
+from app.core.timeutil import business_day
 from campaigns import budget, eligibility, transitions
 from campaigns.models import (
     AudienceMember,

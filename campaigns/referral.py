@@ -18,11 +18,11 @@ from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from app import audit
-from app.auth.tokens import Principal
-from app.db import transaction
-from app.jobs import job
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.db import transaction
+from app.core.jobs import job
+from app.core.timeutil import utcnow
 from campaigns import payouts
 from campaigns.errors import NoReferralCampaign, ReferralCodeNotFound, ReferralNotAllowed
 from campaigns.models import (

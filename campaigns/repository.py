@@ -8,7 +8,8 @@ from datetime import datetime
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from app.pagination import PageParams, paginate
+from app.core.pagination import PageParams, paginate
+from app.core.sql import column
 from campaigns import eligibility
 from campaigns.errors import CampaignNotFound
 from campaigns.lifecycle import PUBLISHED
@@ -20,7 +21,6 @@ from campaigns.models import (
     CampaignType,
     FlashWin,
 )
-from campaigns.sql import column
 from loyalty.models import Member
 from merchants.models import Merchant
 

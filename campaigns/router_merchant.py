@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from app.auth.deps import current_staff
-from app.auth.tokens import Principal
-from app.pagination import Page, PageParams, page_params, paginate
+from app.core.auth.deps import current_staff
+from app.core.auth.tokens import Principal
+from app.core.pagination import Page, PageParams, page_params, paginate
 from campaigns import repository
 from campaigns.schemas import CampaignPublicOut
 from campaigns.views import public_out

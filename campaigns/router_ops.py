@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Body, Depends, Query, status
 from fastapi.responses import StreamingResponse
 
-from app.auth.deps import OperatorRole, current_operator, roles
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.idempotency import idempotent
-from app.pagination import Page, PageParams, page_params, paginate
+from app.core.auth.deps import OperatorRole, current_operator, roles
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import Page, PageParams, page_params, paginate
 from campaigns import analytics, draw, repository, service
 from campaigns.lifecycle import Action
 from campaigns.models import AudienceMember, BlockedMember, Campaign, CampaignStatus, CampaignType

@@ -3,7 +3,7 @@ per campaign type: a sale is the platform's most frequent write) and after each 
 
 from __future__ import annotations
 
-from app.jobs import job
+from app.core.jobs import job
 from campaigns import clawback, multiplier, referral, spend_and_get
 from loyalty.models import Sale, SaleStatus
 

@@ -7,11 +7,12 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from app import audit
-from app.auth.tokens import Principal
-from app.db import on_commit, transaction
-from app.errors import InvalidField, NotFound
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.db import on_commit, transaction
+from app.core.errors import InvalidField, NotFound
+from app.core.sql import column
+from app.core.timeutil import utcnow
 from campaigns import eligibility, flash_install, repository, transitions
 from campaigns.errors import FourEyesViolation, InvalidTransition, NotEditable, NotFlash, VersionConflict
 from campaigns.flash_persist import VOUCHER_KINDS
@@ -26,7 +27,6 @@ from campaigns.models import (
     Funder,
 )
 from campaigns.schemas import CampaignIn, CampaignPatch, validate_window
-from campaigns.sql import column
 from loyalty import service as loyalty
 from loyalty.models import Member
 from merchants.models import Merchant

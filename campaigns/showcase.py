@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from app.redis_client import get_redis
+from app.core.redis_client import get_redis
 from campaigns import eligibility
 from campaigns.models import AudienceMember, Campaign, CampaignStatus
 from loyalty.models import Member

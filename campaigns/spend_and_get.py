@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from app.jobs import job
+from app.core.jobs import job
 from campaigns import payouts
 from campaigns.models import CampaignType, PayoutReason
 from loyalty.models import Member, Sale, SaleStatus

@@ -9,11 +9,11 @@ from typing import Any
 
 from arq.cron import CronJob, cron
 
-from app.config import get_settings
-from app.jobs import Job, job
-from app.redis_client import get_redis
-from app.timeutil import utcnow
-from app.worker import BackgroundLoop
+from app.core.config import get_settings
+from app.core.jobs import BackgroundLoop, Job, job
+from app.core.redis_client import get_redis
+from app.core.sql import column
+from app.core.timeutil import utcnow
 from campaigns import (
     analytics,
     flash_audience,
@@ -28,7 +28,6 @@ from campaigns.flash_keys import ACTIVE_SET, k
 from campaigns.flash_persist import persist_loop, stream_backlog
 from campaigns.lifecycle import RUNNING
 from campaigns.models import Campaign, CampaignStatus, CampaignType
-from campaigns.sql import column
 
 log = logging.getLogger("linli.campaigns")
 

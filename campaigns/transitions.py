@@ -6,12 +6,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from app import audit
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.db import on_commit
-from app.jobs import enqueue
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.db import on_commit
+from app.core.jobs import enqueue
+from app.core.timeutil import utcnow
 from campaigns import flash_install, showcase
 from campaigns.errors import InvalidTransition
 from campaigns.lifecycle import Action, next_status

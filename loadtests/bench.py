@@ -49,9 +49,9 @@ def parse_args() -> argparse.Namespace:
 
 async def prepare(out: Path) -> dict[str, Any]:
     """Campaigns (won, sold out, persistence) and member tokens, written where the locust users read them."""
-    from app.config import get_settings
-    from app.db import close_db, init_db
-    from app.redis_client import close_redis, init_redis
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
+    from app.core.redis_client import close_redis, init_redis
     from campaigns import flash
     from loadtests import setup
 
@@ -139,8 +139,8 @@ async def persist_10k(out: Path, port: int, data: dict[str, Any]) -> dict[str, f
     """10,000 members grab once each, as fast as locust sends; when is every win in the database?"""
     from tortoise.functions import Max, Min
 
-    from app.config import get_settings
-    from app.db import close_db, init_db
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
     from campaigns.models import FlashWin
 
     campaign = data["persist_campaign"]
@@ -180,9 +180,9 @@ async def persist_10k(out: Path, port: int, data: dict[str, Any]) -> dict[str, f
 
 async def script_capacity(out: Path) -> dict[str, float]:
     """grab.lua under redis-benchmark: single grabs and batches of 32, on a campaign no persister follows."""
-    from app.config import get_settings
-    from app.db import close_db, init_db
-    from app.redis_client import close_redis, get_redis, init_redis
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
+    from app.core.redis_client import close_redis, get_redis, init_redis
     from campaigns.flash_engine import GRAB_SCRIPT
     from campaigns.flash_keys import ACTIVE_SET, EVENTS_CHANNEL, campaign_keys, grab_keys
     from loadtests import setup
@@ -241,8 +241,8 @@ def round_ratios(rounds: dict[str, list[dict[str, float]]], target: str, measure
 
 async def end_bench_campaigns() -> None:
     """The benchmark's campaigns end with it (the script's random members never reach the database)."""
-    from app.config import get_settings
-    from app.db import close_db, init_db
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
     from campaigns.models import Campaign, CampaignStatus
 
     await init_db(get_settings())

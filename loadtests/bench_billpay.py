@@ -80,10 +80,10 @@ async def reset(database_url: str, redis_url: str) -> None:
 
 async def seed(members: int, accounts: int) -> dict[str, Any]:
     """A simulated biller, members with access tokens, and accounts with their amounts due."""
-    from app.auth.sessions import open_session
-    from app.auth.tokens import Audience
-    from app.config import get_settings
-    from app.db import close_db, init_db
+    from app.core.auth.sessions import open_session
+    from app.core.auth.tokens import Audience
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
     from loyalty.models import Member
     from miniprogram_api.billpay.adapters.biller import BillerProfile
     from miniprogram_api.billpay.adapters.simulated_biller import SimulatedBiller

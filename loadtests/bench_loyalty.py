@@ -50,7 +50,7 @@ _SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _day_start(at: datetime) -> datetime:
-    """The UTC start of the Asia/Shanghai business day of an instant (app.timeutil)."""
+    """The UTC start of the Asia/Shanghai business day of an instant (app.core.timeutil)."""
     local = at.astimezone(_SHANGHAI)
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
@@ -457,7 +457,7 @@ def _report(rounds: dict[str, list[Result]], args: argparse.Namespace, load_befo
 async def _run(args: argparse.Namespace, env: dict[str, str], server_pid: int) -> int:
     import asyncpg
 
-    from app.db import keep_session
+    from app.core.db import keep_session
 
     load_before = os.getloadavg()
     staff, merchant_id, member_ids, vouchers = await _seed(args)
@@ -467,7 +467,7 @@ async def _run(args: argparse.Namespace, env: dict[str, str], server_pid: int) -
     OUT.mkdir(parents=True, exist_ok=True)
     pool = await asyncpg.create_pool(
         args.database_url.replace("postgres://", "postgresql://", 1),
-        reset=keep_session,  # as the API's pool (app.db): no reset round trip on release
+        reset=keep_session,  # as the API's pool (app.core.db): no reset round trip on release
         min_size=args.concurrency,
         max_size=args.concurrency,
     )

@@ -41,10 +41,10 @@ SCENARIOS = {
 
 async def seed_home(members_with_points: int) -> dict[str, Any]:
     """Stores and grids, published campaigns and points for the first members; the locations to ask from."""
-    from app.config import get_settings
-    from app.db import close_db, init_db
-    from app.redis_client import close_redis, init_redis
-    from app.timeutil import utcnow
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
+    from app.core.redis_client import close_redis, init_redis
+    from app.core.timeutil import utcnow
     from campaigns.models import AudienceMember, Campaign, CampaignStatus, CampaignType
     from loyalty.ledger import EarnSource
     from loyalty.members import join

@@ -78,9 +78,9 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
 
 async def prepare(stock: int, starts_at: datetime, lasts: timedelta) -> int:
     """Create and preheat the flash campaign (same database and Redis as the server)."""
-    from app.config import get_settings
-    from app.db import close_db, init_db
-    from app.redis_client import close_redis, init_redis
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
+    from app.core.redis_client import close_redis, init_redis
     from loadtests import setup
 
     settings = get_settings()
@@ -98,9 +98,9 @@ async def prepare(stock: int, starts_at: datetime, lasts: timedelta) -> int:
 
 async def check(campaign_id: int, results_file: Path) -> dict[str, object]:
     """Run the verification against the database and Redis."""
-    from app.config import get_settings
-    from app.db import close_db, init_db
-    from app.redis_client import close_redis, init_redis
+    from app.core.config import get_settings
+    from app.core.db import close_db, init_db
+    from app.core.redis_client import close_redis, init_redis
     from loadtests.verify import verify
 
     settings = get_settings()

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 from tqdm import tqdm
 
-from app.config import get_settings
-from app.db import close_db, db, dialect, init_db
-from app.redis_client import close_redis, init_redis
+from app.core.config import get_settings
+from app.core.db import close_db, db, dialect, init_db
+from app.core.redis_client import close_redis, init_redis
 from merchants import discovery
 from merchants.models import Branch, Category, Merchant, MerchantStatus, Store
 from merchants.validation import credit_code_check_char

@@ -7,9 +7,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.auth.tokens import Audience, Principal, issue_access_token
-from app.models import Operator
-from app.timeutil import utcnow
+from app.core.auth.tokens import Audience, Principal, issue_access_token
+from app.core.models import Operator
+from app.core.timeutil import utcnow
 from campaigns import flash_install, service
 from campaigns.models import Campaign
 from campaigns.schemas import CampaignIn

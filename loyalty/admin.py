@@ -8,14 +8,14 @@ from datetime import date
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
-from app import audit
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.db import transaction
-from app.errors import InvalidField
-from app.idempotency import current_reference
-from app.jobs import enqueue
-from app.timeutil import business_day
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.db import transaction
+from app.core.errors import InvalidField
+from app.core.idempotency import current_reference
+from app.core.jobs import enqueue
+from app.core.timeutil import business_day
 from loyalty import ledger, members, points, sales, segments, vouchers
 from loyalty.ledger import EarnSource, Posting
 from loyalty.models import AccountKind, Member, MemberTag, MerchantProgram, Tier

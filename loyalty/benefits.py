@@ -5,11 +5,11 @@ from __future__ import annotations
 from tortoise.expressions import F, Q, Subquery
 from tortoise.queryset import QuerySet
 
-from app import audit
-from app.auth.tokens import Principal
-from app.db import transaction
-from app.errors import InvalidField
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.db import transaction
+from app.core.errors import InvalidField
+from app.core.timeutil import utcnow
 from loyalty.errors import BenefitInvalidTransition, BenefitNotFound
 from loyalty.models import (
     Benefit,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app import sql
-from app.timeutil import business_day_bounds
+from app.core import sql
+from app.core.timeutil import business_day_bounds
 from loyalty import settlement
 
 LIMIT = 50

@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from app.config import Settings
+from app.core.config import Settings
 
 
 async def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
     """Run every ledger check and print the breaks."""
-    from app.db import close_db, init_db
+    from app.core.db import close_db, init_db
     from loyalty.check import CHECKS, run_checks
 
     await init_db(settings)

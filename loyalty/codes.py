@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.config import get_settings
-from app.crypto import sign, verify
-from app.errors import ProblemError
+from app.core.config import get_settings
+from app.core.crypto import sign, verify
+from app.core.errors import ProblemError
 from loyalty.errors import MemberCodeExpired, MemberCodeInvalid, VoucherTokenExpired, VoucherTokenInvalid
 
 MEMBER_PREFIX = "LM1"

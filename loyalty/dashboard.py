@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tortoise.functions import Count, Max, Sum
 
-from app.sql import instant
+from app.core.sql import instant
 from loyalty.models import (
     MerchantMember,
     PaymentStatus,

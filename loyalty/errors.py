@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import Conflict, Forbidden, NotFound, ProblemError
+from app.core.errors import Conflict, Forbidden, NotFound, ProblemError
 
 
 class MemberNotFound(NotFound):

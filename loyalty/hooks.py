@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.jobs import Job, enqueue
+from app.core.jobs import Job, enqueue
 
 EarnMultiplierProvider = Callable[[int, int | None, datetime], Awaitable[Decimal]]
 

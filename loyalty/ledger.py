@@ -1,6 +1,6 @@
 """The double-entry points ledger: journals, entries, lots, expiry and reversal.
 
-Every posting runs in `app.db.transaction()` (a savepoint inside the caller's transaction) and
+Every posting runs in `app.core.db.transaction()` (a savepoint inside the caller's transaction) and
 inserts a journal with a unique reference, so posting the same reference twice posts once: the
 loser of a race gets the unique violation, its savepoint rolls back and it returns the winner's
 journal. A member's account row is locked before its lots change, so spends, expiry and reversals
@@ -20,11 +20,11 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from app import sql
-from app.config import get_settings
-from app.db import transaction
-from app.errors import InvalidField
-from app.timeutil import BUSINESS_TZ, utcnow
+from app.core import sql
+from app.core.config import get_settings
+from app.core.db import transaction
+from app.core.errors import InvalidField
+from app.core.timeutil import BUSINESS_TZ, utcnow
 from loyalty import hooks, tiers
 from loyalty.errors import (
     JournalNotFound,

@@ -7,11 +7,11 @@ from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
 
-from app import sql
-from app.auth.identity import Identity, identity_provider
-from app.crypto import decrypt, encrypt, lookup_hash, mask_phone
-from app.db import transaction
-from app.timeutil import business_day, business_day_bounds, utcnow
+from app.core import sql
+from app.core.auth.identity import Identity, identity_provider
+from app.core.crypto import decrypt, encrypt, lookup_hash, mask_phone
+from app.core.db import transaction
+from app.core.timeutil import business_day, business_day_bounds, utcnow
 from loyalty.errors import MemberNotFound, MemberNotJoined, PhoneTaken
 from loyalty.models import Member, PointsAccount, Tier
 from merchants.onboarding import record_activity

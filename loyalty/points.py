@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from app import sql
-from app.pagination import PageParams, paginate
-from app.timeutil import BUSINESS_TZ, utcnow
+from app.core import sql
+from app.core.pagination import PageParams, paginate
+from app.core.timeutil import BUSINESS_TZ, utcnow
 from loyalty import tiers
 from loyalty.errors import MemberNotFound
 from loyalty.models import AccountKind, Entry, PointsAccount, PointsLot, Tier

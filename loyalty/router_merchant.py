@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from app.auth.deps import StaffRole, current_staff, require_staff_role
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.idempotency import idempotent
-from app.pagination import Page, PageParams, page_params, paginate
+from app.core.auth.deps import StaffRole, current_staff, require_staff_role
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import Page, PageParams, page_params, paginate
 from loyalty import admin, benefits, repository, sales, settlement, vouchers
 from loyalty.schemas import (
     BenefitOut,

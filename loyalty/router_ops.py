@@ -8,11 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 
-from app.auth.deps import OperatorRole, current_operator, roles
-from app.auth.tokens import Principal
-from app.errors import InvalidField, problem_responses
-from app.idempotency import idempotent
-from app.pagination import Page, PageParams, page_params, paginate
+from app.core.auth.deps import OperatorRole, current_operator, roles
+from app.core.auth.tokens import Principal
+from app.core.errors import InvalidField, problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import Page, PageParams, page_params, paginate
 from loyalty import admin, benefits, check, members, segments, settlement
 from loyalty.models import BenefitStatus, StatementStatus, Tier
 from loyalty.schemas import (

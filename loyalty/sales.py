@@ -11,14 +11,14 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from app import sql
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.db import transaction
-from app.errors import InvalidField
-from app.idempotency import current_reference
-from app.jobs import enqueue
-from app.timeutil import utcnow
+from app.core import sql
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.db import transaction
+from app.core.errors import InvalidField
+from app.core.idempotency import current_reference
+from app.core.jobs import enqueue
+from app.core.timeutil import utcnow
 from loyalty import hooks, ledger, members
 from loyalty.codes import read_member_code
 from loyalty.errors import (

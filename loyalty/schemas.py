@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from app.crypto import mask_name
+from app.core.crypto import mask_name
 from loyalty.members import member_phone
 from loyalty.models import (
     Benefit,

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import Subquery
 
-from app import audit, sql
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.crypto import lookup_hash
-from app.db import transaction
-from app.errors import InvalidField
-from app.timeutil import business_day, utcnow
+from app.core import audit, sql
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.crypto import lookup_hash
+from app.core.db import transaction
+from app.core.errors import InvalidField
+from app.core.timeutil import business_day, utcnow
 from loyalty import hooks
 from loyalty import tiers as tier_rules
 from loyalty.models import DailyRun, Member, MemberTag, PointsLot, Tier

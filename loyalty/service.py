@@ -1,6 +1,6 @@
 """Loyalty's public service API: what other domains (campaigns, bill payment, the mini-program) call.
 
-Everything here may run inside the caller's `app.db.transaction()` (it nests as a savepoint) and is
+Everything here may run inside the caller's `app.core.db.transaction()` (it nests as a savepoint) and is
 idempotent by the caller's unique reference. `docs/loyalty.md` documents this API; keep them in step.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app import sql
-from app.db import transaction
+from app.core import sql
+from app.core.db import transaction
 from loyalty import ledger, members, sales
 from loyalty import points as member_points
 from loyalty.ledger import EarnSource, Posting, SpendPurpose, check_points

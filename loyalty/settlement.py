@@ -16,10 +16,10 @@ from datetime import date, timedelta
 
 from tortoise.queryset import QuerySet
 
-from app import audit, sql
-from app.auth.tokens import Principal
-from app.db import transaction
-from app.timeutil import business_day, business_day_bounds, utcnow
+from app.core import audit, sql
+from app.core.auth.tokens import Principal
+from app.core.db import transaction
+from app.core.timeutil import business_day, business_day_bounds, utcnow
 from loyalty.errors import StatementInvalidTransition, StatementNotFound
 from loyalty.models import DailyRun, SettlementLine, SettlementStatement, StatementStatus
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from arq.cron import CronJob, cron
 
-from app.db import transaction
-from app.jobs import Job, enqueue, job
+from app.core.db import transaction
+from app.core.jobs import Job, enqueue, job
 from loyalty import ledger, segments, settlement
 from loyalty.models import PointsLot
 

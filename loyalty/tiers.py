@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app import sql
-from app.config import get_settings
-from app.timeutil import utcnow
+from app.core import sql
+from app.core.config import get_settings
+from app.core.timeutil import utcnow
 from loyalty.models import Tier
 
 

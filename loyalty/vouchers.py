@@ -18,13 +18,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.functions import Max
 
-from app import sql
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.db import db, dialect, transaction
-from app.errors import InvalidField
-from app.idempotency import current_reference
-from app.timeutil import BUSINESS_TZ, business_day, utcnow
+from app.core import sql
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.db import db, dialect, transaction
+from app.core.errors import InvalidField
+from app.core.idempotency import current_reference
+from app.core.timeutil import BUSINESS_TZ, business_day, utcnow
 from loyalty import ledger, members
 from loyalty.benefits import catalogue, served_by_active_merchants
 from loyalty.codes import read_voucher_token

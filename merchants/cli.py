@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.config import Settings
+from app.core.config import Settings
 
 
 async def cmd_rebuild_geo(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the nearby index in Redis from the database."""
-    from app.cli import _with_db
+    from app.core.cli_support import with_stores
     from merchants import discovery
 
     async def run() -> int:
@@ -21,7 +21,7 @@ async def cmd_rebuild_geo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"nearby index rebuilt: {count} active stores")
         return 0
 
-    return await _with_db(settings, run, redis=True)
+    return await with_stores(settings, run, redis=True)
 
 
 def register(subparsers: Any) -> None:

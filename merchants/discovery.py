@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from app import redis_autopipeline as autopipeline
-from app.redis_client import LuaScript, get_redis, key
-from app.timeutil import utcnow
+from app.core import redis_autopipeline as autopipeline
+from app.core.redis_client import LuaScript, get_redis, key
+from app.core.timeutil import utcnow
 from merchants.models import Category, Merchant, MerchantStatus, Store
 from merchants.validation import haversine_m
 
@@ -308,7 +308,7 @@ async def _nearby_from_database_page(
 
 async def ask_rebuild() -> None:
     """Ask a worker to rebuild the index (at most once a minute, however many requests notice)."""
-    from app.jobs import enqueue
+    from app.core.jobs import enqueue
     from merchants.tasks import rebuild_geo_index
 
     if await get_redis().set(REBUILD_ASKED, "1", nx=True, ex=60):

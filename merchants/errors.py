@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import Conflict, Forbidden, NotFound, ProblemError
+from app.core.errors import Conflict, Forbidden, NotFound, ProblemError
 
 
 class MerchantNotFound(NotFound):

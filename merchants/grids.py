@@ -9,13 +9,13 @@ from typing import Any
 
 from tortoise.functions import Count
 
-from app import audit
-from app.auth.deps import OperatorRole
-from app.auth.tokens import Principal
-from app.db import transaction
-from app.errors import InvalidField
-from app.models import Operator
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.deps import OperatorRole
+from app.core.auth.tokens import Principal
+from app.core.db import transaction
+from app.core.errors import InvalidField
+from app.core.models import Operator
+from app.core.timeutil import utcnow
 from merchants.errors import BranchNotFound
 from merchants.models import Branch, GridManager, Merchant, MerchantStatus, Store
 from merchants.repository import OpsScope

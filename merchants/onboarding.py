@@ -14,14 +14,14 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from app import audit
-from app.auth.deps import StaffRole
-from app.auth.passwords import hash_password
-from app.auth.tokens import Principal
-from app.crypto import encrypt
-from app.db import on_commit, transaction
-from app.jobs import enqueue
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.deps import StaffRole
+from app.core.auth.passwords import hash_password
+from app.core.auth.tokens import Principal
+from app.core.crypto import encrypt
+from app.core.db import on_commit, transaction
+from app.core.jobs import enqueue
+from app.core.timeutil import utcnow
 from merchants import discovery, grids, repository
 from merchants.errors import (
     ApplicationIncomplete,

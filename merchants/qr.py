@@ -14,12 +14,12 @@ from qrcode.image.pure import PyPNGImage
 from qrcode.image.svg import SvgPathImage
 from tortoise.expressions import F
 
-from app import audit
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.crypto import sign
-from app.db import transaction
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.crypto import sign
+from app.core.db import transaction
+from app.core.timeutil import utcnow
 from merchants import repository
 from merchants.discovery import VISIBLE
 from merchants.errors import QrInvalid, QrNotIssued, QrRevoked, StoreNotFound

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from tortoise.queryset import QuerySet
 
-from app.auth.deps import OperatorRole
-from app.auth.tokens import Principal
-from app.crypto import lookup_hash
+from app.core.auth.deps import OperatorRole
+from app.core.auth.tokens import Principal
+from app.core.crypto import lookup_hash
 from merchants.errors import BranchNotFound, ChangeNotFound, MerchantNotFound, StaffNotFound, StoreNotFound
 from merchants.models import Branch, ChangeStatus, GridManager, Merchant, MerchantChange, Staff, Store
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, UploadFile, status
 from fastapi.responses import Response
 
-from app.auth.deps import StaffRole, current_staff, require_staff_role
-from app.auth.schemas import RefreshIn, TokenOut
-from app.auth.sessions import refresh_session, revoke_sessions
-from app.auth.tokens import Audience, Principal
-from app.errors import Forbidden, problem_responses
-from app.pagination import Page, PageParams, page_params, paginate
+from app.core.auth.deps import StaffRole, current_staff, require_staff_role
+from app.core.auth.schemas import RefreshIn, TokenOut
+from app.core.auth.sessions import refresh_session, revoke_sessions
+from app.core.auth.tokens import Audience, Principal
+from app.core.errors import Forbidden, problem_responses
+from app.core.pagination import Page, PageParams, page_params, paginate
 from merchants import onboarding, qr, repository, service, storage, views
 from merchants.schemas import (
     ApplicationIn,

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import Response
 from tortoise.expressions import Q
 
-from app.auth.deps import OperatorRole, current_operator, roles
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.pagination import Page, PageParams, page_params, paginate
+from app.core.auth.deps import OperatorRole, current_operator, roles
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_params, paginate
 from merchants import grids, onboarding, repository, service, views
 from merchants.models import Branch, Merchant, MerchantChange, MerchantStatus
 from merchants.repository import OpsScope

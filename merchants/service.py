@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
-from app import audit
-from app.auth.deps import StaffRole
-from app.auth.passwords import hash_password, verify_password
-from app.auth.sessions import TokenPair, open_session, revoke_principal
-from app.auth.tokens import Audience, Principal
-from app.crypto import decrypt, encrypt, lookup_hash, mask_phone
-from app.db import transaction
-from app.errors import Conflict, NotFound, Unauthorized
+from app.core import audit
+from app.core.auth.deps import StaffRole
+from app.core.auth.passwords import hash_password, verify_password
+from app.core.auth.sessions import TokenPair, open_session, revoke_principal
+from app.core.auth.tokens import Audience, Principal
+from app.core.crypto import decrypt, encrypt, lookup_hash, mask_phone
+from app.core.db import transaction
+from app.core.errors import Conflict, NotFound, Unauthorized
 from merchants import repository, storage
 from merchants.errors import StaffPhoneTaken
 from merchants.models import Merchant, Staff

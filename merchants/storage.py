@@ -7,8 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.config import get_settings
-from app.errors import InvalidField
+from app.core.config import get_settings
+from app.core.errors import InvalidField
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _SIGNATURES = {b"\x89PNG\r\n\x1a\n": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "image/jpeg")}

@@ -7,7 +7,7 @@ from typing import Any
 
 from arq.cron import CronJob, cron
 
-from app.jobs import Job, job
+from app.core.jobs import Job, job
 
 log = logging.getLogger("linli.merchants.tasks")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.crypto import decrypt, mask_account, mask_phone
+from app.core.crypto import decrypt, mask_account, mask_phone
 from merchants import repository
 from merchants.models import Merchant, MerchantChange, Store
 from merchants.schemas import ChangeOut, MerchantOut, StoreOut

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from app.auth.deps import current_member
-from app.auth.identity import identity_provider
-from app.auth.schemas import RefreshIn, TokenOut
-from app.auth.sessions import open_session, refresh_session, revoke_sessions
-from app.auth.tokens import Audience, Principal
-from app.errors import problem_responses
-from app.ratelimit import limit_per_ip
+from app.core.auth.deps import current_member
+from app.core.auth.identity import identity_provider
+from app.core.auth.schemas import RefreshIn, TokenOut
+from app.core.auth.sessions import open_session, refresh_session, revoke_sessions
+from app.core.auth.tokens import Audience, Principal
+from app.core.errors import problem_responses
+from app.core.ratelimit import limit_per_ip
 from loyalty.service import member_for_identity
 from miniprogram_api.schemas import LoginIn
 

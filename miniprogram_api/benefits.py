@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.idempotency import idempotent
-from app.pagination import Page, PageParams, page_params, paginate
-from app.timeutil import utcnow
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.timeutil import utcnow
 from loyalty import benefits, vouchers
 from loyalty.errors import BenefitNotFound
 from loyalty.schemas import CatalogueItemOut, VoucherOut

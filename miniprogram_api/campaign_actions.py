@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.idempotency import idempotent
-from app.ratelimit import limit_per_principal
-from app.timeutil import utcnow
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.ratelimit import limit_per_principal
+from app.core.timeutil import utcnow
 from campaigns import checkin, draw, payouts, referral, repository
 from campaigns.checkin import CheckinState
 from campaigns.models import CampaignStatus

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.pagination import Page, PageParams, page_params, paginate
-from app.ratelimit import client_ip
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.ratelimit import client_ip
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 from campaigns import repository
 from campaigns.flash_keys import k
 from campaigns.models import FlashWin

@@ -19,8 +19,8 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth.deps import current_member
-from app.errors import ProblemError, problem_response
+from app.core.auth.deps import current_member
+from app.core.errors import ProblemError, problem_response
 from campaigns import flash
 
 _GRAB_PATH = re.compile(r"/mp/v1/campaigns/([0-9]{1,18})/grab")

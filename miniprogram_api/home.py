@@ -7,10 +7,10 @@ import asyncio
 import orjson
 from fastapi import APIRouter, Depends, Query
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import InvalidField, problem_responses
-from app.timeutil import utcnow
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import InvalidField, problem_responses
+from app.core.timeutil import utcnow
 from campaigns import showcase
 from loyalty import members, points
 from loyalty.schemas import PointsSummaryOut

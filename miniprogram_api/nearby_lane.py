@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import ProblemError
+from app.core.errors import ProblemError
 from miniprogram_api.stores import NearbyQuery, nearby_body
 
 PATH = "/mp/v1/stores/nearby"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.pagination import Page, PageParams, page_params
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.pagination import Page, PageParams, page_params
 from loyalty import points
 from loyalty.schemas import ExpiringOut, HistoryItemOut, PointsSummaryOut
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.ratelimit import limit_per_principal
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.ratelimit import limit_per_principal
 from loyalty import members
 from loyalty.codes import issue_member_code
 from loyalty.schemas import ConsentsIn, JoinIn, MemberCodeOut, MemberOut, PhoneBindIn, ProfileIn

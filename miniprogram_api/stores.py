@@ -10,11 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.auth.deps import optional_member
-from app.auth.tokens import Principal
-from app.errors import InvalidField, problem_responses
-from app.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
-from app.timeutil import utcnow
+from app.core.auth.deps import optional_member
+from app.core.auth.tokens import Principal
+from app.core.errors import InvalidField, problem_responses
+from app.core.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
+from app.core.timeutil import utcnow
 from campaigns import repository as campaigns_repository
 from campaigns import showcase
 from campaigns.schemas import StoreCampaignOut

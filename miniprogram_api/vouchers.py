@@ -6,12 +6,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.pagination import Page, PageParams, page_params, paginate
-from app.ratelimit import limit_per_principal
-from app.timeutil import utcnow
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.ratelimit import limit_per_principal
+from app.core.timeutil import utcnow
 from loyalty import repository
 from loyalty import service as loyalty
 from loyalty.codes import issue_voucher_token

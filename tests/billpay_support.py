@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import get_settings
+from app.core.config import get_settings
 from loyalty import service as loyalty
 from loyalty.models import Voucher
 from miniprogram_api.billpay.models import BillOrder, BillOrderTransition, SimBankAccount, SimBillerPayment

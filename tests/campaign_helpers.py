@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 
-from app.auth.tokens import Audience, Principal, issue_access_token
-from app.models import Operator
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.auth.tokens import Audience, Principal, issue_access_token
+from app.core.models import Operator
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 from campaigns import flash_persist
 from campaigns.flash_keys import GROUP, k
 from campaigns.flash_runtime import runtime

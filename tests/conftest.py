@@ -29,10 +29,10 @@ import pytest  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from tortoise import connections  # noqa: E402
 
-from app.config import get_settings  # noqa: E402
-from app.db import close_db, db, init_db, migrate  # noqa: E402
+from app.core.config import get_settings  # noqa: E402
+from app.core.db import close_db, db, init_db, migrate  # noqa: E402
+from app.core.redis_client import close_redis, get_redis, init_redis  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.redis_client import close_redis, get_redis, init_redis  # noqa: E402
 
 BACKEND = "postgres" if _PG_URL else "sqlite"
 _SQLITE_FILE = _TMP / "test.sqlite3"
@@ -78,7 +78,7 @@ async def reset_state() -> None:
         tables = await _tables()
         if tables:
             # Replica mode skips the append-only triggers, which refuse TRUNCATE in production. SET LOCAL
-            # ends with the transaction: the pool does not reset sessions (app.db.keep_session).
+            # ends with the transaction: the pool does not reset sessions (app.core.db.keep_session).
             await db().execute_script(
                 "BEGIN; SET LOCAL session_replication_role = replica; TRUNCATE "
                 + ", ".join(f'"{t}"' for t in tables)

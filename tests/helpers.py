@@ -6,11 +6,11 @@ import itertools
 
 import httpx
 
-from app.auth import operators
-from app.auth.deps import OperatorRole
-from app.config import get_settings
-from app.jobs import Job
-from app.redis_client import make_client, resolved_redis_url
+from app.core.auth import operators
+from app.core.auth.deps import OperatorRole
+from app.core.config import get_settings
+from app.core.jobs import Job
+from app.core.redis_client import make_client, resolved_redis_url
 from app.worker import build_worker
 
 _seq = itertools.count(1)

@@ -6,8 +6,8 @@ import time
 
 import httpx
 
-from app.config import get_settings
-from app.crypto import sign
+from app.core.config import get_settings
+from app.core.crypto import sign
 from loyalty.check import run_checks
 from merchants.models import Merchant, MerchantStatus
 from tests.helpers import login_member, signup_merchant

@@ -9,11 +9,11 @@ import httpx
 import jwt
 import pytest
 
-from app.auth.sessions import LOADED_KEY, revocations
-from app.auth.tokens import Audience, Principal, issue_access_token
-from app.config import get_settings
-from app.models import AuditEntry
-from app.redis_client import get_redis
+from app.core.auth.sessions import LOADED_KEY, revocations
+from app.core.auth.tokens import Audience, Principal, issue_access_token
+from app.core.config import get_settings
+from app.core.models import AuditEntry
+from app.core.redis_client import get_redis
 from tests.helpers import PASSWORD, bearer, login_member, login_operator, next_phone, signup_merchant
 
 
@@ -189,7 +189,7 @@ async def test_every_ops_route_denies_an_operator_without_roles(app, client: htt
 async def test_ops_route_without_declared_roles_is_denied_even_to_admin() -> None:
     from fastapi import APIRouter, Depends
 
-    from app.auth.deps import ops_guard
+    from app.core.auth.deps import ops_guard
     from app.main import create_app
 
     app = create_app(manage_resources=False)
@@ -248,7 +248,7 @@ async def test_ops_writes_are_audited_and_the_log_is_append_only(client: httpx.A
 
 
 async def test_dev_login_can_be_disabled() -> None:
-    from app.auth.identity import InvalidCode, RoutingIdentityProvider
+    from app.core.auth.identity import InvalidCode, RoutingIdentityProvider
 
     settings = get_settings().model_copy(update={"dev_login": False})
     with pytest.raises(InvalidCode):

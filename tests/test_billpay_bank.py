@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tortoise.exceptions import IntegrityError, OperationalError
 
-from app.db import db, transaction
-from app.timeutil import utcnow
+from app.core.db import db, transaction
+from app.core.timeutil import utcnow
 from miniprogram_api.billpay.adapters.bank import DebitState, InsufficientFunds, PaymentReversed
 from miniprogram_api.billpay.adapters.simulated_bank import SimulatedBank
 from miniprogram_api.billpay.models import (

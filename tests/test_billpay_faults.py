@@ -9,9 +9,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.models import OutboxMessage
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.models import OutboxMessage
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 from miniprogram_api.billpay import service
 from miniprogram_api.billpay.adapters import payment_provider
 from miniprogram_api.billpay.adapters.bank import DebitState, PaymentReversed

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import httpx
 
-from app.config import get_settings
-from app.timeutil import utcnow
+from app.core.config import get_settings
+from app.core.timeutil import utcnow
 from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Journal, VoucherRedemption
 from miniprogram_api.billpay import state_machine

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 from miniprogram_api.billpay.models import BillOrder, SimBankAccount, SimBankPayment
 from tests.billpay_support import (
     OPENING,
@@ -321,7 +321,7 @@ async def test_concurrent_creates_with_one_key_make_one_order(client: httpx.Asyn
 
 
 async def test_ops_configure_billers_and_read_orders(client: httpx.AsyncClient) -> None:
-    from app.models import AuditEntry
+    from app.core.models import AuditEntry
     from tests.helpers import login_operator
 
     ops = await login_operator(client)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from app.models import AuditEntry
-from app.timeutil import business_day
+from app.core.models import AuditEntry
+from app.core.timeutil import business_day
 from miniprogram_api.billpay import reconciliation
 from miniprogram_api.billpay.models import Biller, SimBillerPayment
 from tests.billpay_support import (

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.models import AuditEntry
-from app.timeutil import business_day
+from app.core.models import AuditEntry
+from app.core.timeutil import business_day
 from loyalty import service as loyalty
 from loyalty.models import Journal
 from miniprogram_api.billpay.models import SimBillerPayment

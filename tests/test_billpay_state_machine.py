@@ -14,10 +14,10 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from app.errors import ProblemError
-from app.jobs import Job
-from app.models import OutboxMessage
-from app.timeutil import utcnow
+from app.core.errors import ProblemError
+from app.core.jobs import Job
+from app.core.models import OutboxMessage
+from app.core.timeutil import utcnow
 from loyalty import service as loyalty
 from loyalty.models import (
     Benefit,

@@ -11,8 +11,8 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.errors import ProblemError
-from app.timeutil import utcnow
+from app.core.errors import ProblemError
+from app.core.timeutil import utcnow
 from campaigns import checkin
 from campaigns.models import Campaign, CampaignPayout, CampaignStatus, CampaignType
 from loyalty import service

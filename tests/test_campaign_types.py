@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.models import AuditEntry
-from app.timeutil import utcnow
+from app.core.models import AuditEntry
+from app.core.timeutil import utcnow
 from campaigns import checkin, draw, multiplier, referral, spend_and_get
 from campaigns import service as campaign_service
 from campaigns.flash_runtime import runtime

@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 from campaigns.flash_runtime import runtime
 from loyalty import service as loyalty
 from loyalty.ledger import EarnSource

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.auth.tokens import Audience, Principal
-from app.timeutil import utcnow
+from app.core.auth.tokens import Audience, Principal
+from app.core.timeutil import utcnow
 from campaigns import eligibility, service
 from campaigns.flash_runtime import runtime
 from campaigns.models import Campaign

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.auth.tokens import Audience, Principal
-from app.errors import ProblemError
-from app.models import AuditEntry
-from app.timeutil import utcnow
+from app.core.auth.tokens import Audience, Principal
+from app.core.errors import ProblemError
+from app.core.models import AuditEntry
+from app.core.timeutil import utcnow
 from campaigns import service
 from campaigns.lifecycle import Action
 from campaigns.models import Campaign

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from app.models import AuditEntry
-from app.timeutil import utcnow
+from app.core.models import AuditEntry
+from app.core.timeutil import utcnow
 from campaigns import service
 from campaigns.flash_runtime import runtime
 from campaigns.models import Campaign, CampaignStatus

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.db import on_commit, transaction
-from app.models import AuditEntry
+from app.core.db import on_commit, transaction
+from app.core.models import AuditEntry
 
 
 async def make(tag: str) -> None:

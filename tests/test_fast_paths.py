@@ -17,9 +17,9 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import DataError, ResponseError
 from starlette.requests import Request
 
-from app import redis_autopipeline
-from app.redis_autopipeline import run_script
-from app.redis_client import LuaScript, get_redis
+from app.core import redis_autopipeline
+from app.core.redis_autopipeline import run_script
+from app.core.redis_client import LuaScript, get_redis
 from merchants.models import Category
 from miniprogram_api.nearby_lane import parse, query_params
 from miniprogram_api.stores import _parse_query

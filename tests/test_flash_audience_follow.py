@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.redis_client import get_redis
+from app.core.redis_client import get_redis
 from campaigns import flash_audience
 from campaigns.flash_keys import k
 from campaigns.flash_runtime import runtime

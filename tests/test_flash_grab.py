@@ -10,8 +10,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.config import get_settings
-from app.redis_client import get_redis
+from app.core.config import get_settings
+from app.core.redis_client import get_redis
 from campaigns.flash_keys import k
 from campaigns.flash_runtime import runtime
 from campaigns.models import Campaign, CampaignStatus, FlashWin
@@ -111,7 +111,7 @@ async def test_blocked_and_unlisted_members_are_not_eligible(client: httpx.Async
 
 async def test_recently_registered_members_can_be_excluded(client: httpx.AsyncClient, team: ch.Ops) -> None:
     [(old, h_old)] = await ch.members(1)
-    from app.timeutil import utcnow
+    from app.core.timeutil import utcnow
     from loyalty.models import Member
 
     await Member.filter(id=old).update(created_at=utcnow() - timedelta(hours=2))
@@ -257,8 +257,8 @@ async def test_the_fast_lane_authenticates_like_every_route(client: httpx.AsyncC
 async def test_the_documented_route_answers_like_the_lane(client: httpx.AsyncClient, team: ch.Ops) -> None:
     from fastapi import FastAPI
 
-    from app.errors import install_error_handlers
-    from app.main import api_routers
+    from app.core.errors import install_error_handlers
+    from app.main import mounts
 
     campaign_id = await ch.live_flash(client, team, stock=5)
     [(_, headers)] = await ch.members(1)
@@ -266,8 +266,8 @@ async def test_the_documented_route_answers_like_the_lane(client: httpx.AsyncCli
     # An app with the customer routes but without the lane: the route the OpenAPI document describes.
     plain = FastAPI()
     install_error_handlers(plain)
-    for prefix, router, dependencies in api_routers():
-        plain.include_router(router, prefix=prefix, dependencies=dependencies)
+    for mount in mounts():
+        plain.include_router(mount.router, prefix=mount.prefix)
     router_only = httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://testserver")
     async with router_only:
         replay = await router_only.post(

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from app.config import get_settings
-from app.models import AuditEntry
-from app.redis_client import get_redis
+from app.core.config import get_settings
+from app.core.models import AuditEntry
+from app.core.redis_client import get_redis
 from campaigns import tasks
 from campaigns.flash_keys import k
 from campaigns.flash_persist import Win, persist_wins

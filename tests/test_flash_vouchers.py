@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.models import AuditEntry
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.models import AuditEntry
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 from campaigns.flash_keys import k
 from campaigns.flash_persist import Win, persist_wins, write_missing
 from campaigns.flash_runtime import runtime

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from app.config import get_settings
-from app.redis_client import get_redis
+from app.core.config import get_settings
+from app.core.redis_client import get_redis
 from campaigns import flash
 from campaigns.flash_keys import GROUP, k
 from campaigns.flash_persist import stream_backlog

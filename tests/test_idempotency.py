@@ -10,12 +10,12 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import Conflict
-from app.idempotency import current_reference, idempotent
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import Conflict
+from app.core.idempotency import current_reference, idempotent
+from app.core.models import AuditEntry, IdempotencyRecord
 from app.main import create_app
-from app.models import AuditEntry, IdempotencyRecord
 from tests.helpers import login_member
 
 calls = itertools.count()

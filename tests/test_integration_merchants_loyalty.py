@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 
-from app.timeutil import business_day, business_day_bounds, utcnow
+from app.core.timeutil import business_day, business_day_bounds, utcnow
 from loyalty.dashboard import FIGURES
 from loyalty.models import Member, MerchantMember
 from loyalty.schemas import BenefitIn, ProgramOut

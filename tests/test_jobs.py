@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import transaction
-from app.jobs import JOB_METRICS_KEY, enqueue, job, sweep_outbox
-from app.models import AuditEntry, DeadJob, OutboxMessage
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.db import transaction
+from app.core.jobs import JOB_METRICS_KEY, enqueue, job, sweep_outbox
+from app.core.models import AuditEntry, DeadJob, OutboxMessage
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 from tests.helpers import run_jobs
 
 QUEUE = "arq:queue"

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import httpx
 
-from app.db import transaction
-from app.jobs import enqueue
-from app.timeutil import utcnow
+from app.core.db import transaction
+from app.core.jobs import enqueue
+from app.core.timeutil import utcnow
 from loyalty import ledger
 from loyalty.models import AccountKind, Journal, Member, PointsAccount, PointsLot
 from loyalty.tasks import EXPIRY_BATCH, expire_members, expire_points

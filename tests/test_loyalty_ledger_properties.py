@@ -27,8 +27,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from app.errors import ProblemError
-from app.timeutil import utcnow
+from app.core.errors import ProblemError
+from app.core.timeutil import utcnow
 from loyalty import ledger, points
 from loyalty.check import run_checks
 from loyalty.ledger import lot_expiry

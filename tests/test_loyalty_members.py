@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import httpx
 
-from app.crypto import lookup_hash
-from app.timeutil import utcnow
+from app.core.crypto import lookup_hash
+from app.core.timeutil import utcnow
 from loyalty import segments, service, tiers
 from loyalty.models import Member, MemberTag, PointsLot, Tier
 from tests.helpers import login_member, login_operator

@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 from loyalty import ledger
 from loyalty.ledger import lot_expiry
 from loyalty.models import Journal, LotMove, PointsLot, Sale

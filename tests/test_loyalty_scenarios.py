@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import httpx
 
-from app.db import transaction
-from app.jobs import enqueue
-from app.timeutil import business_day, utcnow
+from app.core.db import transaction
+from app.core.jobs import enqueue
+from app.core.timeutil import business_day, utcnow
 from loyalty.models import PointsLot, SettlementLine, Voucher
 from loyalty.tasks import build_settlement, expire_points
 from tests import merchants_support
@@ -261,7 +261,7 @@ def _ledger_check_cli() -> subprocess.CompletedProcess[str]:
 
 
 async def test_linli_ledger_check_exits_non_zero_on_a_break(client: httpx.AsyncClient) -> None:
-    from app import sql
+    from app.core import sql
 
     merchant, _ = await active_merchant(client)
     member = bearer((await client.post("/mp/v1/auth/login", json={"code": "dev:ann"})).json()["access_token"])

@@ -9,10 +9,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from app.db import transaction
-from app.errors import ProblemError
-from app.jobs import job
-from app.models import AuditEntry
+from app.core.db import transaction
+from app.core.errors import ProblemError
+from app.core.jobs import job
+from app.core.models import AuditEntry
 from app.wiring import wire
 from loyalty import hooks, service
 from loyalty.models import Benefit, Journal, Sale, Voucher

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from tortoise.exceptions import BaseORMException
 
-from app import sql
-from app.db import transaction
-from app.timeutil import business_day, business_day_bounds, utcnow
+from app.core import sql
+from app.core.db import transaction
+from app.core.timeutil import business_day, business_day_bounds, utcnow
 from loyalty import service, settlement
 from loyalty.check import run_checks
 from loyalty.models import DailyRun, SettlementLine, SettlementStatement

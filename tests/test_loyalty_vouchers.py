@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 from loyalty.models import Benefit, Voucher, VoucherRedemption
 from tests.helpers import login_operator
 from tests.loyalty_support import (

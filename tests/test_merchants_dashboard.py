@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 from merchants import grids
 from merchants.models import Merchant
 from merchants.onboarding import record_activity

@@ -8,7 +8,7 @@ import sys
 
 import httpx
 
-from app.redis_client import get_redis
+from app.core.redis_client import get_redis
 from merchants import discovery, tasks
 from tests.helpers import login_member, login_operator, run_jobs
 from tests.merchants_support import CENTRE, active_merchant, create_branch, draft_merchant, nearby_ids, offset

@@ -9,7 +9,7 @@ import logging
 import httpx
 import pytest
 
-from app.models import AuditEntry
+from app.core.models import AuditEntry
 from merchants.models import Merchant, MerchantChange, Staff, Store
 from merchants.storage import MAX_IMAGE_BYTES
 from tests.helpers import PASSWORD, bearer, login_operator, next_phone, signup_merchant

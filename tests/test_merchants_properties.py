@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.models import AuditEntry
+from app.core.models import AuditEntry
 from merchants.models import Merchant, MerchantStatus
 from merchants.validation import CREDIT_CODE_ALPHABET, credit_code_check_char, credit_code_problem
 from tests.helpers import login_operator
@@ -89,7 +89,7 @@ async def test_index_answers_like_the_database(
     """Whatever radius the search starts from, the index answers as the database does."""
     import orjson
 
-    from app.redis_client import get_redis
+    from app.core.redis_client import get_redis
     from merchants import discovery
     from merchants.models import Store
     from tests.merchants_support import CENTRE, offset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.models import AuditEntry
+from app.core.models import AuditEntry
 from tests.helpers import login_member, login_operator, run_jobs, signup_merchant
 from tests.merchants_support import CENTRE, LICENCE_PNG, application, nearby_ids, offset
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.models import AuditEntry
+from app.core.models import AuditEntry
 from merchants.models import Merchant, MerchantChange
 from tests.helpers import login_operator
 from tests.merchants_support import CENTRE, active_merchant, create_branch, draft_merchant, offset

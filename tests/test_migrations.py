@@ -5,8 +5,8 @@ from __future__ import annotations
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from app.config import get_settings
-from app.db import tortoise_config
+from app.core.config import get_settings
+from app.core.db import tortoise_config
 
 
 async def test_no_model_change_lacks_a_migration() -> None:

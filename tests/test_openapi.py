@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import PROBLEM_JSON
+from app.core.errors import PROBLEM_JSON
+from app.core.openapi_complete import example_of
 from app.openapi import DEFAULT_PATH, current_openapi, render
-from app.openapi_complete import example_of
 
 
 def test_exported_openapi_is_current() -> None:

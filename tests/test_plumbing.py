@@ -9,14 +9,14 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.auth.identity import InvalidCode, WeChatIdentityProvider
-from app.config import get_settings
-from app.errors import RateLimited
-from app.jobs import purge_expired_idempotency_keys
-from app.logs import JsonFormatter, mask_text, request_id_var
-from app.models import IdempotencyRecord
-from app.ratelimit import hit
-from app.timeutil import business_day, business_day_bounds, utcnow
+from app.core.auth.identity import InvalidCode, WeChatIdentityProvider
+from app.core.config import get_settings
+from app.core.errors import RateLimited
+from app.core.jobs import purge_expired_idempotency_keys
+from app.core.logs import JsonFormatter, mask_text, request_id_var
+from app.core.models import IdempotencyRecord
+from app.core.ratelimit import hit
+from app.core.timeutil import business_day, business_day_bounds, utcnow
 from tests.helpers import PASSWORD, login_operator
 
 

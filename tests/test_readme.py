@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.config import Settings
+from app.core.config import Settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -24,7 +24,7 @@ def test_model_docstrings_have_no_semicolons() -> None:
     # Tortoise's SQLite schema editor splits table comments on ';' and breaks the migration.
     from tortoise.models import Model
 
-    import app.models
+    import app.core.models
     import campaigns.models
     import loyalty.models
     import merchants.models
@@ -32,7 +32,7 @@ def test_model_docstrings_have_no_semicolons() -> None:
 
     offenders = []
     for module in (
-        app.models,
+        app.core.models,
         merchants.models,
         loyalty.models,
         campaigns.models,

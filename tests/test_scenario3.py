@@ -11,8 +11,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.config import get_settings
-from app.redis_client import get_redis
+from app.core.config import get_settings
+from app.core.redis_client import get_redis
 from campaigns.flash_keys import k
 from campaigns.flash_runtime import runtime
 from campaigns.models import FlashWin

@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import per_dialect
+from app.core.migration_ops import per_dialect
 
 # A win row carries the campaign's stock and limits so that CHECK constraints can bound its slot and
 # sequences; this ties those copies to the campaign itself, so they can never disagree with it.

@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import append_only, check_constraints, per_dialect
+from app.core.migration_ops import append_only, check_constraints, per_dialect
 
 # Tortoise 1.1's CreateModel also leaves out named UniqueConstraints of Meta.constraints: the same
 # unique indexes on both dialects (they cap payouts and draws at the member limits).

@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import append_only, check_constraints, per_dialect
+from app.core.migration_ops import append_only, check_constraints, per_dialect
 
 # PostgreSQL checks at commit that every journal touched by the transaction balances (sum of entries
 # is zero, at least two entries). SQLite has no deferred triggers: there `linli ledger check` finds it.

@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import check_constraints, per_dialect
+from app.core.migration_ops import check_constraints, per_dialect
 
 # At most one standing redemption per voucher, whatever the application does.
 _ONE_STANDING_REDEMPTION = """

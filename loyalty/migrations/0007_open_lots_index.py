@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import per_dialect
+from app.core.migration_ops import per_dialect
 
 # The hourly expiry job looks for lots past expiry that still hold points; spent and retired lots pile
 # up over the years, so only lots with points left are indexed for it.

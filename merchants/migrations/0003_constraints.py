@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-from app.migration_ops import per_dialect
+from app.core.migration_ops import per_dialect
 
 class Migration(migrations.Migration):
     dependencies = [('merchants', '0002_auto_20261122_1138')]

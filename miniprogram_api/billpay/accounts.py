@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
 
-from app.crypto import decrypt, encrypt, lookup_hash
+from app.core.crypto import decrypt, encrypt, lookup_hash
 from miniprogram_api.billpay import reminders, repository
 from miniprogram_api.billpay.bills import bill_lookup, bill_out, biller_brief, mask_for
 from miniprogram_api.billpay.errors import HouseholdAccountExists, ReminderNotFound, TooManyHouseholdAccounts

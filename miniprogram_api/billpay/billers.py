@@ -8,11 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
 
-from app import audit
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.db import transaction
-from app.errors import InvalidField
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.db import transaction
+from app.core.errors import InvalidField
 from miniprogram_api.billpay import repository
 from miniprogram_api.billpay.adapters import BILLER_ADAPTERS, validate_adapter_config
 from miniprogram_api.billpay.errors import BillerCodeTaken

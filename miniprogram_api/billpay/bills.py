@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app.crypto import mask_account, mask_phone
-from app.errors import InvalidField
+from app.core.crypto import mask_account, mask_phone
+from app.core.errors import InvalidField
 from miniprogram_api.billpay import adapters, billers, repository
 from miniprogram_api.billpay.adapters.biller import Bill, BillerAccountNotFound, BillerUnavailable
 from miniprogram_api.billpay.errors import AccountNotFound

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import Conflict, NotFound, ProblemError, ServiceUnavailable
+from app.core.errors import Conflict, NotFound, ProblemError, ServiceUnavailable
 
 
 class BillerNotFound(NotFound):

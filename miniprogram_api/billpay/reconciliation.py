@@ -11,10 +11,10 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app import audit
-from app.auth.tokens import Principal
-from app.db import transaction
-from app.timeutil import BUSINESS_TZ, utcnow
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.db import transaction
+from app.core.timeutil import BUSINESS_TZ, utcnow
 from miniprogram_api.billpay import repository
 from miniprogram_api.billpay.adapters import biller_adapter, within_deadline
 from miniprogram_api.billpay.adapters.biller import StatementLine

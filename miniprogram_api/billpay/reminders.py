@@ -9,10 +9,10 @@ from datetime import date, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from app.crypto import decrypt
-from app.db import transaction
-from app.jobs import enqueue, job
-from app.timeutil import BUSINESS_TZ, business_day, utcnow
+from app.core.crypto import decrypt
+from app.core.db import transaction
+from app.core.jobs import enqueue, job
+from app.core.timeutil import BUSINESS_TZ, business_day, utcnow
 from miniprogram_api.billpay.adapters import biller_adapter, notifier, within_deadline
 from miniprogram_api.billpay.adapters.biller import BillerAccountNotFound
 from miniprogram_api.billpay.adapters.notify import Notification

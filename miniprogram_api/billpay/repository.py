@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from app.pagination import PageParams, paginate
+from app.core.pagination import PageParams, paginate
 from miniprogram_api.billpay.errors import (
     BillerNotFound,
     HouseholdAccountNotFound,

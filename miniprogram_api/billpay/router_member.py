@@ -11,12 +11,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.auth.deps import current_member
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.idempotency import idempotent
-from app.pagination import Page, PageParams, page_params
-from app.ratelimit import limit_per_principal
+from app.core.auth.deps import current_member
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import Page, PageParams, page_params
+from app.core.ratelimit import limit_per_principal
 from miniprogram_api.billpay import accounts, billers, bills, repository, service
 from miniprogram_api.billpay.models import BillerType, OrderState
 from miniprogram_api.billpay.schemas import (

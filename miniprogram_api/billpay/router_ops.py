@@ -6,11 +6,11 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.auth.deps import OperatorRole, current_operator, roles
-from app.auth.tokens import Principal
-from app.errors import problem_responses
-from app.idempotency import idempotent
-from app.pagination import Page, PageParams, page_params, paginate
+from app.core.auth.deps import OperatorRole, current_operator, roles
+from app.core.auth.tokens import Principal
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import Page, PageParams, page_params, paginate
 from miniprogram_api.billpay import billers, reconciliation, repository, service, tasks
 from miniprogram_api.billpay.models import Biller, OrderState, ReconciliationMismatch, ReconciliationRun
 from miniprogram_api.billpay.schemas import (

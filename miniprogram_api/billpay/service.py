@@ -9,15 +9,15 @@ from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from app import audit
-from app.auth.tokens import Principal
-from app.config import get_settings
-from app.crypto import decrypt, encrypt, lookup_hash
-from app.db import transaction
-from app.errors import InvalidField
-from app.idempotency import current_reference
-from app.jobs import enqueue
-from app.timeutil import utcnow
+from app.core import audit
+from app.core.auth.tokens import Principal
+from app.core.config import get_settings
+from app.core.crypto import decrypt, encrypt, lookup_hash
+from app.core.db import transaction
+from app.core.errors import InvalidField
+from app.core.idempotency import current_reference
+from app.core.jobs import enqueue
+from app.core.timeutil import utcnow
 from loyalty import service as loyalty
 from miniprogram_api.billpay import adapters, billers, repository, state_machine
 from miniprogram_api.billpay.adapters import bank as bank_api

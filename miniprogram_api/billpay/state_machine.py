@@ -23,12 +23,12 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from app.config import get_settings
-from app.crypto import decrypt
-from app.db import transaction
-from app.errors import ProblemError
-from app.jobs import Job, enqueue, job
-from app.timeutil import business_day, utcnow
+from app.core.config import get_settings
+from app.core.crypto import decrypt
+from app.core.db import transaction
+from app.core.errors import ProblemError
+from app.core.jobs import Job, enqueue, job
+from app.core.timeutil import business_day, utcnow
 from loyalty import service as loyalty
 from miniprogram_api.billpay.adapters import biller_adapter, notifier, payment_provider, within_deadline
 from miniprogram_api.billpay.adapters.bank import DebitState, DebitStatus

@@ -8,8 +8,8 @@ from typing import Any
 
 from arq.cron import CronJob, cron
 
-from app.db import transaction
-from app.jobs import Job, enqueue, job
+from app.core.db import transaction
+from app.core.jobs import Job, enqueue, job
 from miniprogram_api.billpay import reconciliation, reminders, state_machine
 
 log = logging.getLogger("linli.billpay")

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from app.config import get_settings
+from app.core.config import get_settings
 from miniprogram_api.billpay.adapters.bank import PaymentProvider
 from miniprogram_api.billpay.adapters.biller import BillerAdapter, BillerProfile, BillerUnavailable
 from miniprogram_api.billpay.adapters.notify import LogNotifier, Notifier

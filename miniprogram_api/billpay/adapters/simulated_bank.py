@@ -9,9 +9,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from app.config import get_settings
-from app.crypto import mask_account
-from app.timeutil import utcnow
+from app.core.config import get_settings
+from app.core.crypto import mask_account
+from app.core.timeutil import utcnow
 from miniprogram_api.billpay.adapters.bank import (
     BankAccountView,
     DebitState,

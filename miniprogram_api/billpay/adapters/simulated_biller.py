@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from app.timeutil import business_day
+from app.core.timeutil import business_day
 from miniprogram_api.billpay.adapters.biller import (
     Bill,
     BillerAccountNotFound,

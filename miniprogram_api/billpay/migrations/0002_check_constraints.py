@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import per_dialect
+from app.core.migration_ops import per_dialect
 
 # CreateModel records CHECK constraints in the migration state without creating them, and AddConstraint
 # rebuilds SQLite tables without their indexes: so PostgreSQL gets the constraints here, and SQLite

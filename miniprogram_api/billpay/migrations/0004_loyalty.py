@@ -1,7 +1,7 @@
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
-from app.migration_ops import per_dialect
+from app.core.migration_ops import per_dialect
 
 # Loyalty in bill payment: the voucher an order uses, the points it earned, the biller's earning rate.
 # The CHECKs are raw SQL (SQLite: triggers) because adding one with Tortoise rebuilds SQLite tables.

@@ -19,13 +19,19 @@ from datetime import timedelta
 
 from redis.exceptions import RedisError
 
-from app.auth.tokens import Audience, Principal, hash_refresh_token, issue_access_token, new_refresh_token
-from app.config import get_settings
-from app.crypto import encrypt
-from app.errors import Unauthorized
-from app.models import AuthSession
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.auth.tokens import (
+    Audience,
+    Principal,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+)
+from app.core.config import get_settings
+from app.core.crypto import encrypt
+from app.core.errors import Unauthorized
+from app.core.models import AuthSession
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 
 log = logging.getLogger("linli.auth")
 

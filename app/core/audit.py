@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.auth.tokens import Principal
-from app.db import db
-from app.logs import request_id_var
-from app.models import AuditEntry
+from app.core.auth.tokens import Principal
+from app.core.db import db
+from app.core.logs import request_id_var
+from app.core.models import AuditEntry
 
 
 async def record(

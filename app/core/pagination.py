@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from app.errors import InvalidField
+from app.core.errors import InvalidField
 
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")

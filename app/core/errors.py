@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.logs import request_id_var
+from app.core.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -14,9 +14,9 @@ from typing import Protocol
 
 import httpx
 
-from app.config import Settings, get_settings
-from app.errors import ProblemError, ServiceUnavailable
-from app.redis_client import get_redis
+from app.core.config import Settings, get_settings
+from app.core.errors import ProblemError, ServiceUnavailable
+from app.core.redis_client import get_redis
 
 
 class InvalidCode(ProblemError):

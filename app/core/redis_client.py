@@ -19,7 +19,7 @@ from arq.connections import ArqRedis
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 
-from app.config import Settings
+from app.core.config import Settings
 
 log = logging.getLogger("linli.redis")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import jwt
 
-from app.config import get_settings
-from app.errors import Unauthorized
+from app.core.config import get_settings
+from app.core.errors import Unauthorized
 
 ALGORITHM = "HS256"
 ISSUER = "linli"

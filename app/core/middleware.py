@@ -9,9 +9,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
-from app.logs import request_id_var
-from app.metrics import observe_request
+from app.core.errors import problem_response
+from app.core.logs import request_id_var
+from app.core.metrics import observe_request
 
 access_log = logging.getLogger("linli.access")
 error_log = logging.getLogger("linli.errors")

@@ -27,11 +27,11 @@ from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
-from app import sql
-from app.config import get_settings
-from app.errors import PROBLEM_JSON, Conflict, InvalidField, ProblemError, problem_body
-from app.models import IdempotencyRecord
-from app.timeutil import utcnow
+from app.core import sql
+from app.core.config import get_settings
+from app.core.errors import PROBLEM_JSON, Conflict, InvalidField, ProblemError, problem_body
+from app.core.models import IdempotencyRecord
+from app.core.timeutil import utcnow
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"

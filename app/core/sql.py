@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
-from app.db import db
+from app.core.db import db
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
@@ -46,3 +47,8 @@ def optional_instant(value: Any) -> datetime | None:
 def json_value(value: Any) -> Any:
     """A JSON column read by hand (text on both dialects without a codec)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+async def column(query: Awaitable[Any]) -> list[Any]:
+    """The values of a `values_list(name, flat=True)` query (Tortoise's stubs type them as tuples)."""
+    return list(await query)

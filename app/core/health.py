@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from app import metrics
-from app.db import db
-from app.redis_client import get_redis
+from app.core import metrics
+from app.core.db import db
+from app.core.redis_client import get_redis
 
 router = APIRouter(tags=["Health"])
 

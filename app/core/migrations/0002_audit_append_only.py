@@ -1,6 +1,6 @@
 from tortoise import migrations
 
-from app.migration_ops import append_only
+from app.core.migration_ops import append_only
 
 
 class Migration(migrations.Migration):

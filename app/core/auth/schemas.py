@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.sessions import TokenPair
+from app.core.auth.sessions import TokenPair
 
 
 class TokenOut(BaseModel):

@@ -1,6 +1,6 @@
 """Jobs: the `@job` decorator, the transactional outbox, retries and the dead-job record.
 
-Services call `await enqueue(some_job, *args)` inside `app.db.transaction()`. The request is written to
+Services call `await enqueue(some_job, *args)` inside `app.core.db.transaction()`. The request is written to
 the outbox table in that transaction and sent to arq only after commit; a rollback sends nothing,
 and the sweeper resends whatever a crash left behind. arq delivers at least once, so every job
 must be safe to run twice.
@@ -8,9 +8,10 @@ must be safe to run twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -19,17 +20,20 @@ from arq import Retry
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
-from app.config import get_settings
-from app.db import db, on_commit
-from app.models import DeadJob, OutboxMessage
-from app.redis_client import get_redis
-from app.timeutil import utcnow
+from app.core.config import get_settings
+from app.core.db import db, on_commit
+from app.core.models import DeadJob, OutboxMessage
+from app.core.redis_client import get_redis
+from app.core.timeutil import utcnow
 
 log = logging.getLogger("linli.jobs")
 
 JOB_METRICS_KEY = "linli:metrics:jobs"
 OUTBOX_PREFIX = "outbox:"
 SWEEP_GRACE = timedelta(seconds=5)
+
+# A background loop runs for the worker's lifetime (stream consumers); it must return when `stop` is set.
+BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def default_backoff(job_try: int) -> float:
@@ -187,7 +191,7 @@ async def _sweep_outbox_cron(ctx: dict[str, Any]) -> None:
 
 async def purge_expired_idempotency_keys() -> int:
     """Delete idempotency records past their retention (24 h by default)."""
-    from app.models import IdempotencyRecord
+    from app.core.models import IdempotencyRecord
 
     return int(await IdempotencyRecord.filter(expires_at__lt=utcnow()).delete())
 

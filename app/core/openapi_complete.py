@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import PROBLEM_JSON, problem_responses
+from app.core.errors import PROBLEM_JSON, problem_responses
 
 AUTH_PROBLEMS = (
     (401, "auth.missing_token", "no `Authorization: Bearer` token"),

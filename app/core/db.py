@@ -15,13 +15,13 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.transactions import in_transaction
 
-from app.config import Settings
+from app.core.config import Settings
 
 log = logging.getLogger("linli.db")
 
 # Every Tortoise app: label -> (models module, migrations package). Order is dependency order.
 APPS: dict[str, tuple[str, str]] = {
-    "core": ("app.models", "app.migrations"),
+    "core": ("app.core.models", "app.core.migrations"),
     "merchants": ("merchants.models", "merchants.migrations"),
     "loyalty": ("loyalty.models", "loyalty.migrations"),
     "campaigns": ("campaigns.models", "campaigns.migrations"),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from fastapi import Depends, Request
 
-from app.auth.tokens import Principal
-from app.errors import RateLimited
-from app.redis_client import LuaScript, key
+from app.core.auth.tokens import Principal
+from app.core.errors import RateLimited
+from app.core.redis_client import LuaScript, key
 
 _GCRA = LuaScript.from_file(Path(__file__).with_name("ratelimit.lua"))
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.deps import OperatorRole
-from app.models import DeadJob
+from app.core.auth.deps import OperatorRole
+from app.core.models import DeadJob
 
 
 class OperatorIn(BaseModel):

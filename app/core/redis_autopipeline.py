@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
-from app.redis_client import LuaScript, get_redis
+from app.core.redis_client import LuaScript, get_redis
 
 # A queued call: the command as sent, the script to load when Redis answers NOSCRIPT (None for a plain
 # command), and the caller's future.

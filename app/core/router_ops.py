@@ -6,15 +6,22 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.auth import operators
-from app.auth.deps import OperatorRole, any_operator, current_operator, roles
-from app.auth.schemas import PasswordLoginIn, RefreshIn, TokenOut
-from app.auth.sessions import refresh_session, revoke_sessions
-from app.auth.tokens import Audience, Principal
-from app.errors import NotFound, Unauthorized, problem_responses
-from app.models import AuditEntry, DeadJob, Operator
-from app.pagination import Page, PageParams, page_params, paginate
-from app.schemas import AuditEntryOut, DeadJobOut, OperatorIn, OperatorOut, OperatorPatch, PasswordChangeIn
+from app.core.auth import operators
+from app.core.auth.deps import OperatorRole, any_operator, current_operator, roles
+from app.core.auth.schemas import PasswordLoginIn, RefreshIn, TokenOut
+from app.core.auth.sessions import refresh_session, revoke_sessions
+from app.core.auth.tokens import Audience, Principal
+from app.core.errors import NotFound, Unauthorized, problem_responses
+from app.core.models import AuditEntry, DeadJob, Operator
+from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.schemas import (
+    AuditEntryOut,
+    DeadJobOut,
+    OperatorIn,
+    OperatorOut,
+    OperatorPatch,
+    PasswordChangeIn,
+)
 
 TAG = "Ops: operators and audit"
 public = APIRouter(tags=[TAG])

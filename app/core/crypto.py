@@ -9,7 +9,7 @@ import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from app.config import get_settings
+from app.core.config import get_settings
 
 _NONCE = 12
 

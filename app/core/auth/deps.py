@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.sessions import revocations
-from app.auth.tokens import Audience, Principal, decode_access_token
-from app.errors import Forbidden, Unauthorized
+from app.core.auth.sessions import revocations
+from app.core.auth.tokens import Audience, Principal, decode_access_token
+from app.core.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <access token>`")
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from app import audit
-from app.auth.deps import OperatorRole
-from app.auth.passwords import MIN_LENGTH, hash_password, verify_password
-from app.auth.sessions import TokenPair, open_session, revoke_principal
-from app.auth.tokens import Audience, Principal
-from app.db import transaction
-from app.errors import Conflict, InvalidField, NotFound, Unauthorized
-from app.models import Operator
+from app.core import audit
+from app.core.auth.deps import OperatorRole
+from app.core.auth.passwords import MIN_LENGTH, hash_password, verify_password
+from app.core.auth.sessions import TokenPair, open_session, revoke_principal
+from app.core.auth.tokens import Audience, Principal
+from app.core.db import transaction
+from app.core.errors import Conflict, InvalidField, NotFound, Unauthorized
+from app.core.models import Operator
 
 
 def _snapshot(op: Operator) -> dict[str, object]:

@@ -8,8 +8,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from app.jobs import JOB_METRICS_KEY
-from app.redis_client import get_redis
+from app.core.jobs import JOB_METRICS_KEY
+from app.core.redis_client import get_redis
 
 registry = CollectorRegistry()
 http_requests = Counter(

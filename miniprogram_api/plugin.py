@@ -1,0 +1,23 @@
+"""The customer layer as the composition root sees it: `/mp/v1`, its fast lanes and bill payment."""
+
+from __future__ import annotations
+
+from app.core.plugins import Mount, Plugin
+from miniprogram_api.billpay import router_ops as billpay_ops
+from miniprogram_api.billpay import tasks as billpay_tasks
+from miniprogram_api.grab_lane import GrabLane
+from miniprogram_api.nearby_lane import NearbyLane
+from miniprogram_api.router import BUSIEST_CUSTOMER_ROUTERS, ROUTERS
+
+PLUGIN = Plugin(
+    name="miniprogram",
+    mounts=[
+        # The busiest customer areas (stores, home) come first, before the till's routes.
+        *(Mount("/mp/v1", router, rank=10) for router in ROUTERS[:BUSIEST_CUSTOMER_ROUTERS]),
+        *(Mount("/mp/v1", router, rank=30) for router in ROUTERS[BUSIEST_CUSTOMER_ROUTERS:]),
+        Mount("/ops/v1", billpay_ops.router, rank=110, guarded=True),
+    ],
+    jobs=billpay_tasks.TASKS,
+    crons=billpay_tasks.CRON_JOBS,
+    middleware=[GrabLane, NearbyLane],
+)
