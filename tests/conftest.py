@@ -33,6 +33,7 @@ from app.core.config import get_settings  # noqa: E402
 from app.core.db import close_db, db, init_db, migrate  # noqa: E402
 from app.core.redis_client import close_redis, get_redis, init_redis  # noqa: E402
 from app.main import create_app  # noqa: E402
+from campaigns.flash_runtime import runtime as flash_runtime  # noqa: E402
 
 BACKEND = "postgres" if _PG_URL else "sqlite"
 _SQLITE_FILE = _TMP / "test.sqlite3"
@@ -94,7 +95,9 @@ async def reset_state() -> None:
 
 @pytest.fixture(autouse=True)
 async def clean_state(platform: None) -> AsyncIterator[None]:
-    """Each test starts empty."""
+    """Each test starts empty, the process-wide flash cache included (campaign ids restart every test)."""
+    flash_runtime.reset()
+    flash_runtime.fast_counts.clear()
     await reset_state()
     yield
 

@@ -1,0 +1,1 @@
+"""Tests of the foundation (`app.core`) and the composition root."""

@@ -1,0 +1,1 @@
+"""Tests of the customer layer (`/mp/v1`)."""
