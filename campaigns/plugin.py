@@ -1,22 +1,23 @@
-"""The campaigns domain as the composition root sees it: routers, jobs, loops and its loyalty hooks."""
+"""The campaigns domain as the composition root sees it: routers, jobs, loops and its hooks."""
 
 from __future__ import annotations
 
 from app.core.plugins import Mount, Plugin
-from campaigns import (
-    flash_audience,
-    flash_runtime,
-    multiplier,
-    router_merchant,
-    router_ops,
-    sale_listener,
-    tasks,
-)
+from campaigns import router_merchant, router_ops
+from campaigns.flash import audience as flash_audience
+from campaigns.flash import follow as flash_follow
+from campaigns.flash import tasks as flash_tasks
+from campaigns.flash.runtime import runtime as flash_runtime
+from campaigns.lifecycle import transitions
+from campaigns.management import tasks as management_tasks
+from campaigns.types import multiplier, sale_listener
+from campaigns.types import tasks as type_tasks
 from loyalty import hooks as loyalty_hooks
 
 
 def wire() -> None:
-    """Plug the campaigns into loyalty's flows (installing replaces: calling it twice adds nothing)."""
+    """Plug the campaigns into loyalty's flows and the flash engine into the campaign lifecycle."""
+    transitions.install_listeners(flash_follow.on_transition)
     loyalty_hooks.install(
         earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
         # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
@@ -33,10 +34,10 @@ PLUGIN = Plugin(
         Mount("/merchant/v1", router_merchant.router, rank=50),
         Mount("/ops/v1", router_ops.router, rank=100, guarded=True),
     ],
-    jobs=tasks.TASKS,
-    crons=tasks.CRON_JOBS,
-    loops=tasks.LOOPS,
+    jobs=[*flash_tasks.TASKS, *type_tasks.TASKS],
+    crons=management_tasks.CRON_JOBS,
+    loops=flash_tasks.LOOPS,
     # Per-process flash caches and write-behind; it returns (after a last flush) when stopped.
-    api_loops=[flash_runtime.runtime.run],
+    api_loops=[flash_runtime.run],
     wire=wire,
 )

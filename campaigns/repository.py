@@ -10,9 +10,9 @@ from tortoise.queryset import QuerySet
 
 from app.core.pagination import PageParams, paginate
 from app.core.sql import column
-from campaigns import eligibility
+from campaigns.audience import eligibility
 from campaigns.errors import CampaignNotFound
-from campaigns.lifecycle import PUBLISHED
+from campaigns.lifecycle.table import PUBLISHED
 from campaigns.models import (
     AudienceMember,
     Campaign,

@@ -13,8 +13,10 @@ from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageParams, page_params, paginate
-from campaigns import analytics, draw, repository, service
-from campaigns.lifecycle import Action
+from campaigns import repository
+from campaigns.flash import stats as flash_stats
+from campaigns.lifecycle.table import Action
+from campaigns.management import analytics, service
 from campaigns.models import AudienceMember, BlockedMember, Campaign, CampaignStatus, CampaignType
 from campaigns.schemas import (
     AnalyticsOut,
@@ -30,6 +32,7 @@ from campaigns.schemas import (
     LiveOut,
     ReasonIn,
 )
+from campaigns.types import draw
 from campaigns.views import campaign_out
 
 router = APIRouter(tags=["Ops: campaigns"])
@@ -192,7 +195,7 @@ _lifecycle_route(Action.CANCEL, "Cancel a campaign", "Cancel a campaign that has
 async def preheat_campaign(campaign_id: int, operator: Principal = Depends(current_operator)) -> LiveOut:
     """Preheat (or refresh) now instead of waiting for the scheduled preheat before the start."""
     await service.preheat(operator, campaign_id)
-    return await analytics.live(await repository.get_campaign(campaign_id))
+    return await flash_stats.live(await repository.get_campaign(campaign_id))
 
 
 @router.get(
@@ -250,7 +253,7 @@ async def remove_audience(
 @roles(*READ)
 async def live_view(campaign_id: int) -> LiveOut:
     """Stock left, grabs per second, wins answered and persisted, right now (poll it)."""
-    return await analytics.live(await repository.get_campaign(campaign_id))
+    return await flash_stats.live(await repository.get_campaign(campaign_id))
 
 
 @router.get(
@@ -275,7 +278,7 @@ async def live_events(
     async def events() -> AsyncIterator[bytes]:
         for n in range(limit):
             campaign = await Campaign.get(id=campaign_id)
-            view = await analytics.live(campaign)
+            view = await flash_stats.live(campaign)
             yield f"id: {n}\nevent: live\ndata: {view.model_dump_json()}\n\n".encode()
             if (
                 campaign.status in (CampaignStatus.ENDED, CampaignStatus.CANCELLED)

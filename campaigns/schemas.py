@@ -38,7 +38,7 @@ class Reward(BaseModel):
 
 
 def _issuable(*rewards: Reward) -> None:
-    """Non-flash rewards are paid by `campaigns.payouts`: a voucher or gift names its catalogue benefit."""
+    """Non-flash rewards are paid by `campaigns.types.payouts`: a voucher or gift names its benefit."""
     for reward in rewards:
         if reward.kind != "points" and reward.benefit_id is None:
             raise ValueError("benefit_id: a voucher or gift reward names the catalogue benefit it issues")

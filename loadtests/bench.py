@@ -52,7 +52,7 @@ async def prepare(out: Path) -> dict[str, Any]:
     from app.core.config import get_settings
     from app.core.db import close_db, init_db
     from app.core.redis_client import close_redis, init_redis
-    from campaigns import flash
+    from campaigns.flash import grab as flash
     from loadtests import setup
 
     await init_db(get_settings())
@@ -183,8 +183,8 @@ async def script_capacity(out: Path) -> dict[str, float]:
     from app.core.config import get_settings
     from app.core.db import close_db, init_db
     from app.core.redis_client import close_redis, get_redis, init_redis
-    from campaigns.flash_engine import GRAB_SCRIPT
-    from campaigns.flash_keys import ACTIVE_SET, EVENTS_CHANNEL, campaign_keys, grab_keys
+    from campaigns.flash.engine import GRAB_SCRIPT
+    from campaigns.flash.keys import ACTIVE_SET, EVENTS_CHANNEL, campaign_keys, grab_keys
     from loadtests import setup
 
     await init_redis(get_settings())

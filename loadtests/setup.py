@@ -10,7 +10,8 @@ from typing import Any
 from app.core.auth.tokens import Audience, Principal, issue_access_token
 from app.core.models import Operator
 from app.core.timeutil import utcnow
-from campaigns import flash_install, service
+from campaigns.flash import install as flash_install
+from campaigns.management import service
 from campaigns.models import Campaign
 from campaigns.schemas import CampaignIn
 from loyalty.models import Benefit, BenefitKind, BenefitStatus, Eligibility, Funder, Member

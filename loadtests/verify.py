@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from campaigns.flash_persist import stream_backlog
+from campaigns.flash.persistence import stream_backlog
 from campaigns.models import Campaign, FlashWin
 from loyalty.models import Voucher
 

@@ -13,8 +13,12 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.ratelimit import limit_per_principal
 from app.core.timeutil import utcnow
-from campaigns import checkin, draw, payouts, referral, repository
-from campaigns.checkin import CheckinState
+from campaigns import repository
+from campaigns.types import checkin
+from campaigns.types import draw
+from campaigns.types import payouts
+from campaigns.types import referral
+from campaigns.types.checkin import CheckinState
 from campaigns.models import CampaignStatus
 from campaigns.schemas import (
     CheckinOut,

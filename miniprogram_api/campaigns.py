@@ -13,7 +13,7 @@ from app.core.ratelimit import client_ip
 from app.core.redis_client import get_redis
 from app.core.timeutil import utcnow
 from campaigns import repository
-from campaigns.flash_keys import k
+from campaigns.flash.keys import k
 from campaigns.models import FlashWin
 from campaigns.schemas import CampaignPublicOut, GrabOut, ParticipationOut, StockOut, WinOut
 from campaigns.views import public_out

@@ -11,7 +11,7 @@ from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import InvalidField, problem_responses
 from app.core.timeutil import utcnow
-from campaigns import showcase
+from campaigns.audience import showcase
 from loyalty import members, points
 from loyalty.schemas import PointsSummaryOut
 from merchants import discovery, grids

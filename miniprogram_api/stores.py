@@ -16,7 +16,7 @@ from app.core.errors import InvalidField, problem_responses
 from app.core.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
 from app.core.timeutil import utcnow
 from campaigns import repository as campaigns_repository
-from campaigns import showcase
+from campaigns.audience import showcase
 from campaigns.schemas import StoreCampaignOut
 from loyalty import members
 from loyalty import service as loyalty

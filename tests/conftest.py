@@ -33,7 +33,8 @@ from app.core.config import get_settings  # noqa: E402
 from app.core.db import close_db, db, init_db, migrate  # noqa: E402
 from app.core.redis_client import close_redis, get_redis, init_redis  # noqa: E402
 from app.main import create_app  # noqa: E402
-from campaigns.flash_runtime import runtime as flash_runtime  # noqa: E402
+from app.wiring import wire  # noqa: E402
+from campaigns.flash.runtime import runtime as flash_runtime  # noqa: E402
 
 BACKEND = "postgres" if _PG_URL else "sqlite"
 _SQLITE_FILE = _TMP / "test.sqlite3"
@@ -53,8 +54,9 @@ async def _tables() -> list[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 async def platform() -> AsyncIterator[None]:
-    """Migrate a fresh database once per session and open the shared Redis client."""
+    """Migrate a fresh database once per session, open the shared Redis client and wire the domains."""
     settings = get_settings()
+    wire()
     if BACKEND == "postgres":
         conn = await asyncpg.connect(_PG_URL.replace("postgres://", "postgresql://", 1))
         try:

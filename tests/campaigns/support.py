@@ -17,9 +17,9 @@ from app.core.auth.tokens import Audience, Principal, issue_access_token
 from app.core.models import Operator
 from app.core.redis_client import get_redis
 from app.core.timeutil import utcnow
-from campaigns import flash_persist
-from campaigns.flash_keys import GROUP, k
-from campaigns.flash_runtime import runtime
+from campaigns.flash import persistence as flash_persist
+from campaigns.flash.keys import GROUP, k
+from campaigns.flash.runtime import runtime
 from campaigns.models import FlashWin
 from loyalty.models import (
     Benefit,

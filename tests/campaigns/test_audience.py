@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from app.core.auth.tokens import Audience, Principal
 from app.core.timeutil import utcnow
-from campaigns import eligibility, service
+from campaigns.audience import eligibility
+from campaigns.management import service
 from campaigns.models import Campaign
 from campaigns.schemas import CampaignIn
 from loyalty.models import Member, MemberTag, Voucher

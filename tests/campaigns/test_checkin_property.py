@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from app.core.errors import ProblemError
 from app.core.timeutil import utcnow
-from campaigns import checkin
 from campaigns.models import Campaign, CampaignPayout, CampaignStatus, CampaignType
+from campaigns.types import checkin
 from loyalty import service
 from loyalty.models import Member, PointsAccount
 from tests.loyalty.support import assert_ledger_sound

@@ -8,8 +8,8 @@ import secrets
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaigns import draw
 from campaigns.schemas import Prize, Reward
+from campaigns.types import draw
 
 REWARD = Reward(kind="points", title="p", points=1)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 
 from app.core.redis_client import get_redis
-from campaigns import flash_audience
-from campaigns.flash_keys import k
+from campaigns.flash import audience as flash_audience
+from campaigns.flash.keys import k
 from tests.campaigns import support as ch
 from tests.helpers import login_operator, run_jobs
 from tests.loyalty.support import active_merchant, joined_member, sale

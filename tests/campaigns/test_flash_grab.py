@@ -12,8 +12,8 @@ import pytest
 
 from app.core.config import get_settings
 from app.core.redis_client import get_redis
-from campaigns.flash_keys import k
-from campaigns.flash_runtime import runtime
+from campaigns.flash.keys import k
+from campaigns.flash.runtime import runtime
 from campaigns.models import Campaign, CampaignStatus, FlashWin
 from tests.campaigns import support as ch
 

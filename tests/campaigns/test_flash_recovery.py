@@ -13,10 +13,10 @@ from tortoise.exceptions import IntegrityError
 from app.core.config import get_settings
 from app.core.models import AuditEntry
 from app.core.redis_client import get_redis
-from campaigns import tasks
-from campaigns.flash_keys import k
-from campaigns.flash_persist import Win, persist_wins
-from campaigns.flash_runtime import runtime
+from campaigns.flash import tasks
+from campaigns.flash.keys import k
+from campaigns.flash.persistence import Win, persist_wins
+from campaigns.flash.runtime import runtime
 from campaigns.models import Campaign, FlashWin
 from tests.campaigns import support as ch
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from app.core.models import AuditEntry
 from app.core.redis_client import get_redis
 from app.core.timeutil import utcnow
-from campaigns.flash_keys import k
-from campaigns.flash_persist import Win, persist_wins, write_missing
+from campaigns.flash.keys import k
+from campaigns.flash.persistence import Win, persist_wins, write_missing
 from campaigns.models import FlashWin
 from loyalty.models import Benefit, BenefitStatus, PointsAccount, Voucher
 from tests.campaigns import support as ch

@@ -16,9 +16,9 @@ import pytest
 
 from app.core.config import get_settings
 from app.core.redis_client import get_redis
-from campaigns import flash
-from campaigns.flash_keys import GROUP, k
-from campaigns.flash_persist import stream_backlog
+from campaigns.flash import grab as flash
+from campaigns.flash.keys import GROUP, k
+from campaigns.flash.persistence import stream_backlog
 from campaigns.models import Campaign, FlashWin
 from tests.campaigns import support as ch
 

@@ -15,8 +15,8 @@ from app.core.auth.tokens import Audience, Principal
 from app.core.errors import ProblemError
 from app.core.models import AuditEntry
 from app.core.timeutil import utcnow
-from campaigns import service
-from campaigns.lifecycle import Action
+from campaigns.lifecycle.table import Action
+from campaigns.management import service
 from campaigns.models import Campaign
 from campaigns.schemas import CampaignIn, CampaignPatch
 
@@ -35,7 +35,7 @@ STEPS = st.one_of(
     st.tuples(st.just("clock"), st.just(AUTHOR)),
 )
 
-# The expected lifecycle, written independently of campaigns.lifecycle.
+# The expected lifecycle, written independently of campaigns.lifecycle.table.
 MOVES = {
     ("draft", "edit"): "draft",
     ("pending_approval", "edit"): "pending_approval",

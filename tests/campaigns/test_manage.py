@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 
 from app.core.models import AuditEntry
 from app.core.timeutil import utcnow
-from campaigns import service
+from campaigns.management import service
 from campaigns.models import Campaign, CampaignStatus
 from merchants.models import Merchant
 from tests.campaigns import support as ch

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from campaigns import clawback, sale_listener, spend_and_get
 from campaigns.models import CampaignPayout, Referral
+from campaigns.types import clawback, sale_listener, spend_and_get
 from loyalty.models import Voucher, VoucherStatus
 from tests.campaigns import support as ch
 from tests.campaigns.test_types import live, live_body, points_reward

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 
-from campaigns.flash_runtime import runtime
+from campaigns.flash.runtime import runtime
 from merchants.models import Branch, Merchant, Store
 from tests.campaigns import support as ch
 from tests.loyalty.support import active_merchant

@@ -14,9 +14,9 @@ import pytest
 
 from app.core.models import AuditEntry
 from app.core.timeutil import utcnow
-from campaigns import checkin, draw, multiplier, referral, spend_and_get
-from campaigns import service as campaign_service
+from campaigns.management import service as campaign_service
 from campaigns.models import Campaign, CampaignPayout, CheckIn, Draw, DrawPrize, Referral
+from campaigns.types import checkin, draw, multiplier, referral, spend_and_get
 from loyalty import service
 from loyalty.models import Member, PointsAccount, Voucher
 from loyalty.sales import merchant_terms
@@ -356,7 +356,7 @@ async def test_draws_follow_the_committed_seed_and_cost_points(
     assert [d["sequence"] for d in draws] == [1, 2, 3, 4, 5, 6]
     assert {d["verified"] for d in draws} == {True}
     won_points = 0
-    for d in draws:  # recomputed independently of campaigns.draw
+    for d in draws:  # recomputed independently of campaigns.types.draw
         mac = hmac.new(seed.encode(), d["reference"].encode(), hashlib.sha256).hexdigest()
         roll = int(mac[:16], 16) % 1_000_000
         assert (mac, roll) == (d["digest"], d["roll"])

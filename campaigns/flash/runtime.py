@@ -28,10 +28,10 @@ from redis.exceptions import RedisError
 
 from app.core.config import get_settings
 from app.core.redis_client import get_redis
-from campaigns.flash_engine import ENDED, NOT_STARTED, SOLD_OUT, CampaignState, GrabAnswer
-from campaigns.flash_install import ensure_loaded
-from campaigns.flash_keys import EVENTS_CHANNEL, k
-from campaigns.flash_persist import Win, write_missing
+from campaigns.flash.engine import ENDED, NOT_STARTED, SOLD_OUT, CampaignState, GrabAnswer
+from campaigns.flash.install import ensure_loaded
+from campaigns.flash.keys import EVENTS_CHANNEL, k
+from campaigns.flash.persistence import Win, write_missing
 from campaigns.models import Campaign, CampaignStatus, CampaignType
 
 log = logging.getLogger("linli.campaigns.flash")

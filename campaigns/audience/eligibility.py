@@ -10,7 +10,7 @@ The grab script evaluates eligibility from three things loaded at preheat:
 The eligible set is the intersection of the sources in `_SOURCES`: the campaign's explicit audience
 list, the members of any of the targeted tiers and the members holding every targeted tag (both from
 loyalty's member pool, joined members only). Tiers and tags are read at preheat and followed after:
-loyalty tells `campaigns.flash_audience` when a member's tier or tags change, and it puts the member
+loyalty tells `campaigns.flash.audience` when a member's tier or tags change, and it puts the member
 into the loaded campaigns' sets or takes them out (a whole tag import reloads the sets).
 """
 

@@ -22,8 +22,8 @@ import logging
 from app.core.db import transaction
 from app.core.sql import column
 from app.core.timeutil import utcnow
-from campaigns import payouts
 from campaigns.models import Campaign, CampaignPayout, CampaignType, PayoutReason, Referral, ReferralStatus
+from campaigns.types import payouts
 from loyalty import service as loyalty
 from loyalty.models import Sale, SaleStatus
 

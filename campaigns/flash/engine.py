@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.redis_client import LuaScript
-from campaigns.flash_keys import EVENTS_CHANNEL, grab_keys
+from campaigns.flash.keys import EVENTS_CHANNEL, grab_keys
 
 GRAB_SCRIPT = LuaScript.from_file(Path(__file__).with_name("grab.lua"))
 MAX_BATCH = 256

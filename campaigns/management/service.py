@@ -13,10 +13,13 @@ from app.core.db import on_commit, transaction
 from app.core.errors import InvalidField, NotFound
 from app.core.sql import column
 from app.core.timeutil import utcnow
-from campaigns import eligibility, flash_install, repository, transitions
+from campaigns import repository
+from campaigns.audience import eligibility
 from campaigns.errors import FourEyesViolation, InvalidTransition, NotEditable, NotFlash, VersionConflict
-from campaigns.flash_persist import VOUCHER_KINDS
-from campaigns.lifecycle import RUNNING, Action, next_status
+from campaigns.flash import install as flash_install
+from campaigns.flash.persistence import VOUCHER_KINDS
+from campaigns.lifecycle import transitions
+from campaigns.lifecycle.table import RUNNING, Action, next_status
 from campaigns.models import (
     AudienceMember,
     BlockedMember,

@@ -10,8 +10,8 @@ from redis.exceptions import RedisError
 from app.core.config import get_settings
 from app.core.errors import InvalidField, RateLimited
 from campaigns.errors import CampaignNotFound, CampaignUnavailable
-from campaigns.flash_engine import ENDED, NOT_STARTED, OK, SOLD_OUT, GrabAnswer, batcher
-from campaigns.flash_runtime import runtime
+from campaigns.flash.engine import ENDED, NOT_STARTED, OK, SOLD_OUT, GrabAnswer, batcher
+from campaigns.flash.runtime import runtime
 from campaigns.models import CampaignStatus
 
 _HIDDEN = (CampaignStatus.DRAFT, CampaignStatus.PENDING_APPROVAL)

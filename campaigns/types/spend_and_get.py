@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 
 from app.core.jobs import job
-from campaigns import payouts
 from campaigns.models import CampaignType, PayoutReason
+from campaigns.types import payouts
 from loyalty.models import Member, Sale, SaleStatus
 
 log = logging.getLogger("linli.campaigns")

@@ -16,8 +16,9 @@ import secrets
 
 from app.core.jobs import job
 from app.core.redis_client import LuaScript, get_redis
-from campaigns import eligibility, flash_install
-from campaigns.flash_keys import ACTIVE_SET, PLACEHOLDER, k
+from campaigns.audience import eligibility
+from campaigns.flash import install as flash_install
+from campaigns.flash.keys import ACTIVE_SET, PLACEHOLDER, k
 from campaigns.models import AudienceMember, Campaign
 from loyalty.models import Member
 

@@ -24,9 +24,10 @@ from decimal import Decimal
 
 from app.core.jobs import job
 from app.core.timeutil import business_day
-from campaigns import budget, payouts
+from campaigns.lifecycle import budget
 from campaigns.models import Campaign, CampaignPayout, CampaignType, PayoutReason
 from campaigns.schemas import Reward
+from campaigns.types import payouts
 from loyalty.models import Member, Sale, SaleStatus
 from loyalty.sales import merchant_terms, sale_points
 from loyalty.tiers import earn_percent

@@ -23,7 +23,6 @@ from app.core.auth.tokens import Principal
 from app.core.db import transaction
 from app.core.jobs import job
 from app.core.timeutil import utcnow
-from campaigns import payouts
 from campaigns.errors import NoReferralCampaign, ReferralCodeNotFound, ReferralNotAllowed
 from campaigns.models import (
     Campaign,
@@ -33,6 +32,7 @@ from campaigns.models import (
     ReferralCode,
     ReferralStatus,
 )
+from campaigns.types import payouts
 from loyalty.models import Member, Sale, SaleStatus
 
 log = logging.getLogger("linli.campaigns")

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from app.core import audit
 from app.core.auth.tokens import Principal
-from app.core.config import get_settings
 from app.core.db import on_commit
-from app.core.jobs import enqueue
-from app.core.timeutil import utcnow
-from campaigns import flash_install, showcase
+from campaigns.audience import showcase
 from campaigns.errors import InvalidTransition
-from campaigns.lifecycle import Action, next_status
-from campaigns.models import Campaign, CampaignStatus, CampaignType
+from campaigns.lifecycle.table import Action, next_status
+from campaigns.models import Campaign, CampaignStatus
 
 log = logging.getLogger("linli.campaigns")
+
+# Told of every transition inside its transaction (the flash engine follows its campaigns this way), so
+# the lifecycle needs to know nothing of what follows it.
+TransitionListener = Callable[[Campaign, CampaignStatus], Awaitable[None]]
+_listeners: list[TransitionListener] = []
+
+
+def install_listeners(*listeners: TransitionListener) -> None:
+    """Set who is told of every transition (installing replaces: calling it twice adds nothing)."""
+    _listeners[:] = listeners
 
 
 async def apply(
@@ -51,28 +59,9 @@ async def apply(
     )
     if not on_commit(showcase.changed):
         await showcase.changed()
-    if campaign.type == CampaignType.FLASH:
-        await _sync_engine(campaign, target)
+    for listener in _listeners:
+        await listener(campaign, target)
     return await Campaign.get(id=campaign.id)
-
-
-async def _sync_engine(campaign: Campaign, target: CampaignStatus) -> None:
-    campaign_id = campaign.id
-    if target == CampaignStatus.APPROVED:
-        lead = timedelta(seconds=get_settings().flash_preheat_seconds)
-        if campaign.starts_at - lead <= utcnow():
-            from campaigns.tasks import preheat
-
-            await enqueue(preheat, campaign_id)
-        return
-
-    async def sync() -> None:
-        if target in (CampaignStatus.PENDING_APPROVAL, CampaignStatus.CANCELLED, CampaignStatus.DRAFT):
-            await flash_install.unload(campaign_id)
-        await flash_install.sync_state(campaign_id, target)
-
-    if not on_commit(sync):
-        await sync()
 
 
 async def end_for_budget(campaign_id: int) -> None:

@@ -15,9 +15,10 @@ from tortoise.exceptions import IntegrityError
 
 from app.core.db import transaction
 from app.core.timeutil import business_day, utcnow
-from campaigns import payouts, repository
+from campaigns import repository
 from campaigns.errors import CampaignNotRunning, WrongCampaignType
 from campaigns.models import Campaign, CampaignStatus, CampaignType, CheckIn, PayoutReason
+from campaigns.types import payouts
 from loyalty.models import Member
 
 HISTORY_DAYS = 62

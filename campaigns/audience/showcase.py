@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from app.core.redis_client import get_redis
-from campaigns import eligibility
+from campaigns.audience import eligibility
 from campaigns.models import AudienceMember, Campaign, CampaignStatus
 from loyalty.models import Member
 

@@ -27,7 +27,8 @@ from tortoise.expressions import Q
 from app.core.db import transaction
 from app.core.errors import ProblemError
 from app.core.timeutil import business_day
-from campaigns import budget, eligibility, transitions
+from campaigns.audience import eligibility
+from campaigns.lifecycle import budget, transitions
 from campaigns.models import (
     AudienceMember,
     Campaign,
@@ -46,7 +47,7 @@ from merchants.models import Merchant
 log = logging.getLogger("linli.campaigns")
 
 ATTEMPTS = 5
-WINDOW_CLOSED = "window_closed"  # campaigns.transitions' end reason when the clock ends a campaign
+WINDOW_CLOSED = "window_closed"  # campaigns.lifecycle.transitions' end reason when the clock ends a campaign
 
 
 class PayoutOutcome(StrEnum):
@@ -126,7 +127,7 @@ def _names(merchant: Merchant, merchants: set[int], categories: list[str], grids
 
 
 async def admitted(campaign: Campaign, member: Member, at: datetime) -> bool:
-    """Whether the member belongs to the campaign's audience (`campaigns.eligibility` rules)."""
+    """Whether the member belongs to the campaign's audience (`campaigns.audience.eligibility` rules)."""
     listed = bool(campaign.audience.get("member_list")) and await AudienceMember.exists(
         campaign_id=campaign.id, member_id=member.id
     )

@@ -4,7 +4,7 @@ per campaign type: a sale is the platform's most frequent write) and after each 
 from __future__ import annotations
 
 from app.core.jobs import job
-from campaigns import clawback, multiplier, referral, spend_and_get
+from campaigns.types import clawback, multiplier, referral, spend_and_get
 from loyalty.models import Sale, SaleStatus
 
 

@@ -25,10 +25,11 @@ from tortoise.expressions import F
 
 from app.core.db import transaction
 from app.core.timeutil import business_day, utcnow
-from campaigns import payouts, repository
+from campaigns import repository
 from campaigns.errors import CampaignNotRunning, LimitReached, WrongCampaignType
 from campaigns.models import Campaign, CampaignStatus, CampaignType, Draw, DrawPrize, PayoutReason
 from campaigns.schemas import DrawVerificationOut, LuckyDrawConfig, Prize, PrizeAuditOut
+from campaigns.types import payouts
 from loyalty import service as loyalty
 from loyalty.models import Member
 

@@ -32,9 +32,9 @@ from app.core.config import get_settings
 from app.core.db import db, dialect, on_commit, transaction
 from app.core.errors import ProblemError
 from app.core.redis_client import get_redis
-from campaigns import budget, transitions
-from campaigns.flash_engine import GrabAnswer
-from campaigns.flash_keys import ACTIVE_SET, GROUP, k
+from campaigns.flash.engine import GrabAnswer
+from campaigns.flash.keys import ACTIVE_SET, GROUP, k
+from campaigns.lifecycle import budget, transitions
 from campaigns.models import Campaign, Funder
 from loyalty import service as loyalty
 from loyalty.service import IssueOutcome, VoucherGrant

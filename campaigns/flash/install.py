@@ -25,9 +25,11 @@ from app.core.config import get_settings
 from app.core.redis_client import LuaScript, get_redis
 from app.core.sql import column
 from app.core.timeutil import BUSINESS_TZ, utcnow
-from campaigns import budget, eligibility, flash_persist
-from campaigns.flash_keys import ACTIVE_SET, EVENTS_CHANNEL, GROUP, PLACEHOLDER, campaign_keys, k, lock_key
-from campaigns.lifecycle import RUNNING
+from campaigns.audience import eligibility
+from campaigns.flash import persistence as flash_persist
+from campaigns.flash.keys import ACTIVE_SET, EVENTS_CHANNEL, GROUP, PLACEHOLDER, campaign_keys, k, lock_key
+from campaigns.lifecycle import budget
+from campaigns.lifecycle.table import RUNNING
 from campaigns.models import BlockedMember, Campaign, CampaignStats, CampaignStatus, CampaignType, FlashWin
 
 log = logging.getLogger("linli.campaigns.flash")
