@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 OUT = ROOT / "loadtests" / "out"
 MEMBERS = 1000
-ACTIVITY_RESOLUTION = timedelta(minutes=5)  # merchants.onboarding.ACTIVITY_RESOLUTION
+ACTIVITY_RESOLUTION = timedelta(minutes=5)  # merchants.grids.ACTIVITY_RESOLUTION
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

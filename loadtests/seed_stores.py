@@ -19,7 +19,7 @@ from tqdm import tqdm
 from app.core.config import get_settings
 from app.core.db import close_db, db, dialect, init_db
 from app.core.redis_client import close_redis, init_redis
-from merchants import discovery
+from merchants.discovery import index as discovery
 from merchants.models import Branch, Category, Merchant, MerchantStatus, Store
 from merchants.validation import credit_code_check_char
 

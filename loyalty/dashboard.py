@@ -4,7 +4,7 @@ Per merchant: members known to it, sales recorded (count and fen, refunds exclud
 those sales, points paid at its till (reversals excluded), vouchers redeemed there (reversals excluded)
 and its last loyalty activity. One grouped query per table over the page's merchant ids, each served by
 a `(merchant_id, …)` index. The merchant's `last_activity_at` column, which the inactivity flag reads,
-is moved on by every scan, sale and redemption (`merchants.onboarding.record_activity`).
+is moved on by every scan, sale and redemption (`merchants.grids.record_activity`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from app.core.db import transaction
 from app.core.timeutil import business_day, business_day_bounds, utcnow
 from loyalty.errors import MemberNotFound, MemberNotJoined, PhoneTaken
 from loyalty.models import Member, PointsAccount, Tier
-from merchants.onboarding import record_activity
+from merchants.grids import record_activity
 
 
 async def member_for_identity(identity: Identity) -> Member:

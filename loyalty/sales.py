@@ -35,8 +35,8 @@ from loyalty.errors import (
 from loyalty.ledger import EarnSource, SpendPurpose
 from loyalty.models import AccountKind, Journal, PaymentStatus, PointsPayment, Sale, SaleStatus
 from loyalty.tiers import earn_percent
+from merchants.grids import recently_active
 from merchants.models import MerchantStatus
-from merchants.onboarding import recently_active
 
 MAX_MULTIPLIER = Decimal(10)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.core.plugins import Mount, Plugin
-from merchants import cli, router_merchant, router_ops, tasks
+from merchants import router_merchant, router_ops
+from merchants.discovery import cli, tasks
 
 PLUGIN = Plugin(
     name="merchants",

@@ -6,10 +6,17 @@ from dataclasses import dataclass
 
 from tortoise.queryset import QuerySet
 
-from app.core.auth.deps import OperatorRole
+from app.core.auth.deps import OperatorRole, StaffRole
 from app.core.auth.tokens import Principal
-from app.core.crypto import lookup_hash
-from merchants.errors import BranchNotFound, ChangeNotFound, MerchantNotFound, StaffNotFound, StoreNotFound
+from app.core.crypto import encrypt, lookup_hash
+from merchants.errors import (
+    BranchNotFound,
+    ChangeNotFound,
+    MerchantNotFound,
+    StaffNotFound,
+    StaffPhoneTaken,
+    StoreNotFound,
+)
 from merchants.models import Branch, ChangeStatus, GridManager, Merchant, MerchantChange, Staff, Store
 
 
@@ -109,3 +116,17 @@ async def get_staff(merchant_id: int, staff_id: int) -> Staff:
 async def find_staff_by_phone(phone: str) -> Staff | None:
     """The staff account for a login phone."""
     return await Staff.get_or_none(phone_hash=lookup_hash(phone))
+
+
+async def new_staff(merchant: Merchant, phone: str, name: str, role: StaffRole, password_hash: str) -> Staff:
+    """A staff account at a merchant (the phone must be free)."""
+    if await Staff.exists(phone_hash=lookup_hash(phone)):
+        raise StaffPhoneTaken("a staff account with this phone exists")
+    return await Staff.create(
+        merchant=merchant,
+        phone_hash=lookup_hash(phone),
+        phone_enc=encrypt(phone),
+        name=name,
+        role=role.value,
+        password_hash=password_hash,
+    )

@@ -11,7 +11,11 @@ from app.core.auth.sessions import refresh_session, revoke_sessions
 from app.core.auth.tokens import Audience, Principal
 from app.core.errors import Forbidden, problem_responses
 from app.core.pagination import Page, PageParams, page_params, paginate
-from merchants import onboarding, qr, repository, service, storage, views
+from merchants import repository, views
+from merchants.discovery import qr
+from merchants.onboarding import applications as onboarding
+from merchants.onboarding import storage
+from merchants.onboarding.storage import image_responses
 from merchants.schemas import (
     ApplicationIn,
     MeOut,
@@ -23,7 +27,7 @@ from merchants.schemas import (
     StaffOut,
     StoreOut,
 )
-from merchants.storage import image_responses
+from merchants.staff import accounts
 
 router = APIRouter()
 AUTH_TAG = "Merchant console: auth and staff"
@@ -53,7 +57,7 @@ def _is_owner(staff: Principal) -> bool:
 )
 async def signup(body: MerchantSignupIn) -> TokenOut:
     """Create a draft merchant and its owner account; returns the owner's tokens."""
-    _, tokens = await service.sign_up(body.business_name, body.owner_name, body.phone, body.password)
+    _, tokens = await accounts.sign_up(body.business_name, body.owner_name, body.phone, body.password)
     return TokenOut.of(tokens)
 
 
@@ -66,7 +70,7 @@ async def signup(body: MerchantSignupIn) -> TokenOut:
 )
 async def login(body: StaffLoginIn) -> TokenOut:
     """Exchange a staff member's phone and password for tokens scoped to their merchant."""
-    return TokenOut.of(await service.login(body.phone, body.password))
+    return TokenOut.of(await accounts.login(body.phone, body.password))
 
 
 @router.post(
@@ -78,7 +82,7 @@ async def login(body: StaffLoginIn) -> TokenOut:
 )
 async def refresh(body: RefreshIn) -> TokenOut:
     """Swap a refresh token for a new token pair."""
-    return TokenOut.of(await refresh_session(Audience.STAFF, body.refresh_token, service.staff_claims))
+    return TokenOut.of(await refresh_session(Audience.STAFF, body.refresh_token, accounts.staff_claims))
 
 
 @router.post(
@@ -95,7 +99,7 @@ async def me(staff: Principal = Depends(current_staff)) -> MeOut:
     merchant = await repository.get_merchant(_merchant_id(staff))
     member = await repository.get_staff(_merchant_id(staff), staff.id)
     return MeOut(
-        staff=service.staff_out(member),
+        staff=accounts.staff_out(member),
         merchant_id=merchant.id,
         merchant_name=merchant.name,
         merchant_status=merchant.status.value,
@@ -108,7 +112,7 @@ async def list_staff(
 ) -> Page[StaffOut]:
     """Staff of the caller's merchant."""
     rows, cursor = await paginate(repository.staff_of(_merchant_id(staff)), page)
-    return Page(items=[service.staff_out(r) for r in rows], next_cursor=cursor)
+    return Page(items=[accounts.staff_out(r) for r in rows], next_cursor=cursor)
 
 
 @router.get(
@@ -120,7 +124,7 @@ async def list_staff(
 )
 async def get_staff(staff_id: int, staff: Principal = Depends(current_staff)) -> StaffOut:
     """A staff member of the caller's merchant."""
-    return service.staff_out(await repository.get_staff(_merchant_id(staff), staff_id))
+    return accounts.staff_out(await repository.get_staff(_merchant_id(staff), staff_id))
 
 
 @router.post(
@@ -136,8 +140,8 @@ async def get_staff(staff_id: int, staff: Principal = Depends(current_staff)) ->
 )
 async def invite_staff(body: StaffInviteIn, owner: Principal = Depends(owner_only)) -> StaffOut:
     """Add a staff member to the caller's merchant."""
-    staff = await service.invite_staff(owner, body.phone, body.name, StaffRole(body.role), body.password)
-    return service.staff_out(staff)
+    staff = await accounts.invite_staff(owner, body.phone, body.name, StaffRole(body.role), body.password)
+    return accounts.staff_out(staff)
 
 
 @router.delete(
@@ -149,7 +153,7 @@ async def invite_staff(body: StaffInviteIn, owner: Principal = Depends(owner_onl
 )
 async def remove_staff(staff_id: int, owner: Principal = Depends(owner_only)) -> None:
     """Deactivate a staff member; their sessions end at once."""
-    await service.remove_staff(owner, staff_id)
+    await accounts.remove_staff(owner, staff_id)
 
 
 # -- application and profile ---------------------------------------------------------------------
@@ -233,7 +237,7 @@ async def upload_licence(
 async def get_licence(staff: Principal = Depends(owner_or_manager)) -> Response:
     """The licence image in force."""
     merchant = await repository.get_merchant(_merchant_id(staff))
-    return await service.licence_response(merchant)
+    return await onboarding.licence_response(merchant)
 
 
 # -- stores and QR codes ---------------------------------------------------------------------------

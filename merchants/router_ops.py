@@ -10,8 +10,11 @@ from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import Page, PageParams, page_params, paginate
-from merchants import grids, onboarding, repository, service, views
+from merchants import repository, views
+from merchants.grids import service as grids
 from merchants.models import Branch, Merchant, MerchantChange, MerchantStatus
+from merchants.onboarding import applications as onboarding
+from merchants.onboarding.storage import image_responses
 from merchants.repository import OpsScope
 from merchants.schemas import (
     BranchIn,
@@ -28,7 +31,6 @@ from merchants.schemas import (
     OpsApplicationIn,
     ReasonIn,
 )
-from merchants.storage import image_responses
 
 router = APIRouter()
 GRID_TAG = "Ops: branches and grids"
@@ -315,7 +317,7 @@ async def get_merchant(merchant_id: int, scope: OpsScope = Depends(scope_of)) ->
 @roles(GM)
 async def get_licence(merchant_id: int, scope: OpsScope = Depends(scope_of)) -> Response:
     """The business licence for review."""
-    return await service.licence_response(await repository.merchant_for_ops(scope, merchant_id))
+    return await onboarding.licence_response(await repository.merchant_for_ops(scope, merchant_id))
 
 
 async def _reviewed(merchant_id: int) -> MerchantOut:

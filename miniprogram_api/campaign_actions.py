@@ -14,11 +14,6 @@ from app.core.idempotency import idempotent
 from app.core.ratelimit import limit_per_principal
 from app.core.timeutil import utcnow
 from campaigns import repository
-from campaigns.types import checkin
-from campaigns.types import draw
-from campaigns.types import payouts
-from campaigns.types import referral
-from campaigns.types.checkin import CheckinState
 from campaigns.models import CampaignStatus
 from campaigns.schemas import (
     CheckinOut,
@@ -31,6 +26,8 @@ from campaigns.schemas import (
     ReferralAcceptIn,
     ReferralOut,
 )
+from campaigns.types import checkin, draw, payouts, referral
+from campaigns.types.checkin import CheckinState
 from loyalty.models import Member
 
 router = APIRouter(tags=["Mini-program: campaigns"])

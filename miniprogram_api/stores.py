@@ -20,7 +20,7 @@ from campaigns.audience import showcase
 from campaigns.schemas import StoreCampaignOut
 from loyalty import members
 from loyalty import service as loyalty
-from merchants import discovery, public
+from merchants import discovery
 from merchants.models import Category
 from merchants.schemas import ScanIn, StoreDetailOut, StoreNearbyOut
 from merchants.validation import CHINA_LAT, CHINA_LNG
@@ -131,7 +131,7 @@ async def store_detail(
 ) -> StorePageOut:
     """Name, category, address, hours, photos, description, the distance from the given point and the
     campaigns live at the store that the caller may join (without a token: those open to everyone)."""
-    return await _with_campaigns(await public.store_detail(store_id, lat, lng), member)
+    return await _with_campaigns(await discovery.store_detail(store_id, lat, lng), member)
 
 
 @router.post(
@@ -150,7 +150,7 @@ async def scan(body: ScanIn, member: Principal | None = Depends(optional_member)
 
     Works without a token too (a customer who has not logged in yet still sees the store).
     """
-    store = await public.scan(body.payload)
+    store = await discovery.scan(body.payload)
     if member is not None:
         await loyalty.note_store_scan(member.id, store.merchant_id)
     return await _with_campaigns(store, member)

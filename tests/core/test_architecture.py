@@ -60,4 +60,3 @@ def test_the_cycle_finder_sees_a_cycle() -> None:
     graph.add_import(importer="a.two", imported="a.three")
     graph.add_import(importer="a.three", imported="a.one")
     assert cycles(graph) == [["a.one", "a.three", "a.two"]]
-

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from merchants.qr import png
+from merchants.discovery.qr import png
 from merchants.validation import credit_code_check_char
 from tests.helpers import next_phone, signup_merchant
 

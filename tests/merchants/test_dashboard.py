@@ -7,9 +7,9 @@ from datetime import timedelta
 import httpx
 
 from app.core.timeutil import utcnow
-from merchants import grids
+from merchants.grids import record_activity
+from merchants.grids import service as grids
 from merchants.models import Merchant
-from merchants.onboarding import record_activity
 from tests.helpers import login_operator
 from tests.merchants.support import active_merchant, create_branch, draft_merchant
 

@@ -9,7 +9,8 @@ import sys
 import httpx
 
 from app.core.redis_client import get_redis
-from merchants import discovery, tasks
+from merchants.discovery import index as discovery
+from merchants.discovery import tasks
 from tests.helpers import login_member, login_operator, run_jobs
 from tests.merchants.support import CENTRE, active_merchant, create_branch, draft_merchant, nearby_ids, offset
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.core.models import AuditEntry
 from merchants.models import Merchant, MerchantChange, Staff, Store
-from merchants.storage import MAX_IMAGE_BYTES
+from merchants.onboarding.storage import MAX_IMAGE_BYTES
 from tests.helpers import PASSWORD, bearer, login_operator, next_phone, signup_merchant
 from tests.merchants.support import (
     CENTRE,

@@ -90,7 +90,7 @@ async def test_index_answers_like_the_database(
     import orjson
 
     from app.core.redis_client import get_redis
-    from merchants import discovery
+    from merchants.discovery import index as discovery
     from merchants.models import Store
     from tests.merchants.support import CENTRE, offset
 

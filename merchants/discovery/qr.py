@@ -21,7 +21,7 @@ from app.core.crypto import sign
 from app.core.db import transaction
 from app.core.timeutil import utcnow
 from merchants import repository
-from merchants.discovery import VISIBLE
+from merchants.discovery.index import VISIBLE
 from merchants.errors import QrInvalid, QrNotIssued, QrRevoked, StoreNotFound
 from merchants.models import Merchant, Store
 

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from app.core import redis_autopipeline as autopipeline
+from app.core.jobs import enqueue, job
 from app.core.redis_client import LuaScript, get_redis, key
 from app.core.timeutil import utcnow
 from merchants.models import Category, Merchant, MerchantStatus, Store
@@ -308,8 +309,6 @@ async def _nearby_from_database_page(
 
 async def ask_rebuild() -> None:
     """Ask a worker to rebuild the index (at most once a minute, however many requests notice)."""
-    from app.core.jobs import enqueue
-    from merchants.tasks import rebuild_geo_index
 
     if await get_redis().set(REBUILD_ASKED, "1", nx=True, ex=60):
         await enqueue(rebuild_geo_index)
@@ -347,3 +346,15 @@ async def summaries(store_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         return {}
     raw = await get_redis().hmget(SUMMARIES, [str(i) for i in ids])  # type: ignore[misc]
     return {i: orjson.loads(r) for i, r in zip(ids, raw, strict=True) if r}
+
+
+@job("merchants.sync_store_index")
+async def sync_store_index(merchant_id: int) -> None:
+    """Re-read a merchant's stores and put them in (or take them out of) the nearby index."""
+    await sync_merchant(merchant_id)
+
+
+@job("merchants.rebuild_geo_index", max_tries=3)
+async def rebuild_geo_index() -> int | None:
+    """Rebuild the whole nearby index from the database."""
+    return await rebuild_index()

@@ -11,7 +11,7 @@ from app.core.config import Settings
 async def cmd_rebuild_geo(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the nearby index in Redis from the database."""
     from app.core.cli_support import with_stores
-    from merchants import discovery
+    from merchants.discovery import index as discovery
 
     async def run() -> int:
         count = await discovery.rebuild_index()

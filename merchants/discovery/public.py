@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from merchants import qr
-from merchants.discovery import is_visible, summary_of
+from merchants.discovery import qr
+from merchants.discovery.index import is_visible, summary_of
 from merchants.errors import StoreNotFound
 from merchants.models import Merchant, Store
 from merchants.schemas import StoreDetailOut

@@ -1,4 +1,4 @@
-"""Merchant jobs: keep the nearby index in step with the database, and rebuild it when Redis lost it."""
+"""Nearby-index jobs: keep it in step with the database, and rebuild it when Redis lost it."""
 
 from __future__ import annotations
 
@@ -7,38 +7,20 @@ from typing import Any
 
 from arq.cron import CronJob, cron
 
-from app.core.jobs import Job, job
+from app.core.jobs import Job
+from merchants.discovery import index as discovery
+from merchants.discovery.index import rebuild_geo_index, sync_store_index
 
 log = logging.getLogger("linli.merchants.tasks")
 
 
-@job("merchants.sync_store_index")
-async def sync_store_index(merchant_id: int) -> None:
-    """Re-read a merchant's stores and put them in (or take them out of) the nearby index."""
-    from merchants import discovery
-
-    await discovery.sync_merchant(merchant_id)
-
-
-@job("merchants.rebuild_geo_index", max_tries=3)
-async def rebuild_geo_index() -> int | None:
-    """Rebuild the whole nearby index from the database."""
-    from merchants import discovery
-
-    return await discovery.rebuild_index()
-
-
 async def _ensure_geo_index(ctx: dict[str, Any]) -> None:
-    from merchants import discovery
-
     if not await discovery.index_present():
         log.warning("store geo index missing: rebuilding")
         await discovery.rebuild_index()
 
 
 async def _nightly_geo_rebuild(ctx: dict[str, Any]) -> None:
-    from merchants import discovery
-
     # Also lays the index out again in geohash order, which the day's edits have scattered.
     await discovery.rebuild_index()
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from typing import Any
 
+from fastapi.responses import Response
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 
 from app.core import audit
 from app.core.auth.deps import StaffRole
@@ -20,9 +19,12 @@ from app.core.auth.passwords import hash_password
 from app.core.auth.tokens import Principal
 from app.core.crypto import encrypt
 from app.core.db import on_commit, transaction
+from app.core.errors import NotFound
 from app.core.jobs import enqueue
 from app.core.timeutil import utcnow
-from merchants import discovery, grids, repository
+from merchants import repository
+from merchants.discovery import index as discovery
+from merchants.discovery.index import sync_store_index
 from merchants.errors import (
     ApplicationIncomplete,
     ChangePending,
@@ -31,9 +33,10 @@ from merchants.errors import (
     OutsideYourGrids,
     UnderReview,
 )
+from merchants.grids import service as grids
 from merchants.models import ChangeStatus, Merchant, MerchantChange, MerchantStatus, Staff, Store
+from merchants.onboarding import storage
 from merchants.repository import OpsScope
-from merchants.tasks import sync_store_index
 
 # Legal fields of an active merchant go back through review; the rest applies at once.
 LEGAL_FIELDS = frozenset(
@@ -67,7 +70,6 @@ REQUIRED_TO_SUBMIT = (
     "hours",
 )
 # How stale a merchant's last activity may get before a new scan, sale or redemption writes it again.
-ACTIVITY_RESOLUTION = timedelta(minutes=5)
 EDITABLE = (MerchantStatus.DRAFT, MerchantStatus.REJECTED)
 SERVING = (MerchantStatus.ACTIVE, MerchantStatus.SUSPENDED)
 _MERCHANT_COLUMNS = {
@@ -161,10 +163,8 @@ async def create_merchant(
     name: str, owner_phone: str, owner_name: str, password_hash: str
 ) -> tuple[Merchant, Staff]:
     """A draft merchant, its owner account and its (empty) first store, inside the caller's transaction."""
-    from merchants.service import new_staff
-
     merchant = await Merchant.create(name=name)
-    owner = await new_staff(merchant, owner_phone, owner_name, StaffRole.OWNER, password_hash)
+    owner = await repository.new_staff(merchant, owner_phone, owner_name, StaffRole.OWNER, password_hash)
     await Store.create(merchant=merchant, name=name)
     return merchant, owner
 
@@ -390,17 +390,11 @@ async def override_grid(actor: Principal, merchant_id: int, grid_id: int | None)
         )
 
 
-def recently_active(last_activity_at: datetime | None, at: datetime) -> bool:
-    """Whether activity at `at` is already recorded closely enough (within `ACTIVITY_RESOLUTION`)."""
-    return last_activity_at is not None and last_activity_at >= at - ACTIVITY_RESOLUTION
-
-
-async def record_activity(merchant_id: int, at: datetime | None = None) -> None:
-    """Note business activity at a merchant (scans, sales, redemptions): feeds the grid dashboard.
-
-    Cheap on the hot path: the merchant row is written only when its last activity is older than
-    `ACTIVITY_RESOLUTION`, so a busy till writes it a few times an hour, not once per sale.
-    """
-    at = at or utcnow()
-    stale = Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at - ACTIVITY_RESOLUTION)
-    await Merchant.filter(stale, id=merchant_id).update(last_activity_at=at)
+async def licence_response(merchant: Merchant) -> Response:
+    """The merchant's licence image as an HTTP response."""
+    if merchant.licence_key is None:
+        raise NotFound("no licence uploaded yet", code="merchant.licence_missing")
+    data = await storage.storage().get(merchant.licence_key)
+    return Response(
+        data, media_type=storage.media_type_of(merchant.licence_key), headers={"Cache-Control": "no-store"}
+    )

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi.responses import Response
-
 from app.core import audit
 from app.core.auth.deps import StaffRole
 from app.core.auth.passwords import hash_password, verify_password
 from app.core.auth.sessions import TokenPair, open_session, revoke_principal
 from app.core.auth.tokens import Audience, Principal
-from app.core.crypto import decrypt, encrypt, lookup_hash, mask_phone
+from app.core.crypto import decrypt, mask_phone
 from app.core.db import transaction
-from app.core.errors import Conflict, NotFound, Unauthorized
-from merchants import repository, storage
-from merchants.errors import StaffPhoneTaken
+from app.core.errors import Conflict, Unauthorized
+from merchants import repository
 from merchants.models import Merchant, Staff
-from merchants.onboarding import create_merchant
+from merchants.onboarding.applications import create_merchant
 from merchants.schemas import StaffOut
 
 
@@ -28,20 +25,6 @@ def staff_out(staff: Staff) -> StaffOut:
         phone=mask_phone(decrypt(staff.phone_enc)),
         is_active=staff.is_active,
         created_at=staff.created_at,
-    )
-
-
-async def new_staff(merchant: Merchant, phone: str, name: str, role: StaffRole, password_hash: str) -> Staff:
-    """A staff account at a merchant (the phone must be free)."""
-    if await Staff.exists(phone_hash=lookup_hash(phone)):
-        raise StaffPhoneTaken("a staff account with this phone exists")
-    return await Staff.create(
-        merchant=merchant,
-        phone_hash=lookup_hash(phone),
-        phone_enc=encrypt(phone),
-        name=name,
-        role=role.value,
-        password_hash=password_hash,
     )
 
 
@@ -79,7 +62,7 @@ async def invite_staff(owner: Principal, phone: str, name: str, role: StaffRole,
     password_hash = await hash_password(password)
     async with transaction():
         merchant = await repository.get_merchant(owner.merchant_id)
-        staff = await new_staff(merchant, phone, name, role, password_hash)
+        staff = await repository.new_staff(merchant, phone, name, role, password_hash)
         await audit.record(
             owner, "staff.invite", "staff", staff.id, after={"role": role.value, "merchant_id": merchant.id}
         )
@@ -99,13 +82,3 @@ async def remove_staff(owner: Principal, staff_id: int) -> None:
             owner, "staff.remove", "staff", staff.id, before={"is_active": True}, after={"is_active": False}
         )
     await revoke_principal(Audience.STAFF, staff.id)
-
-
-async def licence_response(merchant: Merchant) -> Response:
-    """The merchant's licence image as an HTTP response."""
-    if merchant.licence_key is None:
-        raise NotFound("no licence uploaded yet", code="merchant.licence_missing")
-    data = await storage.storage().get(merchant.licence_key)
-    return Response(
-        data, media_type=storage.media_type_of(merchant.licence_key), headers={"Cache-Control": "no-store"}
-    )

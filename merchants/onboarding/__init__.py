@@ -1,0 +1,1 @@
+"""Onboarding: applications, their review, the merchant lifecycle, legal-field changes and licences."""

@@ -1,0 +1,1 @@
+"""Merchant staff: accounts, their login and sessions."""
