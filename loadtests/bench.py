@@ -52,7 +52,7 @@ async def prepare(out: Path) -> dict[str, Any]:
     from app.core.config import get_settings
     from app.core.db import close_db, init_db
     from app.core.redis_client import close_redis, init_redis
-    from campaigns.flash import grab as flash
+    from campaigns.flash import grabs as flash
     from loadtests import setup
 
     await init_db(get_settings())

@@ -272,7 +272,7 @@ class RawLoyalty:
         )  # fmt: skip
 
     async def _terms(self, target: object) -> datetime | None:
-        """The merchant's terms; returns its last activity (as loyalty.sales.merchant_terms)."""
+        """The merchant's terms; returns its last activity (as loyalty.till.sales.merchant_terms)."""
         row = await target.fetchrow(  # type: ignore[attr-defined]
             "SELECT m.status, m.category, m.last_activity_at, p.earn_rate, p.point_value_fen"
             " FROM merchants_merchant m LEFT JOIN loyalty_merchant_program p ON p.merchant_id = m.id"
@@ -303,7 +303,7 @@ class RawLoyalty:
             " redemptions = loyalty_merchant_member.redemptions + excluded.redemptions",
             self.merchant_id, member_id, at, spend, points, used,
         )  # fmt: skip
-        # The member's last active day and the merchant's last activity, as loyalty.members.note_visit:
+        # The member's last active day and the merchant's last activity, as loyalty.members.pool.note_visit:
         # written only when what the transaction read is out of date.
         if member_active is None or member_active < _day_start(at):
             await conn.execute(  # type: ignore[attr-defined]

@@ -46,10 +46,10 @@ async def seed_home(members_with_points: int) -> dict[str, Any]:
     from app.core.redis_client import close_redis, init_redis
     from app.core.timeutil import utcnow
     from campaigns.models import AudienceMember, Campaign, CampaignStatus, CampaignType
-    from loyalty.ledger import EarnSource
-    from loyalty.members import join
+    from loyalty.ledger import earn_points
+    from loyalty.ledger.postings import EarnSource
+    from loyalty.members.pool import join
     from loyalty.models import Member, PointsAccount
-    from loyalty.service import earn_points
     from merchants.models import Branch
 
     settings = get_settings()

@@ -17,7 +17,7 @@ from typing import Any
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from loyalty.codes import issue_member_code, issue_voucher_token
+from loyalty.till.codes import issue_member_code, issue_voucher_token
 
 DATA: dict[str, Any] = json.loads(open(os.environ["LINLI_BENCH_DATA"]).read())  # noqa: SIM115
 _vouchers = iter(DATA["vouchers"])

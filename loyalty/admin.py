@@ -16,12 +16,17 @@ from app.core.errors import InvalidField
 from app.core.idempotency import current_reference
 from app.core.jobs import enqueue
 from app.core.timeutil import business_day
-from loyalty import ledger, members, points, sales, segments, vouchers
-from loyalty.ledger import EarnSource, Posting
+from loyalty.ledger import balances as points
+from loyalty.ledger import postings as ledger
+from loyalty.ledger.postings import EarnSource, Posting
+from loyalty.members import pool as members
+from loyalty.members import segments
 from loyalty.models import AccountKind, Member, MemberTag, MerchantProgram, Tier
 from loyalty.schemas import OpsMemberOut, ProgramOut
-from loyalty.tasks import build_settlement
-from loyalty.vouchers import IssuedVoucher, IssueOutcome, VoucherGrant
+from loyalty.settlement.tasks import build_settlement
+from loyalty.till import sales
+from loyalty.vouchers import issuing as vouchers
+from loyalty.vouchers.issuing import IssuedVoucher, IssueOutcome, VoucherGrant
 from merchants.models import Category
 
 

@@ -9,7 +9,7 @@ from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageParams, page_params, paginate
-from loyalty import admin, benefits, repository, sales, settlement, vouchers
+from loyalty import admin, repository
 from loyalty.schemas import (
     BenefitOut,
     BenefitProposalIn,
@@ -24,6 +24,10 @@ from loyalty.schemas import (
     SaleOut,
     StatementOut,
 )
+from loyalty.settlement import statements as settlement
+from loyalty.till import sales
+from loyalty.vouchers import benefits
+from loyalty.vouchers import issuing as vouchers
 
 router = APIRouter()
 TILL_TAG = "Merchant console: till"

@@ -13,7 +13,10 @@ from app.core.auth.tokens import Principal
 from app.core.errors import InvalidField, problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageParams, page_params, paginate
-from loyalty import admin, benefits, check, members, segments, settlement
+from loyalty import admin
+from loyalty.ledger import check
+from loyalty.members import pool as members
+from loyalty.members import segments
 from loyalty.models import BenefitStatus, StatementStatus, Tier
 from loyalty.schemas import (
     BenefitIn,
@@ -36,6 +39,8 @@ from loyalty.schemas import (
     TagCountOut,
     TagImportOut,
 )
+from loyalty.settlement import statements as settlement
+from loyalty.vouchers import benefits
 
 router = APIRouter()
 POINTS_TAG = "Ops: loyalty"

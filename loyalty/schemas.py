@@ -7,7 +7,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.core.crypto import mask_name
-from loyalty.members import member_phone
+from loyalty.ledger.balances import Expiring, Summary
+from loyalty.members.pool import member_phone
 from loyalty.models import (
     Benefit,
     BenefitKind,
@@ -27,7 +28,6 @@ from loyalty.models import (
     VoucherRedemption,
     VoucherStatus,
 )
-from loyalty.points import Expiring, Summary
 from merchants.models import Category
 
 REFERENCE_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"

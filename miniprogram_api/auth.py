@@ -11,7 +11,7 @@ from app.core.auth.sessions import open_session, refresh_session, revoke_session
 from app.core.auth.tokens import Audience, Principal
 from app.core.errors import problem_responses
 from app.core.ratelimit import limit_per_ip
-from loyalty.service import member_for_identity
+from loyalty.members import member_for_identity
 from miniprogram_api.schemas import LoginIn
 
 router = APIRouter(tags=["Mini-program: auth"])

@@ -10,7 +10,7 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.timeutil import utcnow
-from loyalty import benefits, vouchers
+from loyalty import vouchers
 from loyalty.errors import BenefitNotFound
 from loyalty.schemas import CatalogueItemOut, VoucherOut
 
@@ -22,7 +22,7 @@ async def catalogue(
     member: Principal = Depends(current_member), page: PageParams = Depends(page_params)
 ) -> Page[CatalogueItemOut]:
     """Active benefits with a price in points, newest first."""
-    rows, cursor = await paginate(benefits.catalogue(), page)
+    rows, cursor = await paginate(vouchers.catalogue(), page)
     return Page(items=[CatalogueItemOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -34,7 +34,7 @@ async def catalogue(
 )
 async def benefit(benefit_id: int, member: Principal = Depends(current_member)) -> CatalogueItemOut:
     """A benefit of the catalogue."""
-    found = await benefits.catalogue().get_or_none(id=benefit_id)
+    found = await vouchers.catalogue().get_or_none(id=benefit_id)
     if found is None:
         raise BenefitNotFound("benefit not found")
     return CatalogueItemOut.model_validate(found)

@@ -13,7 +13,8 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.ratelimit import limit_per_principal
 from app.core.timeutil import utcnow
-from campaigns import repository
+from campaigns import audience
+from campaigns import types as campaign_types
 from campaigns.models import CampaignStatus
 from campaigns.schemas import (
     CheckinOut,
@@ -26,8 +27,6 @@ from campaigns.schemas import (
     ReferralAcceptIn,
     ReferralOut,
 )
-from campaigns.types import checkin, draw, payouts, referral
-from campaigns.types.checkin import CheckinState
 from loyalty.models import Member
 
 router = APIRouter(tags=["Mini-program: campaigns"])
@@ -42,7 +41,7 @@ WRONG_TYPE = (409, "campaign.wrong_type", "the campaign is of another type")
 NOT_RUNNING = (409, "campaign.not_running", "the campaign is not live now")
 
 
-def _checkin_out(state: CheckinState) -> CheckinOut:
+def _checkin_out(state: campaign_types.CheckinState) -> CheckinOut:
     progress = state.streak % state.streak_days
     if state.streak and not progress:
         progress = state.streak_days
@@ -69,7 +68,7 @@ def _checkin_out(state: CheckinState) -> CheckinOut:
 async def check_in(campaign_id: int, member: Principal = Depends(_checkin_limit)) -> CheckinOut:
     """Check in for today's business day (Asia/Shanghai); again the same day changes nothing. The check-in
     that completes `streak_days` consecutive days pays the reward (`payout` says how it went)."""
-    return _checkin_out(await checkin.check_in(member.id, campaign_id))
+    return _checkin_out(await campaign_types.check_in(member.id, campaign_id))
 
 
 @router.get(
@@ -80,7 +79,7 @@ async def check_in(campaign_id: int, member: Principal = Depends(_checkin_limit)
 )
 async def check_in_progress(campaign_id: int, member: Principal = Depends(current_member)) -> CheckinOut:
     """My current streak, my check-in days and my progress towards the next reward."""
-    return _checkin_out(await checkin.progress(member.id, campaign_id))
+    return _checkin_out(await campaign_types.checkin_progress(member.id, campaign_id))
 
 
 @router.post(
@@ -102,7 +101,7 @@ async def lucky_draw(campaign_id: int, member: Principal = Depends(_draw_limit))
     """Spend the draw's cost in points and draw: the roll is HMAC-SHA256(seed, reference), so the draw can
     be checked against the published seed commitment once the seed is revealed. Send an Idempotency-Key
     to retry safely: without one, every request is a new draw."""
-    made = await draw.draw(member.id, campaign_id)
+    made = await campaign_types.make_draw(member.id, campaign_id)
     return DrawOut.model_validate(made)
 
 
@@ -114,14 +113,14 @@ async def lucky_draw(campaign_id: int, member: Principal = Depends(_draw_limit))
 )
 async def my_draws(campaign_id: int, member: Principal = Depends(current_member)) -> DrawsOut:
     """My draws, oldest first; once the campaign ended the seed is revealed and each draw is verified."""
-    campaign, rows = await draw.my_draws(member.id, campaign_id)
+    campaign, rows = await campaign_types.my_draws(member.id, campaign_id)
     seed = campaign.draw_seed if campaign.status == CampaignStatus.ENDED else None
     prizes = LuckyDrawConfig.model_validate(campaign.config).prizes
     out = []
     for row in rows:
         item = DrawOut.model_validate(row)
         if seed is not None and campaign.draw_commitment is not None:
-            item.verified = draw.verify(seed, campaign.draw_commitment, row, prizes)
+            item.verified = campaign_types.verify_draw(seed, campaign.draw_commitment, row, prizes)
         out.append(item)
     return DrawsOut(
         campaign_id=campaign.id, draw_commitment=campaign.draw_commitment, draw_seed=seed, draws=out
@@ -131,10 +130,10 @@ async def my_draws(campaign_id: int, member: Principal = Depends(current_member)
 @router.get("/me/referral", response_model=ReferralOut, summary="My referral code and invitations")
 async def my_referral(member: Principal = Depends(current_member)) -> ReferralOut:
     """My code to share (created on first use), the friends who accepted it, and my own referral."""
-    mine = await referral.referred_by(member.id)
+    mine = await campaign_types.referred_by(member.id)
     return ReferralOut(
-        code=await referral.code_of(member.id),
-        invitations=[InvitationOut.model_validate(r) for r in await referral.invitations(member.id)],
+        code=await campaign_types.referral_code_of(member.id),
+        invitations=[InvitationOut.model_validate(r) for r in await campaign_types.invitations(member.id)],
         referred=mine is not None,
         referred_status=mine.status.value if mine is not None else None,
     )
@@ -157,7 +156,7 @@ async def accept_referral(
 ) -> ReferralAcceptedOut:
     """Enter a friend's code once, as a new member: both of you are rewarded after your first qualifying
     spend at the alliance. Entering the same code again returns the same referral."""
-    return ReferralAcceptedOut.model_validate(await referral.accept(member, body.code))
+    return ReferralAcceptedOut.model_validate(await campaign_types.accept_referral(member, body.code))
 
 
 @router.get(
@@ -169,5 +168,5 @@ async def accept_referral(
 async def my_rewards(campaign_id: int, member: Principal = Depends(current_member)) -> list[PayoutOut]:
     """What this campaign paid me so far, oldest first (at most the campaign's per-member limit)."""
     me = await Member.get(id=member.id)
-    campaign = await repository.get_visible(me, campaign_id, utcnow())
-    return [PayoutOut.model_validate(p) for p in await payouts.member_payouts(campaign.id, member.id)]
+    campaign = await audience.get_visible(me, campaign_id, utcnow())
+    return [PayoutOut.model_validate(p) for p in await campaign_types.member_payouts(campaign.id, member.id)]

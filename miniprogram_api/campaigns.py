@@ -10,10 +10,8 @@ from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.ratelimit import client_ip
-from app.core.redis_client import get_redis
 from app.core.timeutil import utcnow
-from campaigns import repository
-from campaigns.flash.keys import k
+from campaigns import audience, flash
 from campaigns.models import FlashWin
 from campaigns.schemas import CampaignPublicOut, GrabOut, ParticipationOut, StockOut, WinOut
 from campaigns.views import public_out
@@ -34,7 +32,7 @@ async def list_campaigns(
 ) -> Page[CampaignPublicOut]:
     """Upcoming and running campaigns I am eligible for, newest first (a store page passes `merchant_id`)."""
     me = await Member.get(id=member.id)
-    rows, cursor = await repository.visible_page(me, page, utcnow(), merchant_id=merchant_id)
+    rows, cursor = await audience.visible_page(me, page, utcnow(), merchant_id=merchant_id)
     return Page(items=await public_out(rows), next_cursor=cursor)
 
 
@@ -47,7 +45,7 @@ async def list_campaigns(
 async def get_campaign(campaign_id: int, member: Principal = Depends(current_member)) -> CampaignPublicOut:
     """A campaign's details (a lucky draw shows its seed commitment, and the seed once it ended)."""
     me = await Member.get(id=member.id)
-    return (await public_out([await repository.get_visible(me, campaign_id, utcnow())]))[0]
+    return (await public_out([await audience.get_visible(me, campaign_id, utcnow())]))[0]
 
 
 @router.get(
@@ -55,12 +53,8 @@ async def get_campaign(campaign_id: int, member: Principal = Depends(current_mem
 )
 async def stock(campaign_id: int, member: Principal = Depends(current_member)) -> StockOut:
     """Items left, read from the flash engine (null before the campaign is loaded)."""
-    total, left = await get_redis().hmget(k(campaign_id, "meta"), ["stock", "left"])  # type: ignore[misc]
-    return StockOut(
-        campaign_id=campaign_id,
-        stock=int(total) if total is not None else None,
-        left=int(left) if left is not None else None,
-    )
+    total, left = await flash.stock_left(campaign_id)
+    return StockOut(campaign_id=campaign_id, stock=total, left=left)
 
 
 @router.post(
@@ -109,10 +103,9 @@ async def _with_vouchers(member_id: int, wins: list[FlashWin]) -> list[WinOut]:
 async def participation(campaign_id: int, member: Principal = Depends(current_member)) -> ParticipationOut:
     """My wins in this campaign, how many are still being written, and how many more I may win."""
     me = await Member.get(id=member.id)
-    campaign = await repository.get_visible(me, campaign_id, utcnow())
-    wins = await repository.member_wins(member.id, campaign_id).order_by("sequence")
-    answered = await get_redis().hget(k(campaign_id, "wins"), str(member.id))  # type: ignore[misc]
-    won = max(len(wins), int(answered or 0))
+    campaign = await audience.get_visible(me, campaign_id, utcnow())
+    wins = await flash.member_wins(member.id, campaign_id).order_by("sequence")
+    won = max(len(wins), await flash.answered_wins(campaign_id, member.id))
     return ParticipationOut(
         campaign_id=campaign_id,
         wins=await _with_vouchers(member.id, wins),
@@ -126,5 +119,5 @@ async def my_wins(
     member: Principal = Depends(current_member), page: PageParams = Depends(page_params)
 ) -> Page[WinOut]:
     """Every flash win of mine, newest first, with the voucher each one became."""
-    rows, cursor = await paginate(repository.member_wins(member.id), page)
+    rows, cursor = await paginate(flash.member_wins(member.id), page)
     return Page(items=await _with_vouchers(member.id, rows), next_cursor=cursor)

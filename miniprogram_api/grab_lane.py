@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.auth.deps import current_member
 from app.core.errors import ProblemError, problem_response
-from campaigns.flash import grab as flash
+from campaigns import flash
 
 _GRAB_PATH = re.compile(r"/mp/v1/campaigns/([0-9]{1,18})/grab")
 _JSON = [(b"content-type", b"application/json")]

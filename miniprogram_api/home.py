@@ -11,8 +11,8 @@ from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import InvalidField, problem_responses
 from app.core.timeutil import utcnow
-from campaigns.audience import showcase
-from loyalty import members, points
+from campaigns import audience
+from loyalty import ledger, members
 from loyalty.schemas import PointsSummaryOut
 from merchants import discovery, grids
 from merchants.validation import CHINA_LAT, CHINA_LNG
@@ -32,7 +32,7 @@ async def _nearby_preview(lat: float | None, lng: float | None) -> list[dict[str
     return orjson.loads(items)  # type: ignore[no-any-return]
 
 
-def _cards(campaigns: list[showcase.Published]) -> list[CampaignCardOut]:
+def _cards(campaigns: list[audience.Published]) -> list[CampaignCardOut]:
     return [
         CampaignCardOut(
             id=c.id,
@@ -69,8 +69,8 @@ async def home(
         raise InvalidField("lng" if lng is None else "lat", "give both lat and lng, or neither")
     me, grid_id = await asyncio.gather(members.get_member(member.id), grids.covering_grid(lat, lng))
     summary, shown, nearby = await asyncio.gather(
-        points.summary(member.id),
-        showcase.for_member(me, grid_id, utcnow(), CAMPAIGNS_SHOWN),
+        ledger.points_summary(member.id),
+        audience.for_member(me, grid_id, utcnow(), CAMPAIGNS_SHOWN),
         _nearby_preview(lat, lng),
     )
     return HomeOut(

@@ -9,8 +9,8 @@ from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.ratelimit import limit_per_principal
 from loyalty import members
-from loyalty.codes import issue_member_code
 from loyalty.schemas import ConsentsIn, JoinIn, MemberCodeOut, MemberOut, PhoneBindIn, ProfileIn
+from loyalty.till import issue_member_code
 
 router = APIRouter(tags=["Mini-program: profile"])
 _code_limit = limit_per_principal("mp-member-code", current_member, limit=30, period=60)

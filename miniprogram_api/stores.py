@@ -15,11 +15,10 @@ from app.core.auth.tokens import Principal
 from app.core.errors import InvalidField, problem_responses
 from app.core.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
 from app.core.timeutil import utcnow
-from campaigns import repository as campaigns_repository
-from campaigns.audience import showcase
+from campaigns import audience
 from campaigns.schemas import StoreCampaignOut
 from loyalty import members
-from loyalty import service as loyalty
+from loyalty import members as loyalty_members
 from merchants import discovery
 from merchants.models import Category
 from merchants.schemas import ScanIn, StoreDetailOut, StoreNearbyOut
@@ -107,9 +106,9 @@ async def _with_campaigns(store: StoreDetailOut, viewer: Principal | None) -> St
     """The store's profile and the campaigns live at its merchant that admit the viewer (merchants
     never import campaigns: the customer layer joins the two)."""
     now = utcnow()
-    live = await campaigns_repository.live_at_merchant(store.merchant_id, now)
+    live = await audience.live_at_merchant(store.merchant_id, now)
     member = await members.get_member(viewer.id) if viewer is not None and live else None
-    shown = await showcase.admitted(member, live, now)
+    shown = await audience.admitted(member, live, now)
     items = [StoreCampaignOut(campaign_id=c.id, name=c.name, type=c.type, ends_at=c.ends_at) for c in shown]
     return StorePageOut(**store.model_dump(), campaigns=items)
 
@@ -152,5 +151,5 @@ async def scan(body: ScanIn, member: Principal | None = Depends(optional_member)
     """
     store = await discovery.scan(body.payload)
     if member is not None:
-        await loyalty.note_store_scan(member.id, store.merchant_id)
+        await loyalty_members.note_store_scan(member.id, store.merchant_id)
     return await _with_campaigns(store, member)

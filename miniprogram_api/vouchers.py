@@ -12,11 +12,10 @@ from app.core.errors import problem_responses
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.ratelimit import limit_per_principal
 from app.core.timeutil import utcnow
-from loyalty import repository
-from loyalty import service as loyalty
-from loyalty.codes import issue_voucher_token
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.errors import VoucherExpired, VoucherNotYetValid
 from loyalty.schemas import VoucherOut, VoucherTokenOut
+from loyalty.till import issue_voucher_token
 
 router = APIRouter(tags=["Mini-program: benefits and vouchers"])
 _token_limit = limit_per_principal("mp-voucher-token", current_member, limit=60, period=60)
@@ -32,7 +31,7 @@ async def my_vouchers(
 ) -> Page[VoucherOut]:
     """My vouchers, newest first: active (usable now or later), used, or expired unused."""
     now = utcnow()
-    rows, cursor = await paginate(repository.vouchers_of(member.id, status, now), page)
+    rows, cursor = await paginate(loyalty_vouchers.vouchers_of(member.id, status, now), page)
     return Page(items=[VoucherOut.of(v, now) for v in rows], next_cursor=cursor)
 
 
@@ -44,7 +43,7 @@ async def my_vouchers(
 )
 async def my_voucher(voucher_id: int, member: Principal = Depends(current_member)) -> VoucherOut:
     """A voucher of mine."""
-    return VoucherOut.of(await repository.voucher_of(member.id, voucher_id), utcnow())
+    return VoucherOut.of(await loyalty_vouchers.voucher_of(member.id, voucher_id), utcnow())
 
 
 @router.post(
@@ -64,9 +63,9 @@ async def voucher_token(
     voucher_id: int, response: Response, member: Principal = Depends(_token_limit)
 ) -> VoucherTokenOut:
     """A signed token valid 60 seconds, shown as a QR code for the merchant to scan; each works once."""
-    voucher = await repository.voucher_of(member.id, voucher_id)
+    voucher = await loyalty_vouchers.voucher_of(member.id, voucher_id)
     now = utcnow()
-    loyalty.check_unused(voucher)
+    loyalty_vouchers.check_unused(voucher)
     if voucher.valid_until <= now:
         raise VoucherExpired("the voucher has expired")
     if voucher.valid_from > now:

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.core.sql import column
 from campaigns.models import AudienceMember, Campaign
-from loyalty import service as loyalty
+from loyalty import members as loyalty_members
 from loyalty.models import Member, Tier
 
 SEGMENT_BATCH = 5000
@@ -42,7 +42,9 @@ async def _audience_list(campaign: Campaign) -> set[int]:
 
 async def _segment(*, tiers: list[Tier] | None = None, tags: list[str] | None = None) -> set[int]:
     members: set[int] = set()
-    async for batch in loyalty.members_in_segment(tiers=tiers or (), tags=tags or (), batch=SEGMENT_BATCH):
+    async for batch in loyalty_members.members_in_segment(
+        tiers=tiers or (), tags=tags or (), batch=SEGMENT_BATCH
+    ):
         members.update(batch)
     return members
 
@@ -142,4 +144,4 @@ def uses_tags(audience: dict[str, Any]) -> bool:
 
 async def member_tags(member_id: int) -> frozenset[str]:
     """The member's targeting tags (one query)."""
-    return (await loyalty.member_segments(member_id)).tags
+    return (await loyalty_members.member_segments(member_id)).tags

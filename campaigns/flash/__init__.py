@@ -1,1 +1,6 @@
-"""flash."""
+"""The flash engine: what other domains call to grab, read the stock left and list a member's wins."""
+
+from campaigns.flash.grabs import answered_wins, check_idempotency_key, grab, stock_left
+from campaigns.repository import member_wins
+
+__all__ = ["answered_wins", "check_idempotency_key", "grab", "member_wins", "stock_left"]

@@ -36,8 +36,9 @@ from campaigns.flash.engine import GrabAnswer
 from campaigns.flash.keys import ACTIVE_SET, GROUP, k
 from campaigns.lifecycle import budget, transitions
 from campaigns.models import Campaign, Funder
-from loyalty import service as loyalty
-from loyalty.service import IssueOutcome, VoucherGrant
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
+from loyalty.vouchers import IssueOutcome, VoucherGrant
 
 log = logging.getLogger("linli.campaigns.persist")
 
@@ -197,7 +198,7 @@ async def _issue_vouchers(campaign_id: int, benefit_id: int, wins: list[Win]) ->
         chunk = wins[start : start + MAX_GRANTS]
         grants = [VoucherGrant(win.member_id, win.ticket_id) for win in chunk]
         try:
-            outcomes = await loyalty.issue_vouchers(benefit_id, grants, source="campaign")
+            outcomes = await loyalty_vouchers.issue_vouchers(benefit_id, grants, source="campaign")
         except ProblemError as exc:
             refused += [(win, exc.code or type(exc).__name__) for win in chunk]
             continue
@@ -231,10 +232,10 @@ async def _credit_points(campaign: Campaign, points: int, wins: list[Win]) -> No
     for win in wins:
         try:
             async with transaction():  # a savepoint: a refused credit leaves the batch intact
-                await loyalty.earn_points(
+                await loyalty_ledger.earn_points(
                     win.member_id,
                     points,
-                    source=loyalty.EarnSource.CAMPAIGN,
+                    source=loyalty_ledger.EarnSource.CAMPAIGN,
                     reference=win.ticket_id,
                     merchant_id=campaign.funder_merchant_id if by_merchant else None,
                     funded_by_merchant=by_merchant,

@@ -8,7 +8,8 @@ from typing import Any
 from campaigns.flash.stats import read_counters
 from campaigns.models import Campaign, CampaignStats, CampaignType, FlashWin
 from campaigns.schemas import AnalyticsOut, GridResultOut, MerchantResultOut
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Member
 from merchants.models import Merchant
 
@@ -77,7 +78,7 @@ async def analytics(campaign: Campaign) -> AnalyticsOut:
         outcomes = stats.outcomes if stats else {}
         participants = stats.participants if stats else 0
     prefixes = reference_prefixes(campaign.id)
-    tally = await loyalty.voucher_tally("campaign", prefixes)
+    tally = await loyalty_vouchers.voucher_tally("campaign", prefixes)
     first_rewards = dict(tally.first_issued)
     issued = 0
     if campaign.type == CampaignType.FLASH:
@@ -101,7 +102,7 @@ async def analytics(campaign: Campaign) -> AnalyticsOut:
         redemption_rate=round(tally.redeemed / tally.issued, 4) if tally.issued else 0.0,
         redeemed_discount_fen=tally.discount_fen,
         cost_fen=campaign.spent_fen,
-        points_issued=await loyalty.points_issued(prefixes),
+        points_issued=await loyalty_ledger.points_issued(prefixes),
         budget_count=campaign.budget_count,
         budget_fen=campaign.budget_fen,
         new_members_acquired=await new_members_acquired(campaign, first_rewards),

@@ -30,7 +30,7 @@ from campaigns.models import (
     Funder,
 )
 from campaigns.schemas import CampaignIn, CampaignPatch, validate_window
-from loyalty import service as loyalty
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Member
 from merchants.models import Merchant
 
@@ -232,7 +232,7 @@ async def _check_reward(campaign: Campaign) -> None:
         raise InvalidField(
             field, "name the loyalty benefit the winners receive", code="campaign.reward_invalid"
         )
-    terms = await loyalty.benefit_terms(int(benefit_id))
+    terms = await loyalty_vouchers.benefit_terms(int(benefit_id))
     problem = None
     if terms is None or not terms.active:
         problem = "the benefit does not exist or is not active"

@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 
 from app.core.db import transaction
 from app.core.timeutil import business_day, utcnow
-from campaigns import repository
+from campaigns.audience import visible
 from campaigns.errors import CampaignNotRunning, WrongCampaignType
 from campaigns.models import Campaign, CampaignStatus, CampaignType, CheckIn, PayoutReason
 from campaigns.types import payouts
@@ -39,7 +39,7 @@ class CheckinState:
 
 
 async def _campaign(member: Member, campaign_id: int, now: datetime) -> Campaign:
-    campaign = await repository.get_visible(member, campaign_id, now)
+    campaign = await visible.get_visible(member, campaign_id, now)
     if campaign.type != CampaignType.CHECKIN:
         raise WrongCampaignType("this campaign has no check-in")
     return campaign

@@ -24,7 +24,8 @@ from app.core.sql import column
 from app.core.timeutil import utcnow
 from campaigns.models import Campaign, CampaignPayout, CampaignType, PayoutReason, Referral, ReferralStatus
 from campaigns.types import payouts
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Sale, SaleStatus
 
 log = logging.getLogger("linli.campaigns")
@@ -73,11 +74,11 @@ async def _take_back(payout: CampaignPayout, sale_id: int) -> bool:
         if payout.reason == PayoutReason.MULTIPLIER:
             pass  # the bonus was part of the sale's own journal, reversed by the refund
         elif payout.voucher_id is not None:
-            revoked = await loyalty.revoke_voucher(payout.voucher_id)
+            revoked = await loyalty_vouchers.revoke_voucher(payout.voucher_id)
             if not revoked:
                 log.info("refunded sale's voucher was used already", extra={"voucher_id": payout.voucher_id})
         elif payout.points:
-            await loyalty.reverse_points(payout.reference, memo=f"refund of sale {sale_id}")
+            await loyalty_ledger.reverse_points(payout.reference, memo=f"refund of sale {sale_id}")
     log.info(
         "campaign reward taken back",
         extra={"campaign_id": payout.campaign_id, "reference": payout.reference, "sale_id": sale_id},

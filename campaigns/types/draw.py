@@ -25,12 +25,12 @@ from tortoise.expressions import F
 
 from app.core.db import transaction
 from app.core.timeutil import business_day, utcnow
-from campaigns import repository
+from campaigns.audience import visible
 from campaigns.errors import CampaignNotRunning, LimitReached, WrongCampaignType
 from campaigns.models import Campaign, CampaignStatus, CampaignType, Draw, DrawPrize, PayoutReason
 from campaigns.schemas import DrawVerificationOut, LuckyDrawConfig, Prize, PrizeAuditOut
 from campaigns.types import payouts
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
 from loyalty.models import Member
 
 PPM = 1_000_000
@@ -77,7 +77,7 @@ def verify(seed: str, published_commitment: str, draw: Draw, prizes: Sequence[Pr
 
 async def _campaign(member: Member, campaign_id: int) -> Campaign:
     now = utcnow()
-    campaign = await repository.get_visible(member, campaign_id, now)
+    campaign = await visible.get_visible(member, campaign_id, now)
     if campaign.type != CampaignType.LUCKY_DRAW:
         raise WrongCampaignType("this campaign has no draw")
     return campaign
@@ -135,10 +135,10 @@ async def _draw(campaign: Campaign, config: LuckyDrawConfig, member_id: int) -> 
         raise LimitReached(f"at most {campaign.member_day_limit} draws per member a day")
     reference = f"draw:{campaign.id}:{member_id}:{count + 1}"
     if config.cost_points:
-        await loyalty.spend_points(
+        await loyalty_ledger.spend_points(
             member_id,
             config.cost_points,
-            purpose=loyalty.SpendPurpose.LUCKY_DRAW,
+            purpose=loyalty_ledger.SpendPurpose.LUCKY_DRAW,
             reference=payouts.reference(campaign.id, f"{reference}:cost"),
             memo=f"{campaign.name}: draw {count + 1}",
         )

@@ -28,9 +28,9 @@ from campaigns.lifecycle import budget
 from campaigns.models import Campaign, CampaignPayout, CampaignType, PayoutReason
 from campaigns.schemas import Reward
 from campaigns.types import payouts
+from loyalty.ledger import earn_percent
 from loyalty.models import Member, Sale, SaleStatus
-from loyalty.sales import merchant_terms, sale_points
-from loyalty.tiers import earn_percent
+from loyalty.till import merchant_terms, sale_points
 
 log = logging.getLogger("linli.campaigns")
 

@@ -40,7 +40,8 @@ from campaigns.models import (
     PayoutReason,
 )
 from campaigns.schemas import Reward
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Member
 from merchants.models import Merchant
 
@@ -229,10 +230,10 @@ async def _pay(
 async def _deliver(campaign: Campaign, member_id: int, reward: Reward, ref: str) -> int | None:
     if reward.kind == "points":
         by_merchant = campaign.funder == Funder.MERCHANT
-        await loyalty.earn_points(
+        await loyalty_ledger.earn_points(
             member_id,
             reward.points,
-            source=loyalty.EarnSource.CAMPAIGN,
+            source=loyalty_ledger.EarnSource.CAMPAIGN,
             reference=ref,
             merchant_id=campaign.funder_merchant_id if by_merchant else None,
             funded_by_merchant=by_merchant,
@@ -241,8 +242,8 @@ async def _deliver(campaign: Campaign, member_id: int, reward: Reward, ref: str)
         return None
     if reward.benefit_id is None:
         raise _RewardRefused(f"a {reward.kind} reward needs benefit_id")
-    issued = await loyalty.issue_vouchers(
-        reward.benefit_id, [loyalty.VoucherGrant(member_id, ref)], source="campaign"
+    issued = await loyalty_vouchers.issue_vouchers(
+        reward.benefit_id, [loyalty_vouchers.VoucherGrant(member_id, ref)], source="campaign"
     )
     if issued[0].voucher_id is None:
         raise _RewardRefused(f"voucher not issued: {issued[0].outcome.value}")

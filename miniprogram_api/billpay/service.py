@@ -18,7 +18,7 @@ from app.core.errors import InvalidField
 from app.core.idempotency import current_reference
 from app.core.jobs import enqueue
 from app.core.timeutil import utcnow
-from loyalty import service as loyalty
+from loyalty import vouchers as loyalty_vouchers
 from miniprogram_api.billpay import adapters, billers, repository, state_machine
 from miniprogram_api.billpay.adapters import bank as bank_api
 from miniprogram_api.billpay.adapters import biller as biller_api
@@ -142,7 +142,7 @@ async def create_order(member_id: int, body: OrderIn) -> BillOrder:
 
 
 async def _use_voucher(order: BillOrder, biller: Biller, voucher_id: int) -> None:
-    used = await loyalty.redeem_voucher_for_bill(
+    used = await loyalty_vouchers.redeem_voucher_for_bill(
         order.member_id, voucher_id, order.amount, reference=state_machine.loyalty_reference(order.id)
     )
     quote = billers.quote(biller, order.amount, used.discount_fen)
@@ -156,7 +156,7 @@ async def _use_voucher(order: BillOrder, biller: Biller, voucher_id: int) -> Non
 
 async def usable_vouchers(member_id: int, amount: int) -> list[BillVoucherOut]:
     """The member's vouchers usable on a bill of `amount` fen, best discount first."""
-    offers = await loyalty.bill_payment_vouchers(member_id, amount)
+    offers = await loyalty_vouchers.bill_payment_vouchers(member_id, amount)
     return [
         BillVoucherOut(
             voucher_id=o.voucher_id,

@@ -29,7 +29,8 @@ from app.core.db import transaction
 from app.core.errors import ProblemError
 from app.core.jobs import Job, enqueue, job
 from app.core.timeutil import business_day, utcnow
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
 from miniprogram_api.billpay.adapters import biller_adapter, notifier, payment_provider, within_deadline
 from miniprogram_api.billpay.adapters.bank import DebitState, DebitStatus
 from miniprogram_api.billpay.adapters.biller import (
@@ -70,9 +71,9 @@ async def release_loyalty(order_id: int) -> None:
     order = await BillOrder.get(id=order_id)
     reference = loyalty_reference(order.id)
     if order.voucher_id is not None:
-        await loyalty.reverse_voucher_for_bill(reference)
+        await loyalty_vouchers.reverse_voucher_for_bill(reference)
     if order.points:
-        await loyalty.reverse_points(reference, memo=f"bill order {order.ref} reversed")
+        await loyalty_ledger.reverse_points(reference, memo=f"bill order {order.ref} reversed")
         if order.points_reversed_at is None:
             await BillOrder.filter(id=order.id).update(points_reversed_at=utcnow())
 
@@ -89,10 +90,10 @@ async def award_points(order: BillOrder) -> int:
         return 0
     try:
         async with transaction():
-            await loyalty.earn_points(
+            await loyalty_ledger.earn_points(
                 order.member_id,
                 points,
-                source=loyalty.EarnSource.BILL_PAYMENT,
+                source=loyalty_ledger.EarnSource.BILL_PAYMENT,
                 reference=loyalty_reference(order.id),
                 memo=f"bill order {order.ref}",
             )

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from app.core.config import get_settings
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Voucher
 from miniprogram_api.billpay.models import BillOrder, BillOrderTransition, SimBankAccount, SimBillerPayment
 from tests.helpers import login_member, login_operator
@@ -167,7 +168,9 @@ async def bill_voucher(
     benefit_id = int(created.json()["id"])
     published = await client.post(f"/ops/v1/benefits/{benefit_id}/lifecycle/publish", headers=ops)
     assert published.status_code == 200, published.text
-    issued = await loyalty.issue_vouchers(benefit_id, [loyalty.VoucherGrant(member_id, f"test:{benefit_id}")])
+    issued = await loyalty_vouchers.issue_vouchers(
+        benefit_id, [loyalty_vouchers.VoucherGrant(member_id, f"test:{benefit_id}")]
+    )
     assert issued[0].voucher_id is not None
     return issued[0].voucher_id
 
@@ -179,4 +182,4 @@ async def voucher_status(voucher_id: int) -> str:
 
 async def points(member_id: int) -> int:
     """The member's loyalty points balance."""
-    return await loyalty.points_balance(member_id)
+    return await loyalty_ledger.points_balance(member_id)

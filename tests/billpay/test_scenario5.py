@@ -13,7 +13,7 @@ import pytest
 
 from app.core.models import AuditEntry
 from app.core.timeutil import business_day
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
 from loyalty.models import Journal
 from miniprogram_api.billpay.models import SimBillerPayment
 from tests.billpay.support import (
@@ -129,8 +129,8 @@ async def test_a_success_the_biller_does_not_have_is_reversed_refunded_and_the_p
     kept_points = (await client.get(f"/mp/v1/bills/orders/{kept['id']}", headers=alice)).json()["points"]
     assert await points(alice_id) == awarded + kept_points
     # the member spends some points before the reversal: the bank writes off what is gone
-    await loyalty.spend_points(
-        alice_id, kept_points + 1, purpose=loyalty.SpendPurpose.BENEFIT, reference="x:1"
+    await loyalty_ledger.spend_points(
+        alice_id, kept_points + 1, purpose=loyalty_ledger.SpendPurpose.BENEFIT, reference="x:1"
     )
 
     # the biller has the payment: ops cannot refund it here

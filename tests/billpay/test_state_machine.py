@@ -18,7 +18,8 @@ from app.core.errors import ProblemError
 from app.core.jobs import Job
 from app.core.models import OutboxMessage
 from app.core.timeutil import utcnow
-from loyalty import service as loyalty
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import (
     Benefit,
     BenefitKind,
@@ -102,7 +103,9 @@ async def _bill_voucher(member_id: int) -> int:
         valid_days=30,
         status=BenefitStatus.ACTIVE,
     )
-    issued = await loyalty.issue_vouchers(benefit.id, [loyalty.VoucherGrant(member_id, f"sm:{benefit.id}")])
+    issued = await loyalty_vouchers.issue_vouchers(
+        benefit.id, [loyalty_vouchers.VoucherGrant(member_id, f"sm:{benefit.id}")]
+    )
     assert issued[0].voucher_id is not None
     return issued[0].voucher_id
 
@@ -208,7 +211,7 @@ async def _check(world: World) -> OrderState:
     # loyalty: points only while the order is succeeded (awarded once, taken back by a reversal); the
     # voucher used exactly while the order is in flight or succeeded
     earned = await Journal.filter(reference=f"billpay:{world.order_id}").count()
-    balance_points = await loyalty.points_balance(world.member_id)
+    balance_points = await loyalty_ledger.points_balance(world.member_id)
     if order.state is OrderState.SUCCEEDED:
         assert earned == 1 and order.points > 0 and balance_points == order.points
         assert order.points_reversed_at is None

@@ -8,8 +8,8 @@ from datetime import timedelta
 import httpx
 
 from app.core.timeutil import utcnow
-from loyalty import service as loyalty
-from loyalty.ledger import EarnSource
+from loyalty import ledger as loyalty_ledger
+from loyalty.ledger.postings import EarnSource
 from loyalty.models import Member
 from merchants.models import Branch, Merchant
 from tests.campaigns import support as ch
@@ -46,10 +46,14 @@ async def test_analytics_of_a_flash_campaign(client: httpx.AsyncClient) -> None:
     await _redeem(client, south, old[0][1])
     # Points a campaign credits carry its reference prefix (other campaign types); one is reversed.
     _, earner = await joined_member(client)
-    await loyalty.earn_points(earner, 50, source=EarnSource.CAMPAIGN, reference=f"campaign:{campaign_id}:a")
-    await loyalty.earn_points(earner, 20, source=EarnSource.CAMPAIGN, reference=f"campaign:{campaign_id}:b")
-    await loyalty.reverse_points(f"campaign:{campaign_id}:b")
-    await loyalty.earn_points(
+    await loyalty_ledger.earn_points(
+        earner, 50, source=EarnSource.CAMPAIGN, reference=f"campaign:{campaign_id}:a"
+    )
+    await loyalty_ledger.earn_points(
+        earner, 20, source=EarnSource.CAMPAIGN, reference=f"campaign:{campaign_id}:b"
+    )
+    await loyalty_ledger.reverse_points(f"campaign:{campaign_id}:b")
+    await loyalty_ledger.earn_points(
         earner, 99, source=EarnSource.CAMPAIGN, reference=f"campaign:{campaign_id + 1}:a"
     )
 

@@ -15,7 +15,7 @@ from app.core.errors import ProblemError
 from app.core.timeutil import utcnow
 from campaigns.models import Campaign, CampaignPayout, CampaignStatus, CampaignType
 from campaigns.types import checkin
-from loyalty import service
+from loyalty import ledger as loyalty_ledger
 from loyalty.models import Member, PointsAccount
 from tests.loyalty.support import assert_ledger_sound
 
@@ -81,7 +81,7 @@ async def test_checkin_streaks_follow_the_model(
                 ended = budget_count is not None and rewards == budget_count
         assert (state.streak, state.rewards, state.checked_in_today) == (streak, rewards, True)
     assert await CampaignPayout.filter(campaign_id=campaign.id).count() == rewards
-    assert await service.points_balance(member.id) == rewards * POINTS
+    assert await loyalty_ledger.points_balance(member.id) == rewards * POINTS
     row = await Campaign.get(id=campaign.id)
     assert (row.status == CampaignStatus.ENDED) == ended
     assert row.spent_count == rewards

@@ -16,7 +16,7 @@ import pytest
 
 from app.core.config import get_settings
 from app.core.redis_client import get_redis
-from campaigns.flash import grab as flash
+from campaigns.flash import grabs as flash
 from campaigns.flash.keys import GROUP, k
 from campaigns.flash.persistence import stream_backlog
 from campaigns.models import Campaign, FlashWin

@@ -17,9 +17,9 @@ from app.core.timeutil import utcnow
 from campaigns.management import service as campaign_service
 from campaigns.models import Campaign, CampaignPayout, CheckIn, Draw, DrawPrize, Referral
 from campaigns.types import checkin, draw, multiplier, referral, spend_and_get
-from loyalty import service
+from loyalty import ledger as loyalty_ledger
 from loyalty.models import Member, PointsAccount, Voucher
-from loyalty.sales import merchant_terms
+from loyalty.till.sales import merchant_terms
 from merchants.models import Merchant
 from tests.campaigns import support as ch
 from tests.helpers import run_jobs
@@ -291,8 +291,8 @@ async def test_prize_stock_is_never_exceeded_under_concurrent_draws(
     people = await ch.members(20)
     for member_id, _ in people:
         await PointsAccount.create(member_id=member_id, balance=0)
-        await service.earn_points(
-            member_id, 100, source=service.EarnSource.OPS_GRANT, reference=f"seed:{member_id}"
+        await loyalty_ledger.earn_points(
+            member_id, 100, source=loyalty_ledger.EarnSource.OPS_GRANT, reference=f"seed:{member_id}"
         )
 
     answers = await asyncio.gather(
@@ -311,7 +311,7 @@ async def test_prize_stock_is_never_exceeded_under_concurrent_draws(
     assert (report["draws"], report["verified"], report["mismatches"]) == (40, 40, [])
     assert report["commitment_matches"] and report["stock_consistent"]
     assert [(p["stock"], p["left"], p["won"]) for p in report["prizes"]] == [(5, 0, 5)]
-    balances = [await service.points_balance(m) for m, _ in people]
+    balances = [await loyalty_ledger.points_balance(m) for m, _ in people]
     assert sum(balances) == 20 * 100 - 40 * 10 + 5 * 7
     await assert_ledger_sound()
 
@@ -463,7 +463,7 @@ async def test_concurrent_listeners_never_pay_past_the_member_limit(
 
     payouts = await CampaignPayout.filter(campaign_id=campaign_id).order_by("sequence")
     assert [(p.sequence, p.day_sequence) for p in payouts] == [(1, 1), (2, 2)]  # the daily limit binds
-    assert await service.points_balance(member_id) == 6 * 20 + 2 * 40
+    assert await loyalty_ledger.points_balance(member_id) == 6 * 20 + 2 * 40
     await assert_ledger_sound()
 
 
@@ -484,7 +484,7 @@ async def test_a_listener_delayed_past_the_end_still_pays_a_sale_made_in_the_win
 
     paid = await CampaignPayout.filter(campaign_id=campaign_id)
     assert [p.reference for p in paid] == [f"campaign:{campaign_id}:sale:{in_window.json()['id']}"]
-    assert after.status_code == 201 and await service.points_balance(member_id) == 40 + 40
+    assert after.status_code == 201 and await loyalty_ledger.points_balance(member_id) == 40 + 40
 
 
 async def test_referral_codes_cannot_be_guessed_by_trying(client: httpx.AsyncClient) -> None:

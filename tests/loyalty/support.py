@@ -8,7 +8,7 @@ import httpx
 
 from app.core.config import get_settings
 from app.core.crypto import sign
-from loyalty.check import run_checks
+from loyalty.ledger.check import run_checks
 from merchants.models import Merchant, MerchantStatus
 from tests.helpers import login_member, signup_merchant
 

@@ -13,9 +13,9 @@ import httpx
 from app.core.db import transaction
 from app.core.jobs import enqueue
 from app.core.timeutil import utcnow
-from loyalty import ledger
+from loyalty.ledger import postings as ledger
+from loyalty.ledger.tasks import EXPIRY_BATCH, expire_members, expire_points
 from loyalty.models import AccountKind, Journal, Member, PointsAccount, PointsLot
-from loyalty.tasks import EXPIRY_BATCH, expire_members, expire_points
 from tests.loyalty.support import assert_ledger_sound
 
 MEMBERS = 300

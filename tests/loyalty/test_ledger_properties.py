@@ -29,11 +29,12 @@ from hypothesis.stateful import (
 
 from app.core.errors import ProblemError
 from app.core.timeutil import utcnow
-from loyalty import ledger, points
-from loyalty.check import run_checks
-from loyalty.ledger import lot_expiry
+from loyalty.ledger import balances as points
+from loyalty.ledger import postings as ledger
+from loyalty.ledger.check import run_checks
+from loyalty.ledger.postings import lot_expiry
 from loyalty.models import AccountKind, Member, PointsAccount, PointsLot
-from loyalty.sales import check_amount
+from loyalty.till.sales import check_amount
 
 T = TypeVar("T")
 

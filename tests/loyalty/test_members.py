@@ -8,7 +8,10 @@ import httpx
 
 from app.core.crypto import lookup_hash
 from app.core.timeutil import utcnow
-from loyalty import segments, service, tiers
+from loyalty import ledger as loyalty_ledger
+from loyalty import members as loyalty_members
+from loyalty.ledger import tiers
+from loyalty.members import segments
 from loyalty.models import Member, MemberTag, PointsLot, Tier
 from tests.helpers import login_member, login_operator
 from tests.loyalty.support import active_merchant, assert_ledger_sound, joined_member, sale
@@ -41,7 +44,7 @@ async def test_merchants_see_only_their_consenting_members_masked(client: httpx.
     await client.post("/mp/v1/me/phone", json={"code": "dev:13700001111"}, headers=member)
     await sale(client, merchant_a, member, 1000)
     await sale(client, merchant_a, shy, 1000)
-    await service.note_store_scan(member_id, merchant_a_id)
+    await loyalty_members.note_store_scan(member_id, merchant_a_id)
 
     listed = (await client.get("/merchant/v1/members", headers=merchant_a)).json()["items"]
     assert [(m["member_id"], m["nickname"], m["phone"], m["visits"]) for m in listed] == [
@@ -64,8 +67,8 @@ async def test_tiers_follow_points_earned_in_the_trailing_year(client: httpx.Asy
 
     assert after["points"] == 120
     assert (summary["tier"], summary["next_tier"], summary["points_to_next_tier"]) == ("silver", "gold", 7880)
-    spent = await service.spend_points(
-        member_id, 2000, purpose=service.SpendPurpose.BENEFIT, reference="spend"
+    spent = await loyalty_ledger.spend_points(
+        member_id, 2000, purpose=loyalty_ledger.SpendPurpose.BENEFIT, reference="spend"
     )
     assert spent.points == 2000
     assert (await Member.get(id=member_id)).tier == Tier.SILVER  # spending does not lower the tier
@@ -173,12 +176,14 @@ async def test_segments_for_campaign_targeting(client: httpx.AsyncClient) -> Non
         [MemberTag(member_id=m, tag="payroll", source="import") for m in [*gold_payroll, payroll_only]]
     )
 
-    batches = [b async for b in service.members_in_segment(tiers=[Tier.GOLD], tags=["payroll"], batch=2)]
-    everyone_payroll = [m async for b in service.members_in_segment(tags=["payroll"]) for m in b]
+    batches = [
+        b async for b in loyalty_members.members_in_segment(tiers=[Tier.GOLD], tags=["payroll"], batch=2)
+    ]
+    everyone_payroll = [m async for b in loyalty_members.members_in_segment(tags=["payroll"]) for m in b]
 
     assert batches == [gold_payroll[:2], gold_payroll[2:]]
     assert everyone_payroll == [*gold_payroll, payroll_only]
-    found = await service.member_segments(gold_payroll[0])
+    found = await loyalty_members.member_segments(gold_payroll[0])
     assert (found.tier, found.tags) == (Tier.GOLD, frozenset({"payroll"}))
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import httpx
 
 from app.core.timeutil import business_day, business_day_bounds, utcnow
-from loyalty.dashboard import FIGURES
 from loyalty.models import Member, MerchantMember
 from loyalty.schemas import BenefitIn, ProgramOut
+from loyalty.till.dashboard import FIGURES
 from merchants.models import Category, Merchant
 from tests.helpers import login_member, login_operator
 from tests.loyalty.support import assert_ledger_sound, joined_member, member_code, sale

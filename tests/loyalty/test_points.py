@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from app.core.timeutil import utcnow
-from loyalty import ledger
-from loyalty.ledger import lot_expiry
+from loyalty.ledger import postings as ledger
+from loyalty.ledger.balances import last_valid_day
+from loyalty.ledger.postings import lot_expiry
 from loyalty.models import Journal, LotMove, PointsLot, Sale
-from loyalty.points import last_valid_day
 from tests.helpers import login_operator
 from tests.loyalty.support import (
     active_merchant,
@@ -241,7 +241,7 @@ async def test_other_merchants_sales_are_not_found(client: httpx.AsyncClient) ->
 
 
 async def test_expired_lots_are_retired_by_the_nightly_job(client: httpx.AsyncClient) -> None:
-    from loyalty.tasks import expire_points
+    from loyalty.ledger.tasks import expire_points
     from tests.helpers import run_jobs
 
     merchant, _ = await active_merchant(client)

@@ -14,8 +14,9 @@ import httpx
 from app.core.db import transaction
 from app.core.jobs import enqueue
 from app.core.timeutil import business_day, utcnow
+from loyalty.ledger.tasks import expire_points
 from loyalty.models import PointsLot, SettlementLine, Voucher
-from loyalty.tasks import build_settlement, expire_points
+from loyalty.settlement.tasks import build_settlement
 from tests.conftest import BACKEND
 from tests.helpers import PASSWORD, bearer, login_operator, next_phone, run_jobs
 from tests.loyalty.support import active_merchant, assert_ledger_sound, member_code, sale

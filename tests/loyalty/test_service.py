@@ -14,9 +14,11 @@ from app.core.errors import ProblemError
 from app.core.jobs import job
 from app.core.models import AuditEntry
 from app.wiring import wire
-from loyalty import hooks, service
+from loyalty import hooks
+from loyalty import ledger as loyalty_ledger
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Benefit, Journal, Sale, Voucher
-from loyalty.vouchers import IssueOutcome, VoucherGrant
+from loyalty.vouchers.issuing import IssueOutcome, VoucherGrant
 from tests.helpers import run_jobs
 from tests.loyalty.support import active_merchant, assert_ledger_sound, joined_member, sale
 from tests.loyalty.test_vouchers import published_benefit
@@ -25,51 +27,61 @@ from tests.loyalty.test_vouchers import published_benefit
 async def test_earning_twice_with_one_reference_posts_once(client: httpx.AsyncClient) -> None:
     _, member_id = await joined_member(client)
 
-    first = await service.earn_points(
-        member_id, 120, source=service.EarnSource.BILL_PAYMENT, reference="bill:1"
+    first = await loyalty_ledger.earn_points(
+        member_id, 120, source=loyalty_ledger.EarnSource.BILL_PAYMENT, reference="bill:1"
     )
-    again = await service.earn_points(
-        member_id, 120, source=service.EarnSource.BILL_PAYMENT, reference="bill:1"
+    again = await loyalty_ledger.earn_points(
+        member_id, 120, source=loyalty_ledger.EarnSource.BILL_PAYMENT, reference="bill:1"
     )
     concurrent = await asyncio.gather(
         *(
-            service.earn_points(member_id, 5, source=service.EarnSource.CAMPAIGN, reference="checkin:1")
+            loyalty_ledger.earn_points(
+                member_id, 5, source=loyalty_ledger.EarnSource.CAMPAIGN, reference="checkin:1"
+            )
             for _ in range(10)
         )
     )
 
     assert not first.replayed and again.replayed and again.journal_id == first.journal_id
     assert sum(not p.replayed for p in concurrent) == 1
-    assert await service.points_balance(member_id) == 125
+    assert await loyalty_ledger.points_balance(member_id) == 125
     with pytest.raises(ProblemError) as conflict:
-        await service.earn_points(member_id, 99, source=service.EarnSource.BILL_PAYMENT, reference="bill:1")
+        await loyalty_ledger.earn_points(
+            member_id, 99, source=loyalty_ledger.EarnSource.BILL_PAYMENT, reference="bill:1"
+        )
     assert conflict.value.code == "points.reference_conflict"
     await assert_ledger_sound()
 
 
 async def test_a_failed_spend_leaves_the_callers_transaction_usable(client: httpx.AsyncClient) -> None:
     _, member_id = await joined_member(client)
-    await service.earn_points(member_id, 10, source=service.EarnSource.CAMPAIGN, reference="c:1")
+    await loyalty_ledger.earn_points(
+        member_id, 10, source=loyalty_ledger.EarnSource.CAMPAIGN, reference="c:1"
+    )
 
     async with transaction():
         with pytest.raises(ProblemError) as refused:
-            await service.spend_points(
-                member_id, 11, purpose=service.SpendPurpose.LUCKY_DRAW, reference="draw:1"
+            await loyalty_ledger.spend_points(
+                member_id, 11, purpose=loyalty_ledger.SpendPurpose.LUCKY_DRAW, reference="draw:1"
             )
-        await service.earn_points(member_id, 3, source=service.EarnSource.CAMPAIGN, reference="c:2")
+        await loyalty_ledger.earn_points(
+            member_id, 3, source=loyalty_ledger.EarnSource.CAMPAIGN, reference="c:2"
+        )
 
     assert refused.value.code == "points.insufficient"
-    assert await service.points_balance(member_id) == 13
+    assert await loyalty_ledger.points_balance(member_id) == 13
     assert await Journal.filter(reference="draw:1").count() == 0
     await assert_ledger_sound()
 
 
 async def test_reversing_a_bill_payment_award_is_idempotent(client: httpx.AsyncClient) -> None:
     _, member_id = await joined_member(client)
-    await service.earn_points(member_id, 80, source=service.EarnSource.BILL_PAYMENT, reference="bill:9")
+    await loyalty_ledger.earn_points(
+        member_id, 80, source=loyalty_ledger.EarnSource.BILL_PAYMENT, reference="bill:9"
+    )
 
-    first = await service.reverse_points("bill:9", memo="biller rejected")
-    again = await service.reverse_points("bill:9")
+    first = await loyalty_ledger.reverse_points("bill:9", memo="biller rejected")
+    again = await loyalty_ledger.reverse_points("bill:9")
 
     assert (first.points, first.replayed, again.replayed, again.journal_id) == (
         80,
@@ -77,27 +89,31 @@ async def test_reversing_a_bill_payment_award_is_idempotent(client: httpx.AsyncC
         True,
         first.journal_id,
     )
-    assert await service.points_balance(member_id) == 0
+    assert await loyalty_ledger.points_balance(member_id) == 0
     with pytest.raises(ProblemError) as missing:
-        await service.reverse_points("bill:404")
+        await loyalty_ledger.reverse_points("bill:404")
     assert missing.value.code == "points.journal_not_found"
     with pytest.raises(ProblemError) as reversal_of_reversal:
-        await service.reverse_points(first.reference)
+        await loyalty_ledger.reverse_points(first.reference)
     assert reversal_of_reversal.value.code == "points.not_reversible"
     await assert_ledger_sound()
 
 
 async def test_reversing_a_spend_gives_the_points_back(client: httpx.AsyncClient) -> None:
     _, member_id = await joined_member(client)
-    await service.earn_points(member_id, 50, source=service.EarnSource.CAMPAIGN, reference="c:1")
-    await service.spend_points(member_id, 20, purpose=service.SpendPurpose.LUCKY_DRAW, reference="draw:7")
+    await loyalty_ledger.earn_points(
+        member_id, 50, source=loyalty_ledger.EarnSource.CAMPAIGN, reference="c:1"
+    )
+    await loyalty_ledger.spend_points(
+        member_id, 20, purpose=loyalty_ledger.SpendPurpose.LUCKY_DRAW, reference="draw:7"
+    )
 
-    reversal = await service.reverse_points("draw:7")
+    reversal = await loyalty_ledger.reverse_points("draw:7")
 
     assert reversal.points == 20
-    assert await service.points_balance(member_id) == 50
+    assert await loyalty_ledger.points_balance(member_id) == 50
     with pytest.raises(ProblemError) as twice_removed:
-        await service.reverse_points(reversal.reference)
+        await loyalty_ledger.reverse_points(reversal.reference)
     assert twice_removed.value.code == "points.not_reversible"
     await assert_ledger_sound()
 
@@ -106,12 +122,14 @@ async def test_bad_point_amounts_are_refused(client: httpx.AsyncClient) -> None:
     _, member_id = await joined_member(client)
     for bad in (0, -5, 10_000_001):
         with pytest.raises(ProblemError) as refused:
-            await service.earn_points(
-                member_id, bad, source=service.EarnSource.CAMPAIGN, reference=f"bad:{bad}"
+            await loyalty_ledger.earn_points(
+                member_id, bad, source=loyalty_ledger.EarnSource.CAMPAIGN, reference=f"bad:{bad}"
             )
         assert refused.value.status == 422
     with pytest.raises(ProblemError) as unknown:
-        await service.earn_points(424242, 5, source=service.EarnSource.CAMPAIGN, reference="nobody")
+        await loyalty_ledger.earn_points(
+            424242, 5, source=loyalty_ledger.EarnSource.CAMPAIGN, reference="nobody"
+        )
     assert unknown.value.code == "member.not_found"
 
 
@@ -121,10 +139,10 @@ async def test_a_batch_of_vouchers_can_be_retried_without_duplicates(client: htt
     grants = [VoucherGrant(m, f"flash:1:{m}") for m in member_ids]
 
     async with transaction():
-        first = await service.issue_vouchers(benefit_id, grants)
+        first = await loyalty_vouchers.issue_vouchers(benefit_id, grants)
     async with transaction():
-        retried = await service.issue_vouchers(benefit_id, grants)
-    extra = await service.issue_vouchers(benefit_id, [VoucherGrant(member_ids[0], "flash:2:first")])
+        retried = await loyalty_vouchers.issue_vouchers(benefit_id, grants)
+    extra = await loyalty_vouchers.issue_vouchers(benefit_id, [VoucherGrant(member_ids[0], "flash:2:first")])
 
     assert [o.outcome for o in first] == [IssueOutcome.ISSUED] * 3
     assert [o.outcome for o in retried] == [IssueOutcome.ALREADY_ISSUED] * 3
@@ -140,8 +158,8 @@ async def test_a_batch_larger_than_the_stock_issues_nothing(client: httpx.AsyncC
 
     async with transaction():
         with pytest.raises(ProblemError) as sold_out:
-            await service.issue_vouchers(benefit_id, [VoucherGrant(m, f"b:{m}") for m in member_ids])
-        survivors = await service.issue_vouchers(benefit_id, [VoucherGrant(member_ids[0], "b:ok")])
+            await loyalty_vouchers.issue_vouchers(benefit_id, [VoucherGrant(m, f"b:{m}") for m in member_ids])
+        survivors = await loyalty_vouchers.issue_vouchers(benefit_id, [VoucherGrant(member_ids[0], "b:ok")])
 
     assert sold_out.value.code == "benefit.sold_out"
     assert [o.outcome for o in survivors] == [IssueOutcome.ISSUED]
@@ -153,9 +171,9 @@ async def test_concurrent_batches_respect_stock_and_limits(client: httpx.AsyncCl
     member_ids = [(await joined_member(client))[1] for _ in range(4)]
     benefit_id = await published_benefit(client, stock_total=6, per_member_limit=2, price_points=0)
 
-    async def batch(n: int) -> list[service.IssuedVoucher] | str:
+    async def batch(n: int) -> list[loyalty_vouchers.IssuedVoucher] | str:
         try:
-            return await service.issue_vouchers(
+            return await loyalty_vouchers.issue_vouchers(
                 benefit_id, [VoucherGrant(m, f"c:{n}:{m}") for m in member_ids]
             )
         except ProblemError as exc:
@@ -197,30 +215,32 @@ async def test_bill_payment_vouchers_reduce_a_bill_and_come_back_on_failure(
     )
     till_only = await published_benefit(client, price_points=0)
     for benefit_id in (ten_off, percent, till_only):
-        await service.issue_vouchers(benefit_id, [VoucherGrant(member_id, f"g:{benefit_id}")])
+        await loyalty_vouchers.issue_vouchers(benefit_id, [VoucherGrant(member_id, f"g:{benefit_id}")])
 
-    offers = await service.bill_payment_vouchers(member_id, 12_000)
-    small = await service.bill_payment_vouchers(member_id, 4_000)
+    offers = await loyalty_vouchers.bill_payment_vouchers(member_id, 12_000)
+    small = await loyalty_vouchers.bill_payment_vouchers(member_id, 4_000)
 
     assert [(o.name, o.discount_fen) for o in offers] == [("¥10 off bills", 1000), ("5% off bills", 600)]
     assert [(o.name, o.discount_fen) for o in small] == [("5% off bills", 200)]
 
     voucher_id = offers[0].voucher_id
-    used = await service.redeem_voucher_for_bill(member_id, voucher_id, 12_000, reference="bill:77")
-    again = await service.redeem_voucher_for_bill(member_id, voucher_id, 12_000, reference="bill:77")
+    used = await loyalty_vouchers.redeem_voucher_for_bill(member_id, voucher_id, 12_000, reference="bill:77")
+    again = await loyalty_vouchers.redeem_voucher_for_bill(member_id, voucher_id, 12_000, reference="bill:77")
     with pytest.raises(ProblemError) as twice:
-        await service.redeem_voucher_for_bill(member_id, voucher_id, 12_000, reference="bill:78")
+        await loyalty_vouchers.redeem_voucher_for_bill(member_id, voucher_id, 12_000, reference="bill:78")
     assert (used.discount_fen, used.payable_fen, again.replayed) == (1000, 11_000, True)
     assert twice.value.code == "voucher.used"
 
-    reversed_ = await service.reverse_voucher_for_bill("bill:77")
-    reversed_again = await service.reverse_voucher_for_bill("bill:77")
+    reversed_ = await loyalty_vouchers.reverse_voucher_for_bill("bill:77")
+    reversed_again = await loyalty_vouchers.reverse_voucher_for_bill("bill:77")
     assert reversed_.status == "reversed" and reversed_again.replayed
-    assert (await service.bill_payment_vouchers(member_id, 12_000))[0].voucher_id == voucher_id
+    assert (await loyalty_vouchers.bill_payment_vouchers(member_id, 12_000))[0].voucher_id == voucher_id
 
     till_voucher = await Voucher.get(benefit_id=till_only)
     with pytest.raises(ProblemError) as wrong_kind:
-        await service.redeem_voucher_for_bill(member_id, till_voucher.id, 12_000, reference="bill:79")
+        await loyalty_vouchers.redeem_voucher_for_bill(
+            member_id, till_voucher.id, 12_000, reference="bill:79"
+        )
     assert wrong_kind.value.code == "voucher.not_valid_here"
 
 
@@ -296,17 +316,17 @@ async def test_merchant_funded_points_are_owed_by_that_merchant(client: httpx.As
     _, merchant_id = await active_merchant(client)
     _, member_id = await joined_member(client)
 
-    posting = await service.earn_points(
+    posting = await loyalty_ledger.earn_points(
         member_id,
         40,
-        source=service.EarnSource.CAMPAIGN,
+        source=loyalty_ledger.EarnSource.CAMPAIGN,
         reference="mgm:1",
         merchant_id=merchant_id,
         funded_by_merchant=True,
     )
     with pytest.raises(ProblemError) as unknown:
-        await service.earn_points(
-            member_id, 5, source=service.EarnSource.CAMPAIGN, reference="x", merchant_id=999
+        await loyalty_ledger.earn_points(
+            member_id, 5, source=loyalty_ledger.EarnSource.CAMPAIGN, reference="x", merchant_id=999
         )
 
     assert (await Journal.get(id=posting.journal_id)).settlement_fen == -40

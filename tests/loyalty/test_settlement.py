@@ -12,9 +12,10 @@ from tortoise.exceptions import BaseORMException
 from app.core import sql
 from app.core.db import transaction
 from app.core.timeutil import business_day, business_day_bounds, utcnow
-from loyalty import service, settlement
-from loyalty.check import run_checks
+from loyalty import ledger as loyalty_ledger
+from loyalty.ledger.check import run_checks
 from loyalty.models import DailyRun, SettlementLine, SettlementStatement
+from loyalty.settlement import statements as settlement
 from tests.conftest import BACKEND
 from tests.helpers import login_operator
 from tests.loyalty.support import active_merchant, assert_ledger_sound, joined_member, sale
@@ -84,7 +85,9 @@ async def test_posted_entries_cannot_be_changed_or_deleted(client: httpx.AsyncCl
     merchant, _ = await active_merchant(client)
     member, member_id = await joined_member(client)
     await sale(client, merchant, member, 10_000)
-    await service.spend_points(member_id, 10, purpose=service.SpendPurpose.LUCKY_DRAW, reference="draw")
+    await loyalty_ledger.spend_points(
+        member_id, 10, purpose=loyalty_ledger.SpendPurpose.LUCKY_DRAW, reference="draw"
+    )
 
     for statement in (
         "UPDATE loyalty_entry SET amount = amount + 1",

@@ -9,8 +9,10 @@ from redis.exceptions import RedisError
 
 from app.core.config import get_settings
 from app.core.errors import InvalidField, RateLimited
+from app.core.redis_client import get_redis
 from campaigns.errors import CampaignNotFound, CampaignUnavailable
 from campaigns.flash.engine import ENDED, NOT_STARTED, OK, SOLD_OUT, GrabAnswer, batcher
+from campaigns.flash.keys import k
 from campaigns.flash.runtime import runtime
 from campaigns.models import CampaignStatus
 
@@ -58,3 +60,15 @@ def _without_keys(campaign_id: int, status: CampaignStatus, starts: float) -> Gr
         return NOT_STARTED  # preheat comes later; nothing to grab yet
     runtime.load_soon(campaign_id)
     raise CampaignUnavailable()
+
+
+async def stock_left(campaign_id: int) -> tuple[int | None, int | None]:
+    """(stock, left) as the flash engine holds them; (None, None) before the campaign is loaded."""
+    total, left = await get_redis().hmget(k(campaign_id, "meta"), ["stock", "left"])  # type: ignore[misc]
+    return (int(total) if total is not None else None, int(left) if left is not None else None)
+
+
+async def answered_wins(campaign_id: int, member_id: int) -> int:
+    """How many wins the engine has answered to the member (some may not be persisted yet)."""
+    answered = await get_redis().hget(k(campaign_id, "wins"), str(member_id))  # type: ignore[misc]
+    return int(answered or 0)

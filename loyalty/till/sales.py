@@ -19,8 +19,7 @@ from app.core.errors import InvalidField
 from app.core.idempotency import current_reference
 from app.core.jobs import enqueue
 from app.core.timeutil import utcnow
-from loyalty import hooks, ledger, members
-from loyalty.codes import read_member_code
+from loyalty import hooks
 from loyalty.errors import (
     MemberCodeUsed,
     MerchantNotActive,
@@ -32,9 +31,12 @@ from loyalty.errors import (
     SaleAlreadyRefunded,
     SaleNotFound,
 )
-from loyalty.ledger import EarnSource, SpendPurpose
+from loyalty.ledger import postings as ledger
+from loyalty.ledger.postings import EarnSource, SpendPurpose
+from loyalty.ledger.tiers import earn_percent
+from loyalty.members import pool as members
 from loyalty.models import AccountKind, Journal, PaymentStatus, PointsPayment, Sale, SaleStatus
-from loyalty.tiers import earn_percent
+from loyalty.till.codes import read_member_code
 from merchants.grids import recently_active
 from merchants.models import MerchantStatus
 

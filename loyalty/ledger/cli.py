@@ -12,7 +12,7 @@ from app.core.config import Settings
 async def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
     """Run every ledger check and print the breaks."""
     from app.core.db import close_db, init_db
-    from loyalty.check import CHECKS, run_checks
+    from loyalty.ledger.check import CHECKS, run_checks
 
     await init_db(settings)
     try:

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from app.core import sql
 from app.core.pagination import PageParams, paginate
 from app.core.timeutil import BUSINESS_TZ, utcnow
-from loyalty import tiers
 from loyalty.errors import MemberNotFound
+from loyalty.ledger import tiers
 from loyalty.models import AccountKind, Entry, PointsAccount, PointsLot, Tier
 
 

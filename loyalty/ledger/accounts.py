@@ -1,4 +1,4 @@
-"""Loyalty's public service API: what other domains (campaigns, bill payment, the mini-program) call.
+"""Points accounts as other domains use them: earn, spend, reverse by reference, and read balances.
 
 Everything here may run inside the caller's `app.core.db.transaction()` (it nests as a savepoint) and is
 idempotent by the caller's unique reference. `docs/loyalty.md` documents this API; keep them in step.
@@ -10,60 +10,12 @@ from collections.abc import Sequence
 
 from app.core import sql
 from app.core.db import transaction
-from loyalty import ledger, members, sales
-from loyalty import points as member_points
-from loyalty.ledger import EarnSource, Posting, SpendPurpose, check_points
-from loyalty.members import member_for_identity, note_store_scan
+from loyalty.ledger import balances as member_points
+from loyalty.ledger import postings as ledger
+from loyalty.ledger.postings import EarnSource, Posting, SpendPurpose, check_points
+from loyalty.members import pool as members
 from loyalty.models import AccountKind
-from loyalty.segments import Segments, member_segments, members_in_segment
-from loyalty.vouchers import (
-    BenefitTerms,
-    BillRedemption,
-    IssuedVoucher,
-    IssueOutcome,
-    VoucherGrant,
-    VoucherOffer,
-    VoucherTally,
-    benefit_terms,
-    bill_payment_vouchers,
-    check_unused,
-    issue_vouchers,
-    redeem_voucher_for_bill,
-    reverse_voucher_for_bill,
-    revoke_voucher,
-    voucher_tally,
-)
-
-__all__ = [
-    "BenefitTerms",
-    "BillRedemption",
-    "EarnSource",
-    "IssueOutcome",
-    "IssuedVoucher",
-    "Posting",
-    "Segments",
-    "SpendPurpose",
-    "VoucherGrant",
-    "VoucherOffer",
-    "VoucherTally",
-    "benefit_terms",
-    "bill_payment_vouchers",
-    "check_unused",
-    "earn_points",
-    "issue_vouchers",
-    "member_for_identity",
-    "member_segments",
-    "members_in_segment",
-    "note_store_scan",
-    "points_balance",
-    "points_issued",
-    "redeem_voucher_for_bill",
-    "reverse_points",
-    "reverse_voucher_for_bill",
-    "revoke_voucher",
-    "spend_points",
-    "voucher_tally",
-]
+from loyalty.till import sales
 
 
 async def earn_points(

@@ -19,7 +19,7 @@ from app.core.db import transaction
 from app.core.errors import InvalidField
 from app.core.timeutil import business_day, utcnow
 from loyalty import hooks
-from loyalty import tiers as tier_rules
+from loyalty.ledger import tiers as tier_rules
 from loyalty.models import DailyRun, Member, MemberTag, PointsLot, Tier
 
 TAG_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"

@@ -25,7 +25,7 @@ from app.core.config import get_settings
 from app.core.db import transaction
 from app.core.errors import InvalidField
 from app.core.timeutil import BUSINESS_TZ, utcnow
-from loyalty import hooks, tiers
+from loyalty import hooks
 from loyalty.errors import (
     JournalNotFound,
     MemberNotFound,
@@ -33,6 +33,7 @@ from loyalty.errors import (
     PointsInsufficient,
     ReferenceConflict,
 )
+from loyalty.ledger import tiers
 from loyalty.models import AccountKind, Entry, Journal, JournalKind, LotMove, PointsAccount, PointsLot
 
 MAX_REFERENCE = 191

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from app.core import sql
 from app.core.timeutil import business_day_bounds
-from loyalty import settlement
+from loyalty.settlement import statements as settlement
 
 LIMIT = 50
 

@@ -25,9 +25,6 @@ from app.core.db import db, dialect, transaction
 from app.core.errors import InvalidField
 from app.core.idempotency import current_reference
 from app.core.timeutil import BUSINESS_TZ, business_day, utcnow
-from loyalty import ledger, members
-from loyalty.benefits import catalogue, served_by_active_merchants
-from loyalty.codes import read_voucher_token
 from loyalty.errors import (
     BenefitLimitReached,
     BenefitNotFound,
@@ -48,7 +45,9 @@ from loyalty.errors import (
     VoucherTokenUsed,
     VoucherUsed,
 )
-from loyalty.ledger import SpendPurpose
+from loyalty.ledger import postings as ledger
+from loyalty.ledger.postings import SpendPurpose
+from loyalty.members import pool as members
 from loyalty.models import (
     AccountKind,
     Benefit,
@@ -63,7 +62,8 @@ from loyalty.models import (
     VoucherRedemption,
     VoucherStatus,
 )
-from loyalty.sales import (
+from loyalty.till.codes import read_voucher_token
+from loyalty.till.sales import (
     TERMS_COLUMNS,
     TERMS_FROM,
     Terms,
@@ -72,6 +72,7 @@ from loyalty.sales import (
     check_fen,
     terms_from_row,
 )
+from loyalty.vouchers.benefits import catalogue, served_by_active_merchants
 
 ISSUE_ATTEMPTS = 5
 MAX_BATCH = 1000

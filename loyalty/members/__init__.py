@@ -1,0 +1,27 @@
+"""The shared member pool: what other domains call (login identities, joining, profile, segments)."""
+
+from loyalty.members.pool import (
+    bind_phone,
+    get_member,
+    join,
+    joined_member,
+    member_for_identity,
+    note_store_scan,
+    set_consents,
+    update_profile,
+)
+from loyalty.members.segments import Segments, member_segments, members_in_segment
+
+__all__ = [
+    "Segments",
+    "bind_phone",
+    "get_member",
+    "join",
+    "joined_member",
+    "member_for_identity",
+    "member_segments",
+    "members_in_segment",
+    "note_store_scan",
+    "set_consents",
+    "update_profile",
+]

@@ -1,0 +1,46 @@
+"""Benefits and vouchers: what other domains call to issue, list, redeem on bills and revoke vouchers."""
+
+from loyalty.repository import voucher_of, vouchers_of
+from loyalty.vouchers.benefits import catalogue
+from loyalty.vouchers.issuing import (
+    BenefitTerms,
+    BillRedemption,
+    IssuedVoucher,
+    IssueOutcome,
+    VoucherGrant,
+    VoucherOffer,
+    VoucherTally,
+    benefit_terms,
+    bill_payment_vouchers,
+    buy_with_points,
+    check_unused,
+    issue_vouchers,
+    member_vouchers_by_reference,
+    redeem_voucher_for_bill,
+    reverse_voucher_for_bill,
+    revoke_voucher,
+    voucher_tally,
+)
+
+__all__ = [
+    "BenefitTerms",
+    "BillRedemption",
+    "IssueOutcome",
+    "IssuedVoucher",
+    "VoucherGrant",
+    "VoucherOffer",
+    "VoucherTally",
+    "benefit_terms",
+    "bill_payment_vouchers",
+    "buy_with_points",
+    "catalogue",
+    "check_unused",
+    "issue_vouchers",
+    "member_vouchers_by_reference",
+    "redeem_voucher_for_bill",
+    "reverse_voucher_for_bill",
+    "revoke_voucher",
+    "voucher_of",
+    "voucher_tally",
+    "vouchers_of",
+]
