@@ -9,6 +9,8 @@ from tortoise.queryset import QuerySet
 
 from campaigns.errors import CampaignNotFound
 from campaigns.models import (
+    AudienceMember,
+    BlockedMember,
     Campaign,
     CampaignMerchant,
     CampaignStatus,
@@ -63,3 +65,13 @@ def member_wins(member_id: int, campaign_id: int | None = None) -> QuerySet[Flas
     """The member's persisted flash wins."""
     qs = FlashWin.filter(member_id=member_id)
     return qs.filter(campaign_id=campaign_id) if campaign_id is not None else qs
+
+
+def audience_list(campaign_id: int) -> QuerySet[AudienceMember]:
+    """The members on a campaign's explicit audience list."""
+    return AudienceMember.filter(campaign_id=campaign_id)
+
+
+def blocklist() -> QuerySet[BlockedMember]:
+    """Members barred from grabbing."""
+    return BlockedMember.all()

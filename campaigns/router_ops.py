@@ -17,7 +17,7 @@ from campaigns import repository
 from campaigns.flash import stats as flash_stats
 from campaigns.lifecycle.table import Action
 from campaigns.management import analytics, service
-from campaigns.models import AudienceMember, BlockedMember, Campaign, CampaignStatus, CampaignType
+from campaigns.models import CampaignStatus, CampaignType
 from campaigns.schemas import (
     AnalyticsOut,
     ApproveIn,
@@ -208,7 +208,7 @@ async def preheat_campaign(campaign_id: int, operator: Principal = Depends(curre
 async def list_audience(campaign_id: int, page: PageParams = Depends(page_params)) -> Page[int]:
     """Member ids on the audience list, newest first."""
     await repository.get_campaign(campaign_id)
-    rows, cursor = await paginate(AudienceMember.filter(campaign_id=campaign_id), page)
+    rows, cursor = await paginate(repository.audience_list(campaign_id), page)
     return Page(items=[r.member_id for r in rows], next_cursor=cursor)
 
 
@@ -277,7 +277,7 @@ async def live_events(
 
     async def events() -> AsyncIterator[bytes]:
         for n in range(limit):
-            campaign = await Campaign.get(id=campaign_id)
+            campaign = await repository.get_campaign(campaign_id)
             view = await flash_stats.live(campaign)
             yield f"id: {n}\nevent: live\ndata: {view.model_dump_json()}\n\n".encode()
             if (
@@ -311,7 +311,7 @@ async def campaign_analytics(campaign_id: int) -> AnalyticsOut:
 @roles(*READ)
 async def blocklist(page: PageParams = Depends(page_params)) -> Page[BlockedOut]:
     """Blocked members, newest first."""
-    rows, cursor = await paginate(BlockedMember.all(), page)
+    rows, cursor = await paginate(repository.blocklist(), page)
     return Page(items=[BlockedOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from app.core.auth.deps import OperatorRole, StaffRole
@@ -17,7 +19,16 @@ from merchants.errors import (
     StaffPhoneTaken,
     StoreNotFound,
 )
-from merchants.models import Branch, ChangeStatus, GridManager, Merchant, MerchantChange, Staff, Store
+from merchants.models import (
+    Branch,
+    ChangeStatus,
+    GridManager,
+    Merchant,
+    MerchantChange,
+    MerchantStatus,
+    Staff,
+    Store,
+)
 
 
 @dataclass(frozen=True)
@@ -130,3 +141,23 @@ async def new_staff(merchant: Merchant, phone: str, name: str, role: StaffRole, 
         role=role.value,
         password_hash=password_hash,
     )
+
+
+def branches(scope: OpsScope, *, mine: bool) -> QuerySet[Branch]:
+    """Every branch (bank outlets are public), or only the caller's grids when `mine`."""
+    query = Branch.all()
+    return query.filter(id__in=list(scope.grid_ids)) if mine and not scope.everything else query
+
+
+def grid_merchants(grid_id: int, *, idle_before: datetime | None = None) -> QuerySet[Merchant]:
+    """A grid's merchants; with `idle_before`, only active ones idle since then (or never active)."""
+    query = Merchant.filter(grid_id=grid_id)
+    if idle_before is not None:
+        idle = Q(last_activity_at__lt=idle_before) | Q(last_activity_at__isnull=True)
+        query = query.filter(idle, status=MerchantStatus.ACTIVE)
+    return query
+
+
+def changes_of(merchant_id: int) -> QuerySet[MerchantChange]:
+    """A merchant's change requests (the caller checked its scope)."""
+    return MerchantChange.filter(merchant_id=merchant_id)

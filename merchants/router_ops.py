@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import Response
-from tortoise.expressions import Q
 
 from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
@@ -12,7 +11,7 @@ from app.core.errors import problem_responses
 from app.core.pagination import Page, PageParams, page_params, paginate
 from merchants import repository, views
 from merchants.grids import service as grids
-from merchants.models import Branch, Merchant, MerchantChange, MerchantStatus
+from merchants.models import Branch, Merchant, MerchantStatus
 from merchants.onboarding import applications as onboarding
 from merchants.onboarding.storage import image_responses
 from merchants.repository import OpsScope
@@ -86,10 +85,7 @@ async def list_branches(
     page: PageParams = Depends(page_params),
 ) -> Page[BranchOut]:
     """Every branch (bank outlets are public), or only the caller's grids."""
-    query = Branch.all()
-    if mine and not scope.everything:
-        query = query.filter(id__in=list(scope.grid_ids))
-    rows, cursor = await paginate(query, page)
+    rows, cursor = await paginate(repository.branches(scope, mine=mine), page)
     return Page(items=[BranchOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -222,10 +218,7 @@ async def grid_merchants(
     """Each merchant's last activity, inactivity flag and the other domains' figures."""
     await repository.branch_for_ops(scope, grid_id)
     threshold = grids.inactive_before(inactive_days)
-    query = Merchant.filter(grid_id=grid_id)
-    if inactive_only:
-        idle = Q(last_activity_at__lt=threshold) | Q(last_activity_at__isnull=True)
-        query = query.filter(idle, status=MerchantStatus.ACTIVE)
+    query = repository.grid_merchants(grid_id, idle_before=threshold if inactive_only else None)
     rows, cursor = await paginate(query, page)
     metrics = await grids.merchant_metrics([m.id for m in rows])
     items = [
@@ -448,7 +441,7 @@ async def list_changes(
 ) -> Page[ChangeOut]:
     """Pending and decided change requests, newest first (personal values masked)."""
     await repository.merchant_for_ops(scope, merchant_id)
-    rows, cursor = await paginate(MerchantChange.filter(merchant_id=merchant_id), page)
+    rows, cursor = await paginate(repository.changes_of(merchant_id), page)
     return Page(items=[views.change_out(c, reveal=False) for c in rows], next_cursor=cursor)
 
 

@@ -27,7 +27,7 @@ from campaigns.schemas import (
     ReferralAcceptIn,
     ReferralOut,
 )
-from loyalty.models import Member
+from loyalty import members
 
 router = APIRouter(tags=["Mini-program: campaigns"])
 # Per member: draws are cheap to script, and referral codes must not be guessable by brute force.
@@ -167,6 +167,6 @@ async def accept_referral(
 )
 async def my_rewards(campaign_id: int, member: Principal = Depends(current_member)) -> list[PayoutOut]:
     """What this campaign paid me so far, oldest first (at most the campaign's per-member limit)."""
-    me = await Member.get(id=member.id)
+    me = await members.get_member(member.id)
     campaign = await audience.get_visible(me, campaign_id, utcnow())
     return [PayoutOut.model_validate(p) for p in await campaign_types.member_payouts(campaign.id, member.id)]

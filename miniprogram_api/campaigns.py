@@ -15,8 +15,8 @@ from campaigns import audience, flash
 from campaigns.models import FlashWin
 from campaigns.schemas import CampaignPublicOut, GrabOut, ParticipationOut, StockOut, WinOut
 from campaigns.views import public_out
+from loyalty import members
 from loyalty import vouchers as loyalty_vouchers
-from loyalty.models import Member
 from miniprogram_api.grab_lane import grab_body
 
 router = APIRouter(tags=["Mini-program: campaigns"])
@@ -31,7 +31,7 @@ async def list_campaigns(
     member: Principal = Depends(current_member),
 ) -> Page[CampaignPublicOut]:
     """Upcoming and running campaigns I am eligible for, newest first (a store page passes `merchant_id`)."""
-    me = await Member.get(id=member.id)
+    me = await members.get_member(member.id)
     rows, cursor = await audience.visible_page(me, page, utcnow(), merchant_id=merchant_id)
     return Page(items=await public_out(rows), next_cursor=cursor)
 
@@ -44,7 +44,7 @@ async def list_campaigns(
 )
 async def get_campaign(campaign_id: int, member: Principal = Depends(current_member)) -> CampaignPublicOut:
     """A campaign's details (a lucky draw shows its seed commitment, and the seed once it ended)."""
-    me = await Member.get(id=member.id)
+    me = await members.get_member(member.id)
     return (await public_out([await audience.get_visible(me, campaign_id, utcnow())]))[0]
 
 
@@ -102,7 +102,7 @@ async def _with_vouchers(member_id: int, wins: list[FlashWin]) -> list[WinOut]:
 )
 async def participation(campaign_id: int, member: Principal = Depends(current_member)) -> ParticipationOut:
     """My wins in this campaign, how many are still being written, and how many more I may win."""
-    me = await Member.get(id=member.id)
+    me = await members.get_member(member.id)
     campaign = await audience.get_visible(me, campaign_id, utcnow())
     wins = await flash.member_wins(member.id, campaign_id).order_by("sequence")
     won = max(len(wins), await flash.answered_wins(campaign_id, member.id))

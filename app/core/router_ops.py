@@ -6,13 +6,14 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.core import queries
 from app.core.auth import operators
 from app.core.auth.deps import OperatorRole, any_operator, current_operator, roles
 from app.core.auth.schemas import PasswordLoginIn, RefreshIn, TokenOut
 from app.core.auth.sessions import refresh_session, revoke_sessions
 from app.core.auth.tokens import Audience, Principal
-from app.core.errors import NotFound, Unauthorized, problem_responses
-from app.core.models import AuditEntry, DeadJob, Operator
+from app.core.errors import Unauthorized, problem_responses
+from app.core.models import Operator
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.schemas import (
     AuditEntryOut,
@@ -29,7 +30,7 @@ router = APIRouter(tags=[TAG])
 
 
 async def _operator_claims(operator_id: int) -> tuple[tuple[str, ...], int | None]:
-    operator = await Operator.get_or_none(id=operator_id, is_active=True)
+    operator = await queries.active_operator(operator_id)
     if operator is None:
         raise Unauthorized("operator disabled", code="auth.token_revoked")
     return tuple(operator.roles), None
@@ -68,7 +69,7 @@ async def logout(operator: Principal = Depends(current_operator)) -> None:
 @any_operator
 async def me(operator: Principal = Depends(current_operator)) -> Operator:
     """Who am I: username and roles."""
-    return await Operator.get(id=operator.id)
+    return await queries.operator(operator.id)
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password")
@@ -82,7 +83,7 @@ async def change_password(body: PasswordChangeIn, operator: Principal = Depends(
 @roles(OperatorRole.ADMIN)
 async def list_operators(page: PageParams = Depends(page_params)) -> Page[OperatorOut]:
     """Every operator, newest first."""
-    rows, cursor = await paginate(Operator.all(), page)
+    rows, cursor = await paginate(queries.operators(), page)
     return Page(items=[OperatorOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -124,15 +125,14 @@ async def audit_log(
     page: PageParams = Depends(page_params),
 ) -> Page[AuditEntryOut]:
     """Append-only audit entries, newest first, filtered."""
-    filters = {
-        "target_type": target_type,
-        "target_id": target_id,
-        "actor_type": actor_type,
-        "actor_id": actor_id,
-        "action": action,
-        "created_at__gte": since,
-    }
-    qs = AuditEntry.filter(**{k: v for k, v in filters.items() if v is not None})
+    qs = queries.audit_entries(
+        target_type=target_type,
+        target_id=target_id,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        since=since,
+    )
     rows, cursor = await paginate(qs, page)
     return Page(items=[AuditEntryOut.model_validate(r) for r in rows], next_cursor=cursor)
 
@@ -141,7 +141,7 @@ async def audit_log(
 @roles(OperatorRole.ADMIN)
 async def dead_jobs(page: PageParams = Depends(page_params)) -> Page[DeadJobOut]:
     """Dead jobs, newest first, for ops to inspect."""
-    rows, cursor = await paginate(DeadJob.all(), page)
+    rows, cursor = await paginate(queries.dead_jobs(), page)
     return Page(items=[DeadJobOut.of(r) for r in rows], next_cursor=cursor)
 
 
@@ -149,7 +149,4 @@ async def dead_jobs(page: PageParams = Depends(page_params)) -> Page[DeadJobOut]
 @roles(OperatorRole.ADMIN)
 async def dead_job(dead_id: int) -> DeadJobOut:
     """A dead job with its last error."""
-    row = await DeadJob.get_or_none(id=dead_id)
-    if row is None:
-        raise NotFound("dead job not found")
-    return DeadJobOut.of(row)
+    return DeadJobOut.of(await queries.dead_job(dead_id))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
+
+from tortoise.queryset import QuerySet
 
 from app.core.pagination import PageParams, paginate
 from miniprogram_api.billpay.errors import (
@@ -19,6 +22,7 @@ from miniprogram_api.billpay.models import (
     HouseholdAccount,
     OrderState,
     ReconciliationMismatch,
+    ReconciliationRun,
     ReminderSubscription,
 )
 
@@ -126,3 +130,24 @@ async def mismatch(mismatch_id: int) -> ReconciliationMismatch:
     if row is None:
         raise ReconciliationNotFound("no such mismatch")
     return row
+
+
+async def all_billers() -> list[Biller]:
+    """Every biller, active or not, by id."""
+    return await Biller.all().order_by("id")
+
+
+def reconciliation_runs(
+    *, biller_id: int | None = None, day: date | None = None
+) -> QuerySet[ReconciliationRun]:
+    """Reconciliation runs, of one biller or day when given."""
+    qs = ReconciliationRun.all()
+    if biller_id is not None:
+        qs = qs.filter(biller_id=biller_id)
+    return qs.filter(day=day) if day is not None else qs
+
+
+def mismatches(*, resolved: bool, run_id: int | None = None) -> QuerySet[ReconciliationMismatch]:
+    """Open (or resolved) reconciliation mismatches, of one run when given."""
+    qs = ReconciliationMismatch.filter(resolved_at__isnull=not resolved)
+    return qs.filter(run_id=run_id) if run_id is not None else qs

@@ -12,7 +12,7 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageParams, page_params, paginate
 from miniprogram_api.billpay import billers, reconciliation, repository, service, tasks
-from miniprogram_api.billpay.models import Biller, OrderState, ReconciliationMismatch, ReconciliationRun
+from miniprogram_api.billpay.models import OrderState
 from miniprogram_api.billpay.schemas import (
     BillerIn,
     BillerOpsOut,
@@ -36,7 +36,7 @@ _ADAPTER_422 = (422, "validation_error", "unknown adapter or invalid adapter_con
 @roles(OperatorRole.AUDITOR)
 async def list_billers() -> list[BillerOpsOut]:
     """Every biller, active or not, with its adapter configuration."""
-    return [billers.biller_ops_out(b) for b in await Biller.all().order_by("id")]
+    return [billers.biller_ops_out(b) for b in await repository.all_billers()]
 
 
 @router.post(
@@ -147,7 +147,7 @@ async def run_reconciliation(body: ReconcileIn) -> ReconcileQueuedOut:
     if body.biller_id is not None:
         biller_ids = [(await repository.any_biller(body.biller_id)).id]
     else:
-        biller_ids = [b.id for b in await Biller.all().only("id")]
+        biller_ids = [b.id for b in await repository.all_billers()]
     await tasks.queue_reconciliations(body.day, biller_ids)
     return ReconcileQueuedOut(day=body.day, biller_ids=biller_ids)
 
@@ -158,12 +158,7 @@ async def list_reconciliations(
     biller_id: int | None = None, day: date | None = None, page: PageParams = Depends(page_params)
 ) -> Page[ReconciliationOut]:
     """Runs newest first, with matched and mismatched counts and both totals."""
-    qs = ReconciliationRun.all()
-    if biller_id is not None:
-        qs = qs.filter(biller_id=biller_id)
-    if day is not None:
-        qs = qs.filter(day=day)
-    rows, cursor = await paginate(qs, page)
+    rows, cursor = await paginate(repository.reconciliation_runs(biller_id=biller_id, day=day), page)
     return Page(items=[ReconciliationOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -175,10 +170,7 @@ async def list_mismatches(
     page: PageParams = Depends(page_params),
 ) -> Page[MismatchOut]:
     """Disagreements between our orders and billers' statements, newest first."""
-    qs = ReconciliationMismatch.filter(resolved_at__isnull=not resolved)
-    if run_id is not None:
-        qs = qs.filter(run_id=run_id)
-    rows, cursor = await paginate(qs, page)
+    rows, cursor = await paginate(repository.mismatches(resolved=resolved, run_id=run_id), page)
     return Page(items=[MismatchOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 

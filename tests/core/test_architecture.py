@@ -1,7 +1,8 @@
-"""The floor plan holds: no import cycles between the product's modules (`make lint` runs the contracts)."""
+"""The floor plan holds: no import cycles, routers query through services (`make lint` runs the contracts)."""
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
@@ -60,3 +61,45 @@ def test_the_cycle_finder_sees_a_cycle() -> None:
     graph.add_import(importer="a.two", imported="a.three")
     graph.add_import(importer="a.three", imported="a.one")
     assert cycles(graph) == [["a.one", "a.three", "a.two"]]
+
+
+ORM_CALLS = {"filter", "get", "get_or_none", "all", "create", "exists", "exclude", "first", "get_or_create"}
+
+
+def orm_calls(source: str) -> list[str]:
+    """`Model.filter(...)`-style calls on classes imported from a models module."""
+    tree = ast.parse(source)
+    models = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("models")
+        for alias in node.names
+        if alias.name[:1].isupper()
+    }
+    return [
+        f"{node.lineno}: {node.func.value.id}.{node.func.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in models
+        and node.func.attr in ORM_CALLS
+    ]
+
+
+def test_routers_query_through_services_and_repositories() -> None:
+    routers = [
+        *ROOT.glob("*/router_*.py"),
+        *ROOT.glob("app/core/router_*.py"),
+        *ROOT.glob("miniprogram_api/*.py"),
+        *ROOT.glob("miniprogram_api/billpay/router_*.py"),
+    ]
+    assert len(routers) > 15
+    found = {str(path.relative_to(ROOT)): orm_calls(path.read_text()) for path in routers}
+    assert {path: calls for path, calls in found.items() if calls} == {}
+
+
+def test_the_router_check_sees_a_query() -> None:
+    assert orm_calls("from x.models import Shop\n\nasync def f():\n    return await Shop.filter(id=1)\n") == [
+        "4: Shop.filter"
+    ]
