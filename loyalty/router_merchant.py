@@ -26,8 +26,7 @@ from loyalty.schemas import (
 )
 from loyalty.settlement import statements as settlement
 from loyalty.till import sales
-from loyalty.vouchers import benefits
-from loyalty.vouchers import issuing as vouchers
+from loyalty.vouchers import benefits, redemption
 
 router = APIRouter()
 TILL_TAG = "Merchant console: till"
@@ -200,7 +199,7 @@ _TOKEN_ERRORS = (
 @idempotent
 async def redeem_voucher(body: RedemptionIn, staff: Principal = Depends(current_staff)) -> RedemptionOut:
     """Redeem the voucher whose QR token was scanned against the bill; a token works once."""
-    return RedemptionOut.of(await vouchers.redeem_at_till(staff, body.token, body.bill_amount_fen))
+    return RedemptionOut.of(await redemption.redeem_at_till(staff, body.token, body.bill_amount_fen))
 
 
 @router.get("/redemptions", response_model=Page[RedemptionOut], tags=[TILL_TAG], summary="List redemptions")
@@ -238,7 +237,7 @@ async def get_redemption(redemption_id: int, staff: Principal = Depends(current_
 @idempotent
 async def reverse_redemption(redemption_id: int, staff: Principal = Depends(current_staff)) -> RedemptionOut:
     """Make the voucher usable again (the scanned token stays spent); settlement nets it out."""
-    return RedemptionOut.of(await vouchers.reverse_at_till(staff, redemption_id))
+    return RedemptionOut.of(await redemption.reverse_at_till(staff, redemption_id))
 
 
 @router.post(

@@ -2,25 +2,27 @@
 
 from loyalty.repository import voucher_of, vouchers_of
 from loyalty.vouchers.benefits import catalogue
+from loyalty.vouchers.bills import (
+    BillRedemption,
+    VoucherOffer,
+    bill_payment_vouchers,
+    redeem_voucher_for_bill,
+    reverse_voucher_for_bill,
+)
 from loyalty.vouchers.issuing import (
     BenefitTerms,
-    BillRedemption,
     IssuedVoucher,
     IssueOutcome,
     VoucherGrant,
-    VoucherOffer,
     VoucherTally,
     benefit_terms,
-    bill_payment_vouchers,
     buy_with_points,
-    check_unused,
     issue_vouchers,
     member_vouchers_by_reference,
-    redeem_voucher_for_bill,
-    reverse_voucher_for_bill,
     revoke_voucher,
     voucher_tally,
 )
+from loyalty.vouchers.rules import check_unused
 
 __all__ = [
     "BenefitTerms",

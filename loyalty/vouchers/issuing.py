@@ -1,9 +1,5 @@
-"""Vouchers: issuing (batches, points purchases), redemption at the till and on bills, reversal.
-
-Stock is a conditional decrement (`stock_left >= n`, CHECK ≥ 0); the per-member limit is a sequence
-number per (benefit, member) that is unique and checked against the limit in the database; a
-redemption flips the voucher `active → used` by a conditional update and stores the scanned token's
-nonce in a unique column, so each token works once however many copies arrive together.
+"""Issuing vouchers: batches (retry-safe, stock and per-member limit in the database), points purchases,
+what a campaign checks before handing a benefit out, tallies, revocation.
 """
 
 from __future__ import annotations
@@ -19,8 +15,6 @@ from tortoise.expressions import F
 from tortoise.functions import Max
 
 from app.core import sql
-from app.core.auth.tokens import Principal
-from app.core.config import get_settings
 from app.core.db import db, dialect, transaction
 from app.core.errors import InvalidField
 from app.core.idempotency import current_reference
@@ -31,19 +25,6 @@ from loyalty.errors import (
     BenefitSoldOut,
     BenefitUnavailable,
     MemberNotFound,
-    MerchantNotFound,
-    RedemptionAlreadyReversed,
-    RedemptionNotFound,
-    ReferenceConflict,
-    ReversalWindowClosed,
-    VoucherExpired,
-    VoucherMinimumSpend,
-    VoucherNotFound,
-    VoucherNotValidHere,
-    VoucherNotYetValid,
-    VoucherRevoked,
-    VoucherTokenUsed,
-    VoucherUsed,
 )
 from loyalty.ledger import postings as ledger
 from loyalty.ledger.postings import SpendPurpose
@@ -51,30 +32,17 @@ from loyalty.members import pool as members
 from loyalty.models import (
     AccountKind,
     Benefit,
-    BenefitKind,
-    BenefitMerchant,
     BenefitStatus,
     Eligibility,
-    Funder,
     Member,
-    RedemptionStatus,
     Voucher,
-    VoucherRedemption,
     VoucherStatus,
-)
-from loyalty.till.codes import read_voucher_token
-from loyalty.till.sales import (
-    TERMS_COLUMNS,
-    TERMS_FROM,
-    Terms,
-    check_active,
-    check_amount,
-    check_fen,
-    terms_from_row,
 )
 from loyalty.vouchers.benefits import catalogue, served_by_active_merchants
 
 ISSUE_ATTEMPTS = 5
+
+
 MAX_BATCH = 1000
 
 
@@ -104,30 +72,6 @@ class IssuedVoucher:
     voucher_id: int | None
 
 
-@dataclass(frozen=True)
-class VoucherOffer:
-    """A voucher the member can use on a bill, with what it takes off."""
-
-    voucher_id: int
-    benefit_id: int
-    name: str
-    discount_fen: int
-    valid_until: datetime
-
-
-@dataclass(frozen=True)
-class BillRedemption:
-    """A voucher used on a bill: the discount and the amount left to pay."""
-
-    redemption_id: int
-    voucher_id: int
-    amount_fen: int
-    discount_fen: int
-    payable_fen: int
-    status: RedemptionStatus
-    replayed: bool = False
-
-
 def validity(benefit: Benefit, issued_at: datetime) -> tuple[datetime, datetime]:
     """A new voucher's [from, until): the benefit's window, or N whole business days from issue."""
     if benefit.valid_days is not None:
@@ -136,24 +80,6 @@ def validity(benefit: Benefit, issued_at: datetime) -> tuple[datetime, datetime]
         return issued_at, end
     assert benefit.valid_until is not None
     return benefit.valid_from or issued_at, benefit.valid_until
-
-
-def discount(benefit: Benefit, bill_fen: int) -> int:
-    """What the voucher takes off a bill of `bill_fen` (a gift voucher takes nothing off)."""
-    if benefit.kind == BenefitKind.CASH:
-        return min(int(benefit.face_value_fen), bill_fen)
-    if benefit.kind == BenefitKind.DISCOUNT:
-        off = bill_fen * int(benefit.discount_percent or 0) // 100
-        cap = benefit.discount_cap_fen
-        return off if cap is None else min(off, int(cap))
-    return 0
-
-
-def settlement_value(benefit: Benefit, discount_fen: int) -> int:
-    """What the bank owes the merchant for a redemption (merchant-funded benefits: nothing)."""
-    if benefit.funder != Funder.BANK:
-        return 0
-    return int(benefit.face_value_fen) if benefit.kind == BenefitKind.GIFT else discount_fen
 
 
 def _check_grants(grants: Sequence[VoucherGrant]) -> None:
@@ -409,284 +335,8 @@ async def buy_with_points(member_id: int, benefit_id: int) -> Voucher:
         return await Voucher.get(id=issued.voucher_id)
 
 
-def check_unused(voucher: Voucher) -> None:
-    """409 unless the voucher is still active: `voucher.used`, or `voucher.revoked` once taken back."""
-    if voucher.status == VoucherStatus.USED:
-        raise VoucherUsed("the voucher was already redeemed")
-    if voucher.status == VoucherStatus.REVOKED:
-        raise VoucherRevoked("the voucher was taken back: the purchase that earned it was refunded")
-
-
 async def revoke_voucher(voucher_id: int) -> bool:
     """Take back an unused voucher (its purchase was refunded); False when it was used or revoked already."""
     return bool(
         await Voucher.filter(id=voucher_id, status=VoucherStatus.ACTIVE).update(status=VoucherStatus.REVOKED)
     )
-
-
-def _check_validity(voucher: Voucher, now: datetime) -> None:
-    if voucher.valid_until <= now:
-        raise VoucherExpired("the voucher has expired")
-    if voucher.valid_from > now:
-        raise VoucherNotYetValid("the voucher is not valid yet")
-
-
-async def _redeemable_at(benefit: Benefit, terms: Terms) -> bool:
-    if benefit.eligibility == Eligibility.BILL_PAYMENT:
-        return False
-    if benefit.funder == Funder.MERCHANT and benefit.funder_merchant_id != terms.merchant_id:
-        return False
-    if benefit.eligibility == Eligibility.ALL:
-        return True
-    if benefit.eligibility == Eligibility.CATEGORY:
-        return bool(terms.category) and terms.category in benefit.categories
-    return await BenefitMerchant.exists(benefit_id=benefit.id, merchant_id=terms.merchant_id)
-
-
-# One read for the till: the merchant's terms, and the member's voucher with its benefit's terms and
-# the member's last active time (every voucher column is NULL when the member has no such voucher).
-_TERMS_AND_VOUCHER = f"""
-SELECT {TERMS_COLUMNS},
-       v.id AS voucher_id, v.benefit_id, v.member_id, v.status AS voucher_status, v.valid_from, v.valid_until,
-       b.kind, b.face_value_fen, b.discount_percent, b.discount_cap_fen, b.min_spend_fen,
-       b.funder, b.funder_merchant_id, b.eligibility, b.categories, mem.last_active_at
-FROM {TERMS_FROM}
-LEFT JOIN loyalty_voucher v ON v.id = $2 AND v.member_id = $3
-LEFT JOIN loyalty_benefit b ON b.id = v.benefit_id
-LEFT JOIN loyalty_member mem ON mem.id = v.member_id
-WHERE m.id = $1
-"""  # noqa: S608 - the interpolated parts are constants
-
-
-@dataclass(frozen=True)
-class _TillRead:
-    terms: Terms
-    voucher: Voucher
-    benefit: Benefit
-    member_active_today: bool
-
-
-async def _terms_and_voucher(merchant_id: int, voucher_id: int, member_id: int) -> _TillRead:
-    """The active merchant's terms and the member's voucher with its benefit, in one query."""
-    found = await sql.rows(_TERMS_AND_VOUCHER, merchant_id, voucher_id, member_id)
-    if not found:
-        raise MerchantNotFound("merchant not found")
-    row = found[0]
-    terms = check_active(terms_from_row(merchant_id, row))
-    if row["voucher_id"] is None:
-        raise VoucherNotFound("voucher not found")
-    benefit = Benefit(
-        id=row["benefit_id"],
-        kind=BenefitKind(row["kind"]),
-        face_value_fen=row["face_value_fen"],
-        discount_percent=row["discount_percent"],
-        discount_cap_fen=row["discount_cap_fen"],
-        min_spend_fen=row["min_spend_fen"],
-        funder=Funder(row["funder"]),
-        funder_merchant_id=row["funder_merchant_id"],
-        eligibility=Eligibility(row["eligibility"]),
-        categories=sql.json_value(row["categories"]),
-    )
-    voucher = Voucher(
-        id=row["voucher_id"],
-        benefit_id=row["benefit_id"],
-        member_id=row["member_id"],
-        status=VoucherStatus(row["voucher_status"]),
-        valid_from=sql.instant(row["valid_from"]),
-        valid_until=sql.instant(row["valid_until"]),
-    )
-    last_active = sql.optional_instant(row["last_active_at"])
-    return _TillRead(terms, voucher, benefit, members.active_today(last_active))
-
-
-async def redeem_at_till(staff: Principal, token: str, bill_amount_fen: int) -> VoucherRedemption:
-    """Redeem the voucher whose token the merchant scanned against a bill (exactly once)."""
-    assert staff.merchant_id is not None
-    merchant_id = staff.merchant_id
-    scanned = read_voucher_token(token)
-    check_amount(bill_amount_fen, "bill_amount_fen")
-    reference = f"till:{merchant_id}:{current_reference() or uuid.uuid4().hex}"[: ledger.MAX_REFERENCE]
-    try:
-        async with transaction():  # the reads share the transaction's connection
-            read = await _terms_and_voucher(merchant_id, scanned.voucher_id, scanned.member_id)
-            terms, voucher, benefit = read.terms, read.voucher, read.benefit
-            if not await _redeemable_at(benefit, terms):
-                raise VoucherNotValidHere("this voucher cannot be redeemed at this merchant")
-            now = utcnow()
-            check_unused(voucher)
-            _check_validity(voucher, now)
-            if bill_amount_fen < benefit.min_spend_fen:
-                raise VoucherMinimumSpend(f"the bill must be at least {benefit.min_spend_fen} fen")
-            off = discount(benefit, bill_amount_fen)
-            redemption = VoucherRedemption(
-                voucher_id=voucher.id,
-                merchant_id=merchant_id,
-                channel="till",
-                reference=reference,
-                nonce=scanned.nonce,
-                staff_id=staff.id,
-                bill_amount_fen=bill_amount_fen,
-                discount_fen=off,
-                settlement_fen=settlement_value(benefit, off),
-                status=RedemptionStatus.REDEEMED,
-                created_at=now,
-                reversed_at=None,
-            )
-            flipped = await sql.execute(
-                "UPDATE loyalty_voucher SET status = $1, used_at = $2 WHERE id = $3 AND status = $4",
-                VoucherStatus.USED.value,
-                now,
-                voucher.id,
-                VoucherStatus.ACTIVE.value,
-            )
-            if not flipped:
-                raise VoucherUsed("the voucher was already redeemed")
-            found = await sql.rows(
-                "INSERT INTO loyalty_voucher_redemption (voucher_id, merchant_id, channel, reference, nonce,"
-                " staff_id, bill_amount_fen, discount_fen, settlement_fen, status, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                voucher.id,
-                merchant_id,
-                redemption.channel,
-                reference,
-                scanned.nonce,
-                staff.id,
-                bill_amount_fen,
-                off,
-                redemption.settlement_fen,
-                RedemptionStatus.REDEEMED.value,
-                now,
-            )
-            redemption.id = int(found[0]["id"])
-            await members.note_visit(
-                merchant_id,
-                voucher.member_id,
-                at=now,
-                redemptions=1,
-                member_active_today=read.member_active_today,
-                merchant_active_recently=terms.recently_active(now),
-            )
-        return redemption
-    except IntegrityError:
-        if await VoucherRedemption.exists(nonce=scanned.nonce):
-            raise VoucherTokenUsed("this voucher code was already scanned, ask for a fresh one") from None
-        raise
-
-
-async def reverse_at_till(staff: Principal, redemption_id: int) -> VoucherRedemption:
-    """Undo a till redemption (refund) within the reversal window: the voucher is active again."""
-    assert staff.merchant_id is not None
-    redemption = await VoucherRedemption.get_or_none(id=redemption_id, merchant_id=staff.merchant_id)
-    if redemption is None:
-        raise RedemptionNotFound("redemption not found")
-    now = utcnow()
-    if now - redemption.created_at > timedelta(hours=get_settings().reversal_window_hours):
-        raise ReversalWindowClosed("redemptions can be reversed within the reversal window only")
-    async with transaction():
-        await _reverse(redemption, now)
-    return await VoucherRedemption.get(id=redemption.id)
-
-
-async def _reverse(redemption: VoucherRedemption, now: datetime) -> None:
-    changed = await VoucherRedemption.filter(id=redemption.id, status=RedemptionStatus.REDEEMED).update(
-        status=RedemptionStatus.REVERSED, reversed_at=now
-    )
-    if not changed:
-        raise RedemptionAlreadyReversed("the redemption was reversed already")
-    await Voucher.filter(id=redemption.voucher_id, status=VoucherStatus.USED).update(
-        status=VoucherStatus.ACTIVE, used_at=None
-    )
-
-
-async def bill_payment_vouchers(member_id: int, amount_fen: int) -> list[VoucherOffer]:
-    """The member's vouchers usable on a bill of `amount_fen`, best discount first."""
-    now = utcnow()
-    vouchers = await Voucher.filter(
-        member_id=member_id,
-        status=VoucherStatus.ACTIVE,
-        valid_from__lte=now,
-        valid_until__gt=now,
-        benefit__eligibility=Eligibility.BILL_PAYMENT,
-    ).select_related("benefit")
-    offers = [
-        VoucherOffer(v.id, v.benefit_id, v.benefit.name, discount(v.benefit, amount_fen), v.valid_until)
-        for v in vouchers
-        if amount_fen >= v.benefit.min_spend_fen
-    ]
-    return sorted((o for o in offers if o.discount_fen > 0), key=lambda o: (-o.discount_fen, o.valid_until))
-
-
-def _bill_result(redemption: VoucherRedemption, *, replayed: bool) -> BillRedemption:
-    return BillRedemption(
-        redemption_id=redemption.id,
-        voucher_id=redemption.voucher_id,
-        amount_fen=int(redemption.bill_amount_fen),
-        discount_fen=int(redemption.discount_fen),
-        payable_fen=int(redemption.bill_amount_fen - redemption.discount_fen),
-        status=redemption.status,
-        replayed=replayed,
-    )
-
-
-async def _bill_replay(reference: str, voucher_id: int, amount_fen: int) -> BillRedemption | None:
-    existing = await VoucherRedemption.get_or_none(reference=reference)
-    if existing is None:
-        return None
-    if existing.voucher_id != voucher_id or existing.bill_amount_fen != amount_fen:
-        raise ReferenceConflict(f"reference {reference!r} was used for another redemption")
-    return _bill_result(existing, replayed=True)
-
-
-async def redeem_voucher_for_bill(
-    member_id: int, voucher_id: int, amount_fen: int, *, reference: str
-) -> BillRedemption:
-    """Use a bill-payment voucher on a bill (idempotent by `reference`)."""
-    check_fen(amount_fen)  # the bill-payment scenario bounds bills itself, above the till's limit
-    replay = await _bill_replay(reference, voucher_id, amount_fen)
-    if replay is not None:
-        return replay
-    voucher = await Voucher.get_or_none(id=voucher_id, member_id=member_id).select_related("benefit")
-    if voucher is None:
-        raise VoucherNotFound("voucher not found")
-    benefit = voucher.benefit
-    if benefit.eligibility != Eligibility.BILL_PAYMENT:
-        raise VoucherNotValidHere("this voucher is not for bill payment")
-    check_unused(voucher)
-    now = utcnow()
-    _check_validity(voucher, now)
-    if amount_fen < benefit.min_spend_fen:
-        raise VoucherMinimumSpend(f"the bill must be at least {benefit.min_spend_fen} fen")
-    off = discount(benefit, amount_fen)
-    try:
-        async with transaction():
-            flipped = await Voucher.filter(id=voucher.id, status=VoucherStatus.ACTIVE).update(
-                status=VoucherStatus.USED, used_at=now
-            )
-            if not flipped:
-                raise VoucherUsed("the voucher was already redeemed")
-            redemption = await VoucherRedemption.create(
-                voucher_id=voucher.id,
-                channel="bill_payment",
-                reference=reference,
-                bill_amount_fen=amount_fen,
-                discount_fen=off,
-            )
-        return _bill_result(redemption, replayed=False)
-    except (IntegrityError, VoucherUsed):
-        replay = await _bill_replay(reference, voucher_id, amount_fen)
-        if replay is None:
-            raise
-        return replay
-
-
-async def reverse_voucher_for_bill(reference: str) -> BillRedemption:
-    """The bill payment failed or was refunded: the voucher is active again (idempotent)."""
-    redemption = await VoucherRedemption.get_or_none(reference=reference, channel="bill_payment")
-    if redemption is None:
-        raise RedemptionNotFound(f"no bill redemption with reference {reference!r}")
-    try:
-        async with transaction():
-            await _reverse(redemption, utcnow())
-    except RedemptionAlreadyReversed:
-        return _bill_result(await VoucherRedemption.get(id=redemption.id), replayed=True)
-    return _bill_result(await VoucherRedemption.get(id=redemption.id), replayed=False)

@@ -10,8 +10,8 @@ import httpx
 
 from app.core.config import get_settings
 from app.core.timeutil import utcnow
+from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Journal, VoucherRedemption
-from loyalty.vouchers import issuing as loyalty_vouchers
 from miniprogram_api.billpay import state_machine
 from miniprogram_api.billpay.models import BillOrder
 from miniprogram_api.billpay.schemas import MAX_AMOUNT
