@@ -1,26 +1,35 @@
 # Linli — `make run` serves the API on the embedded default; `make test` runs lint, types and tests.
+# Two stamps: serving needs the runtime dependencies only (`pip install -e .`); testing, linting and
+# load tests add the dev extra on top.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
+DEV_STAMP     := $(VENV)/.dev-stamp
 
-.PHONY: run test install migrate lint typecheck pytest makemigrations openapi loadtest worker clean
+.PHONY: run test install install-runtime migrate lint typecheck pytest makemigrations openapi loadtest \
+	worker clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV_STAMP)
 
-install: $(STAMP)
+install-runtime: $(RUNTIME_STAMP)
 
-migrate: install
+install: $(DEV_STAMP)
+
+migrate: install-runtime
 	$(BIN)/linli migrate
 
 run: migrate
 	$(BIN)/linli serve
 
-worker: install
+worker: install-runtime
 	$(BIN)/linli worker
 
 lint: install
@@ -36,10 +45,10 @@ pytest: install
 
 test: lint typecheck pytest
 
-openapi: install
+openapi: install-runtime
 	$(BIN)/linli openapi
 
-makemigrations: install
+makemigrations: install-runtime
 	$(BIN)/tortoise -c app.tortoise_conf.TORTOISE_ORM makemigrations
 
 # The flash-peak locust scenario against a real server (PostgreSQL + Redis when LINLI_DATABASE_URL and

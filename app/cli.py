@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib.metadata
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from app.core.cli_support import with_stores
 from app.core.config import Settings, get_settings
@@ -32,7 +34,7 @@ async def cmd_create_operator(args: argparse.Namespace, settings: Settings) -> i
     from app.core.errors import ProblemError
 
     password = args.password or os.environ.get("LINLI_OPERATOR_PASSWORD") or getpass.getpass("password: ")
-    roles = [OperatorRole(r) for r in args.role]
+    roles = [OperatorRole(r) for r in args.role or ["admin"]]
 
     async def run() -> int:
         try:
@@ -87,38 +89,85 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml `[project] version`)."""
+    try:
+        return importlib.metadata.version("linli")
+    except importlib.metadata.PackageNotFoundError:  # running from a tree that was never installed
+        return "unknown"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter appending `(default: …)` to an option's help, unless the help states its default
+    itself or the option is required.
+
+    Options whose value falls back to a setting say so themselves (`default: $LINLI_PORT, else 8000`).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and ("default" in action.help or action.required):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Every parser and subparser (domain commands' too) shows the defaults in its help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _setting(name: str) -> str:
+    """`$LINLI_NAME, else <its default>`: what an option left out falls back to."""
+    return f"$LINLI_{name.upper()}, else {Settings.model_fields[name].default}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="linli", description="Linli platform command line")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = ArgumentParser(prog="linli", description="Linli platform command line")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
+    serve = sub.add_parser("serve", help="serve the HTTP API", description="Serve the HTTP API with uvicorn.")
+    serve.add_argument("--host", help=f"address to bind (default: {_setting('host')})")
+    serve.add_argument("--port", type=int, help=f"port to bind (default: {_setting('port')})")
+    serve.add_argument("--workers", type=int, help=f"API processes to start (default: {_setting('workers')})")
     serve.set_defaults(sync_handler=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run an arq job worker")
+    worker = sub.add_parser(
+        "worker", help="run an arq job worker", description="Run a standalone job worker."
+    )
     worker.set_defaults(sync_handler=cmd_worker)
 
-    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate = sub.add_parser(
+        "migrate", help="apply database migrations", description="Apply pending database migrations."
+    )
     migrate.set_defaults(handler=cmd_migrate)
 
-    create_op = sub.add_parser("create-operator", help="create a bank operator")
-    create_op.add_argument("--username", required=True)
-    create_op.add_argument("--password", help="or LINLI_OPERATOR_PASSWORD, or prompt")
-    create_op.add_argument("--display-name", default="")
+    create_op = sub.add_parser(
+        "create-operator",
+        help="create a bank operator",
+        description="Create a bank operator (bootstraps the first admin).",
+    )
+    create_op.add_argument("--username", required=True, help="login name of the new operator (required)")
+    create_op.add_argument(
+        "--password",
+        help="password (default: $LINLI_OPERATOR_PASSWORD, else asked for at a prompt)",
+    )
+    create_op.add_argument("--display-name", default="", help="the operator's display name (default: empty)")
     create_op.add_argument(
         "--role",
         action="append",
-        default=[],
         choices=["admin", "grid_manager", "campaign_manager", "approver", "auditor"],
-        help="repeatable; default admin",
+        help="role to grant, repeat for several (default: admin)",
     )
     create_op.set_defaults(handler=cmd_create_operator)
 
-    openapi = sub.add_parser("openapi", help="export the OpenAPI document")
-    openapi.add_argument("--output", default="docs/openapi.json")
+    openapi = sub.add_parser(
+        "openapi", help="export the OpenAPI document", description="Write the OpenAPI document to a file."
+    )
+    openapi.add_argument("--output", default="docs/openapi.json", help="file to write")
     openapi.set_defaults(sync_handler=cmd_openapi)
 
     from app.wiring import PLUGINS
@@ -133,8 +182,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `linli` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    if getattr(args, "role", None) == []:
-        args.role = ["admin"]
     if hasattr(args, "sync_handler"):
         return int(args.sync_handler(args, settings))
     configure_logging(settings.log_level, json_lines=False)

@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from app.core.auth.deps import ops_guard
 from app.core.auth.sessions import revocations
 from app.core.config import Settings, get_settings
+from app.core.docs_assets import install_docs
 from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
 from app.core.logs import configure_logging
@@ -109,8 +110,9 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         version="1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        # /docs and /redoc are served with local assets (app.core.docs_assets), not FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
         # Metrics are Prometheus's (app.core.metrics); FastAPI's OpenTelemetry hooks would cost every request
         # a provider lookup for nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         app.include_router(
             mount.router, prefix=mount.prefix, dependencies=ops_guarded if mount.guarded else []
         )
+    install_docs(app)  # after the API routes, which are tried first
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

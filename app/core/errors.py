@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logs import request_id_var
+from app.core.problem_i18n import negotiate, translate
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -121,14 +122,25 @@ def problem_response(
     *,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
+    language: str | None = None,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response, in `language` if given (negotiated: title and detail, never the code)."""
+    title, detail = translate(language, status, code, title, detail, extra=extra, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")  # RFC 9110: a 401 names its scheme
+    if language:
+        headers |= {"Content-Language": language, "Vary": "Accept-Language"}
     return JSONResponse(
         problem_body(status, code, title, detail, extra),
         status_code=status,
-        headers=dict(headers or {}),
+        headers=headers,
         media_type=PROBLEM_JSON,
     )
+
+
+def _language(request: Request) -> str | None:
+    return negotiate(request.headers.get("accept-language"))
 
 
 def _field_name(loc: Iterable[Any]) -> str:
@@ -138,23 +150,42 @@ def _field_name(loc: Iterable[Any]) -> str:
     return ".".join(parts)
 
 
-async def _on_problem(_: Request, exc: Exception) -> JSONResponse:
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, extra=exc.extra)
+    return problem_response(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        headers=exc.headers,
+        extra=exc.extra,
+        language=_language(request),
+    )
 
 
-async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     raw = exc.errors()
     if any(err.get("type") == "json_invalid" for err in raw):
-        return problem_response(400, "request.malformed", "Malformed request", "body is not valid JSON")
+        return problem_response(
+            400,
+            "request.malformed",
+            "Malformed request",
+            "body is not valid JSON",
+            language=_language(request),
+        )
     errors = [
         {"field": _field_name(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type", "")}
         for err in raw
     ]
     fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
     return problem_response(
-        422, "validation_error", "Invalid input", f"invalid fields: {fields}", extra={"errors": errors}
+        422,
+        "validation_error",
+        "Invalid input",
+        f"invalid fields: {fields}",
+        extra={"errors": errors},
+        language=_language(request),
     )
 
 
@@ -168,11 +199,13 @@ _HTTP_CODES = {
 }
 
 
-async def _on_http(_: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, (f"http_{exc.status_code}", "Error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem_response(exc.status_code, code, title, detail, headers=exc.headers)
+    return problem_response(
+        exc.status_code, code, title, detail, headers=exc.headers, language=_language(request)
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
