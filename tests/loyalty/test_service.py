@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -248,12 +246,18 @@ async def test_campaign_multipliers_and_sale_listeners(client: httpx.AsyncClient
     seen: list[tuple[int, int | None]] = []
     heard: list[int] = []
 
-    async def double_points(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:
-        seen.append((member_id, merchant_id))
-        return Decimal("2")
+    async def undecided(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        return None  # no campaign of its applies: the next provider is asked
 
-    async def broken(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:
-        return Decimal("NaN")
+    async def double_points(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        seen.append((sale.member_id, sale.merchant_id))
+        await sale.lock_member()
+        return hooks.MultiplierDecision(
+            campaign_id=7, percent=200, bonus_points=sale.bonus_for(200), cost_fen=10
+        )
+
+    async def never_asked(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        raise AssertionError("the first decision applies, later providers are not asked")
 
     @job("tests.spend_and_get")
     async def spend_and_get(sale_id: int) -> None:
@@ -261,7 +265,7 @@ async def test_campaign_multipliers_and_sale_listeners(client: httpx.AsyncClient
 
     merchant, merchant_id = await active_merchant(client)
     member, member_id = await joined_member(client)
-    hooks.install(earn_multipliers=[double_points, broken], sale_listeners=[spend_and_get])
+    hooks.install(earn_multipliers=[undecided, double_points, never_asked], sale_listeners=[spend_and_get])
     try:
         sold = await sale(client, merchant, member, 1000)
     finally:
@@ -271,10 +275,40 @@ async def test_campaign_multipliers_and_sale_listeners(client: httpx.AsyncClient
     assert sold.json()["points"] == 20
     assert seen == [(member_id, merchant_id)]
     assert heard == [sold.json()["id"]]
-    journal = await Journal.get(id=(await Sale.get(id=sold.json()["id"])).journal_id)
+    recorded = await Sale.get(id=sold.json()["id"])
+    assert (
+        recorded.multiplier_campaign_id,
+        recorded.multiplier_percent,
+        recorded.bonus_points,
+        recorded.bonus_cost_fen,
+    ) == (7, 200, 10, 10)
+    journal = await Journal.get(id=recorded.journal_id)
     assert (
         journal.settlement_fen == -10
     )  # the merchant funds the base 10 points, the campaign bonus is the bank's
+    await assert_ledger_sound()
+
+
+async def test_a_multiplier_decision_that_does_not_fit_the_sale_fails_the_sale(
+    client: httpx.AsyncClient,
+) -> None:
+    async def generous(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        # Claims more bonus than the multiplier gives: loyalty never credits a bonus nobody backs exactly.
+        return hooks.MultiplierDecision(
+            campaign_id=7, percent=200, bonus_points=sale.bonus_for(200) + 1, cost_fen=0
+        )
+
+    merchant, _ = await active_merchant(client)
+    member, member_id = await joined_member(client)
+    hooks.install(earn_multipliers=[generous])
+    try:
+        refused = await sale(client, merchant, member, 1000)
+    finally:
+        wire()
+
+    assert refused.status_code == 500
+    assert not await Sale.exists(member_id=member_id)
+    assert not await Journal.exists(member_id=member_id)
     await assert_ledger_sound()
 
 
