@@ -11,8 +11,8 @@ after the other, and the limits count every sale the campaign boosted, booked ye
 (`loyalty.till.boosted_sales`). The bonus's cost (bonus points × the merchant's point value) is then
 reserved by the budget's conditional update (`budget.spend`) in the sale's transaction: the bonus and
 its budget commit together or not at all. A bonus the budget cannot cover is not given, and the
-campaign ends (`budget_exhausted`) with that sale. One indexed query per sale when no multiplier
-campaign runs.
+campaign ends (`budget_exhausted`) with that sale, as it does with a sale that finds the budget spent.
+One indexed query per sale when no multiplier campaign runs.
 
 **Booking** (`book_sale`, the sale listener, after the sale commits). It reads the decision recorded on
 the sale (`loyalty.till.sale_multiplier`: campaign, percent, bonus points, reserved cost) and records
@@ -94,7 +94,10 @@ async def decide(sale: SaleContext) -> MultiplierDecision | None:
         bonus = sale.bonus_for(percent)
         if bonus <= 0:
             break  # too small a sale: a lower multiplier adds nothing either
-        if budget.exhausted(campaign, 1) or not await payouts.admitted(campaign, member, sale.at):
+        if budget.exhausted(campaign, 1):  # spent by committed sales: it only grows
+            await _end_for_budget(campaign.id)
+            continue
+        if not await payouts.admitted(campaign, member, sale.at):
             continue
         if not locked:
             await sale.lock_member()
