@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from app.core.db import transaction
 from app.core.errors import ProblemError
@@ -310,6 +311,35 @@ async def test_a_multiplier_decision_that_does_not_fit_the_sale_fails_the_sale(
     assert not await Sale.exists(member_id=member_id)
     assert not await Journal.exists(member_id=member_id)
     await assert_ledger_sound()
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        {"multiplier_campaign_id": 7},  # a campaign without its percent, bonus and cost
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 10},  # no cost
+        {"multiplier_percent": 200, "bonus_points": 10, "bonus_cost_fen": 10},  # no campaign
+        {"multiplier_campaign_id": 7, "multiplier_percent": 100, "bonus_points": 10, "bonus_cost_fen": 10},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 1100, "bonus_points": 10, "bonus_cost_fen": 10},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 0, "bonus_cost_fen": 0},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 11, "bonus_cost_fen": 10},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 10, "bonus_cost_fen": -1},
+    ],
+)
+async def test_the_database_refuses_a_partial_or_impossible_multiplier_decision(
+    client: httpx.AsyncClient, decision: dict[str, int]
+) -> None:
+    merchant, _ = await active_merchant(client)
+    member, _ = await joined_member(client)
+    sold = await sale(client, merchant, member, 1000)  # 10 points
+    assert sold.status_code == 201, sold.text
+
+    with pytest.raises(IntegrityError):
+        async with transaction():
+            await Sale.filter(id=sold.json()["id"]).update(**decision)
+    whole = {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 10, "bonus_cost_fen": 0}
+    # All four, the bonus within the sale's points: accepted.
+    assert await Sale.filter(id=sold.json()["id"]).update(**whole) == 1
 
 
 async def test_ops_grant_and_reverse_points_are_audited(client: httpx.AsyncClient) -> None:
