@@ -19,8 +19,9 @@ def wire() -> None:
     """Plug the campaigns into loyalty's flows and the flash engine into the campaign lifecycle."""
     transitions.install_listeners(flash_follow.on_transition)
     loyalty_hooks.install(
-        earn_multipliers=[multiplier.earn_multiplier],  # live points-multiplier campaigns
-        # run after each sale commits: book multiplier bonuses, spend-and-get and referral rewards
+        # live points-multiplier campaigns: decided, and their budget reserved, in the sale's transaction
+        earn_multipliers=[multiplier.decide],
+        # run after each sale commits: book the recorded multiplier bonus, spend-and-get and referral rewards
         sale_listeners=[sale_listener.on_sale],
         refund_listeners=[sale_listener.on_sale_refunded],  # take back what campaigns paid for the sale
         # loaded flash campaigns follow members' tiers and tags

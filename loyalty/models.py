@@ -250,6 +250,15 @@ class SaleStatus(StrEnum):
     REFUNDED = "refunded"
 
 
+# A sale's multiplier decision is recorded whole or not at all, and its bonus is part of the sale's points.
+SALE_MULTIPLIER_CHECK = (
+    "(multiplier_campaign_id IS NULL AND multiplier_percent IS NULL AND bonus_points IS NULL"
+    " AND bonus_cost_fen IS NULL) OR (multiplier_campaign_id IS NOT NULL AND multiplier_percent IS NOT NULL"
+    " AND bonus_points IS NOT NULL AND bonus_cost_fen IS NOT NULL AND multiplier_percent BETWEEN 101 AND 1000"
+    " AND bonus_points >= 1 AND bonus_points <= points AND bonus_cost_fen >= 0)"
+)
+
+
 class Sale(Model):
     """A purchase a merchant recorded for a member, earning points."""
 
@@ -273,6 +282,17 @@ class Sale(Model):
     status = fields.CharEnumField(SaleStatus, max_length=16, default=SaleStatus.COMPLETED)
     created_at = fields.DatetimeField(auto_now_add=True)
     refunded_at = fields.DatetimeField(null=True)
+    # The earn-multiplier decision made in the sale's transaction (`loyalty.hooks`), all four or none.
+    multiplier_campaign_id = fields.BigIntField(
+        null=True, description="the campaign whose multiplier boosted the sale (decided in its transaction)"
+    )
+    multiplier_percent = fields.IntField(null=True, description="that multiplier, 200 doubles the points")
+    bonus_points = fields.BigIntField(
+        null=True, description="points of the sale the multiplier added (funded by the bank's pool)"
+    )
+    bonus_cost_fen = fields.BigIntField(
+        null=True, description="what the bonus took from the campaign's budget, reserved in the sale"
+    )
 
     class Meta:
         table = "loyalty_sale"
@@ -281,6 +301,7 @@ class Sale(Model):
         constraints = (
             CheckConstraint(check="amount_fen > 0", name="loyalty_sale_amount"),
             CheckConstraint(check="points >= 0", name="loyalty_sale_points"),
+            CheckConstraint(check=SALE_MULTIPLIER_CHECK, name="loyalty_sale_multiplier"),
         )
 
 

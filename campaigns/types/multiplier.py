@@ -1,119 +1,150 @@
-"""Points-multiplier campaigns: the earn-multiplier provider loyalty asks on every sale, and the sale
-listener that books the bonus against the campaign's limits and budget.
+"""Points-multiplier campaigns: the earn-multiplier provider loyalty asks inside every sale's transaction,
+and the sale listener that books the bonus the sale recorded.
 
-A running multiplier campaign (see `payouts.running`) whose merchants, categories or grids cover the
-sale's merchant (none named: every merchant) multiplies the member's points by
-`multiplier_percent / 100`, if the member belongs to its audience, is still under the campaign's
-per-member limits (each boosted sale counts one) and its budget is not spent. The highest offer
-applies (loyalty takes the maximum of all providers, so campaigns never stack). One indexed query
-when no multiplier campaign runs.
+**Deciding** (`decide`, in the sale's transaction, before loyalty posts its points). A running multiplier
+campaign (see `payouts.running`) whose merchants, categories or grids cover the sale's merchant (none
+named: every merchant) offers `multiplier_percent`. The highest offer applies if the member belongs to
+its audience, is under the campaign's per-member limits (each boosted sale counts one) and the budget
+covers the bonus; otherwise the next offer is tried, so campaigns never stack. Before counting, the
+provider locks the member's points account (`SaleContext.lock_member`): one member's sales decide one
+after the other, and the limits count every sale the campaign boosted, booked yet or not
+(`loyalty.till.boosted_sales`). The bonus's cost (bonus points × the merchant's point value) is then
+reserved by the budget's conditional update (`budget.spend`) in the sale's transaction: the bonus and
+its budget commit together or not at all. A bonus the budget cannot cover is not given, and the
+campaign ends (`budget_exhausted`) with that sale, as it does with a sale that finds the budget spent.
+One indexed query per sale when no multiplier campaign runs.
 
-The bonus is credited by loyalty in the sale's own journal (funded by the bank's pool). After the sale
-commits, `on_sale` recomputes which campaign gave it and how many points it was, and records a payout
-(`campaign:<id>:sale:<sale id>`, reason `multiplier`, cost = bonus × the merchant's point value) that
-spends the budget and counts against the limits, without crediting anything again. The check before
-the sale and the spend after it are not atomic: sales in flight when the budget runs out may be
-boosted without being booked (the campaign ends at once, so at most the sales of those seconds).
+**Booking** (`book_sale`, the sale listener, after the sale commits). It reads the decision recorded on
+the sale (`loyalty.till.sale_multiplier`: campaign, percent, bonus points, reserved cost) and records
+the payout `campaign:<id>:sale:<sale id>` (reason `multiplier`) without crediting anything again (the
+bonus is in the sale's own journal) and without spending the budget again (reserved already). The payout
+counts against the limits; booking twice books once. A sale refunded before its booking is booked all
+the same (its budget stays spent) and then taken back by `clawback`.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from decimal import Decimal
 
+from app.core.db import transaction
 from app.core.jobs import job
-from app.core.timeutil import business_day
-from campaigns.lifecycle import budget
+from app.core.timeutil import business_day, business_day_bounds
+from campaigns.errors import InvalidTransition
+from campaigns.lifecycle import budget, transitions
 from campaigns.models import Campaign, CampaignPayout, CampaignType, PayoutReason
 from campaigns.schemas import Reward
 from campaigns.types import payouts
-from loyalty.ledger import earn_percent
-from loyalty.models import Member, Sale, SaleStatus
-from loyalty.till import merchant_terms, sale_points
+from loyalty import till as loyalty_till
+from loyalty.hooks import MultiplierDecision, SaleContext
+from loyalty.models import Member
 
 log = logging.getLogger("linli.campaigns")
 
+MAX_REWARD = 10_000_000  # `Reward` caps points and cost_fen
 
-async def _within_limits(campaign: Campaign, member_id: int, at: datetime) -> bool:
-    if budget.exhausted(campaign, 1):
-        return False
-    mine = CampaignPayout.filter(campaign_id=campaign.id, member_id=member_id)
-    if await mine.count() >= campaign.member_limit:
-        return False
-    return not (
-        campaign.member_day_limit
-        and await mine.filter(business_day=business_day(at)).count() >= campaign.member_day_limit
-    )
+
+def _percent(campaign: Campaign) -> int:
+    return int(campaign.config.get("multiplier_percent", 100))
 
 
 async def _candidates(merchant_id: int | None, at: datetime) -> list[Campaign]:
     return await payouts.covering(await payouts.running(CampaignType.MULTIPLIER, at), merchant_id)
 
 
-async def _best(campaigns: list[Campaign], member: Member, at: datetime) -> Campaign | None:
-    for campaign in sorted(campaigns, key=lambda c: -int(c.config.get("multiplier_percent", 100))):
-        if await payouts.admitted(campaign, member, at) and await _within_limits(campaign, member.id, at):
-            return campaign
+async def _under_limits(campaign: Campaign, member_id: int, at: datetime) -> bool:
+    """Whether the member may have one more boosted sale (their account is locked: the counts are exact).
+
+    Boosted sales count whether booked yet or not; the booked payouts count too, for sales boosted before
+    sales recorded their multiplier (the larger of the two is the member's count).
+    """
+    booked = CampaignPayout.filter(campaign_id=campaign.id, member_id=member_id)
+    boosted = await loyalty_till.boosted_sales(campaign.id, member_id)
+    if max(boosted, await booked.count()) >= campaign.member_limit:
+        return False
+    if not campaign.member_day_limit:
+        return True
+    day = business_day(at)
+    boosted_today = await loyalty_till.boosted_sales(campaign.id, member_id, between=business_day_bounds(day))
+    booked_today = await booked.filter(business_day=day).count()
+    return max(boosted_today, booked_today) < campaign.member_day_limit
+
+
+async def _end_for_budget(campaign_id: int) -> None:
+    """End a campaign whose budget cannot cover a bonus, with the sale (a savepoint: never fails it)."""
+    try:
+        async with transaction():
+            await transitions.end_for_budget(campaign_id)
+    except InvalidTransition:
+        pass  # a concurrent sale or payout ended it first
+
+
+async def decide(sale: SaleContext) -> MultiplierDecision | None:
+    """Earn-multiplier provider (inside the sale's transaction): the best multiplier a running campaign
+    gives this member at this merchant, with its bonus's cost reserved from the budget (None: no bonus)."""
+    campaigns = await _candidates(sale.merchant_id, sale.at)
+    if not campaigns:
+        return None
+    member = await Member.get_or_none(id=sale.member_id)
+    if member is None:
+        return None
+    locked = False
+    for campaign in sorted(campaigns, key=lambda c: (-_percent(c), c.id)):
+        percent = _percent(campaign)
+        bonus = sale.bonus_for(percent)
+        if bonus <= 0:
+            break  # too small a sale: a lower multiplier adds nothing either
+        if budget.exhausted(campaign, 1):  # spent by committed sales: it only grows
+            await _end_for_budget(campaign.id)
+            continue
+        if not await payouts.admitted(campaign, member, sale.at):
+            continue
+        if not locked:
+            await sale.lock_member()
+            locked = True
+        if not await _under_limits(campaign, member.id, sale.at):
+            continue
+        cost = min(bonus * sale.point_value_fen, MAX_REWARD)
+        if not await budget.spend(campaign.id, 1, cost):
+            await _end_for_budget(campaign.id)
+            continue
+        return MultiplierDecision(campaign_id=campaign.id, percent=percent, bonus_points=bonus, cost_fen=cost)
     return None
 
 
-async def best_campaign(member: Member, merchant_id: int | None, at: datetime) -> Campaign | None:
-    """The running multiplier campaign with the highest multiplier this member gets at this merchant."""
-    return await _best(await _candidates(merchant_id, at), member, at)
-
-
-async def earn_multiplier(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:
-    """The best multiplier a running campaign offers this member at this merchant (1 when none)."""
-    campaigns = await _candidates(merchant_id, at)
-    if not campaigns:
-        return Decimal(1)
-    member = await Member.get_or_none(id=member_id)
-    campaign = await _best(campaigns, member, at) if member is not None else None
-    if campaign is None:
-        return Decimal(1)
-    return Decimal(int(campaign.config["multiplier_percent"])) / 100
-
-
 async def book_sale(sale_id: int) -> payouts.PayoutResult | None:
-    """Record the bonus a multiplier campaign gave a sale (idempotent; None when no campaign did)."""
-    sale = await Sale.get_or_none(id=sale_id)
-    if sale is None or sale.status != SaleStatus.COMPLETED or not sale.points:
+    """Book the multiplier bonus recorded on a sale as its campaign's payout (idempotent; None when no
+    campaign boosted the sale)."""
+    recorded = await loyalty_till.sale_multiplier(sale_id)
+    if recorded is None:
         return None
-    member = await Member.get(id=sale.member_id)
-    campaign = await best_campaign(member, sale.merchant_id, sale.created_at)
-    if campaign is None:
-        return None
-    terms = await merchant_terms(sale.merchant_id)
-    plain, _ = sale_points(sale.amount_fen, terms.earn_rate, earn_percent(member.tier), Decimal(1))
-    bonus = sale.points - plain
-    if bonus <= 0:
-        return None
+    campaign = await Campaign.get(id=recorded.campaign_id)
     reward = Reward(
         kind="points",
-        title=f"×{int(campaign.config['multiplier_percent']) / 100:g} bonus",
-        points=min(bonus, 10_000_000),
-        cost_fen=min(bonus * terms.point_value_fen, 10_000_000),
+        title=f"×{recorded.percent / 100:g} bonus",
+        points=min(recorded.bonus_points, MAX_REWARD),
+        cost_fen=recorded.cost_fen,
     )
     result = await payouts.pay(
         campaign,
-        member.id,
+        recorded.member_id,
         reward,
-        f"sale:{sale.id}",
+        f"sale:{recorded.sale_id}",
         PayoutReason.MULTIPLIER,
-        sale.created_at,
+        recorded.sold_at,
         deliver=False,
+        budget_reserved=True,
     )
     if not result.paid:
         log.warning(
             "multiplier bonus not booked: %s",
             result.outcome.value,
-            extra={"campaign_id": campaign.id, "sale_id": sale.id},
+            extra={"campaign_id": campaign.id, "sale_id": recorded.sale_id},
         )
     return result
 
 
 @job("campaigns.multiplier_on_sale")
 async def on_sale(sale_id: int) -> None:
-    """Sale listener: book a multiplier bonus against its campaign's limits and budget (safe to run twice)."""
+    """Sale listener: book the multiplier bonus a sale recorded (safe to run twice)."""
     await book_sale(sale_id)

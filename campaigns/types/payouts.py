@@ -1,6 +1,7 @@
 """Payouts of the non-flash campaign types: one idempotent, limit- and budget-checked reward per reference.
 
-Every reward of spend-and-get, check-in, lucky draw and referral goes through `pay`, in one transaction:
+Every reward of spend-and-get, check-in, lucky draw and referral goes through `pay`, in one transaction
+(and the multiplier's booking of a bonus loyalty already credited, whose budget the sale reserved):
 
 1. a payout whose reference was paid before is returned as `already_paid` (safe to run twice);
 2. the member's per-campaign and per-day limits (the row's sequence numbers, UNIQUE and CHECKed);
@@ -152,17 +153,20 @@ async def pay(
     at: datetime,
     *,
     deliver: bool = True,
+    budget_reserved: bool = False,
 ) -> PayoutResult:
     """Pay one reward under `campaign:<id>:<what>`, within limits and budget (see the module notes).
 
     `deliver=False` records a reward loyalty already gave (a multiplier's bonus points in the sale's
-    own journal): the payout row, the limits and the budget, without crediting anything again.
+    own journal): the payout row and the limits, without crediting anything again. `budget_reserved`:
+    the reward's cost was taken from the budget when it was given (a multiplier's bonus, in the sale's
+    transaction), so it is not spent again.
     """
     ref = reference(campaign.id, what)
     for attempt in range(ATTEMPTS):
         try:
             async with transaction():
-                return await _pay(campaign, member_id, reward, ref, reason, at, deliver)
+                return await _pay(campaign, member_id, reward, ref, reason, at, deliver, budget_reserved)
         except _RewardRefused as refused:
             log.warning(
                 "campaign reward refused: %s",
@@ -184,6 +188,7 @@ async def _pay(
     reason: PayoutReason,
     at: datetime,
     deliver: bool,
+    budget_reserved: bool,
 ) -> PayoutResult:
     existing = await CampaignPayout.get_or_none(reference=ref)
     if existing is not None:
@@ -196,7 +201,7 @@ async def _pay(
     today = await mine.filter(business_day=day).count()
     if campaign.member_day_limit and today >= campaign.member_day_limit:
         return PayoutResult(PayoutOutcome.DAY_LIMIT_REACHED)
-    if not await budget.spend(campaign.id, 1, reward.cost_fen):
+    if not budget_reserved and not await budget.spend(campaign.id, 1, reward.cost_fen):
         await transitions.end_for_budget(campaign.id)
         return PayoutResult(PayoutOutcome.BUDGET_EXHAUSTED)
     payout = await CampaignPayout.create(

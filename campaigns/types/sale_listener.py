@@ -10,7 +10,8 @@ from loyalty.models import Sale, SaleStatus
 
 @job("campaigns.on_sale")
 async def on_sale(sale_id: int) -> None:
-    """Book a multiplier bonus, pay spend-and-get rewards and a referral's first spend (each safe twice)."""
+    """Book the multiplier bonus the sale recorded, pay spend-and-get rewards and a referral's first spend
+    (each safe twice)."""
     await multiplier.book_sale(sale_id)
     await spend_and_get.rewards_for_sale(sale_id)
     await referral.reward_for_sale(sale_id)

@@ -5,13 +5,11 @@ from loyalty.ledger.balances import expiring as points_expiring
 from loyalty.ledger.balances import history as points_history
 from loyalty.ledger.balances import summary as points_summary
 from loyalty.ledger.postings import EarnSource, Posting, SpendPurpose
-from loyalty.ledger.tiers import earn_percent
 
 __all__ = [
     "EarnSource",
     "Posting",
     "SpendPurpose",
-    "earn_percent",
     "earn_points",
     "points_balance",
     "points_expiring",

@@ -175,6 +175,12 @@ async def _lock_account(member_id: int) -> int:
     return int(account.balance)
 
 
+async def lock_account(member_id: int) -> None:
+    """Lock the member's account row until the transaction ends: the member's postings (and sales, which
+    lock it before deciding their multiplier) wait for it (404 `member.not_found` without an account)."""
+    await _lock_account(member_id)
+
+
 async def _take(member_id: int, journal_id: int, points: int, lots: Sequence[PointsLot]) -> int:
     """Take up to `points` from `lots` in order, recording each move; returns what was taken."""
     taken = 0

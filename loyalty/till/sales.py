@@ -1,12 +1,15 @@
-"""Earning and paying at the till: sales (points = amount × rate × tier × campaign) and points payments."""
+"""Earning and paying at the till: sales (points = amount × rate × tier × campaign) and points payments.
+
+A sale's campaign multiplier is decided inside the sale's transaction by the earn-multiplier providers
+(`loyalty.hooks`), which reserve what backs the bonus there, and recorded on the sale; the sale
+listeners read the recorded decision (`sale_multiplier`) instead of working it out again.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -39,8 +42,6 @@ from loyalty.models import AccountKind, Journal, PaymentStatus, PointsPayment, S
 from loyalty.till.codes import read_member_code
 from merchants.grids import recently_active
 from merchants.models import MerchantStatus
-
-MAX_MULTIPLIER = Decimal(10)
 
 
 @dataclass(frozen=True)
@@ -99,24 +100,76 @@ async def active_terms(merchant_id: int) -> Terms:
     return check_active(await merchant_terms(merchant_id))
 
 
-async def campaign_multiplier(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:
-    """The highest multiplier any installed provider offers (1 when none applies, at most 10)."""
-    best = Decimal(1)
-    for provider in hooks.installed().earn_multipliers:
-        try:
-            value = Decimal(await provider(member_id, merchant_id, at))
-        except (InvalidOperation, TypeError, ValueError):
-            continue
-        if value.is_finite() and value > best:
-            best = min(value, MAX_MULTIPLIER)
-    return best
-
-
-def sale_points(amount_fen: int, earn_rate: int, tier_percent: int, multiplier: Decimal) -> tuple[int, int]:
+def sale_points(
+    amount_fen: int, earn_rate: int, tier_percent: int, multiplier_percent: int = 100
+) -> tuple[int, int]:
     """(total, merchant-funded base) points of a sale, rounded down, computed exactly."""
     base = amount_fen * earn_rate // 10_000
-    total = Fraction(amount_fen * earn_rate * tier_percent, 10_000 * 100) * Fraction(multiplier)
-    return max(int(total), base), base
+    total = amount_fen * earn_rate * tier_percent * multiplier_percent // (10_000 * 100 * 100)
+    return max(total, base), base
+
+
+async def _decide_multiplier(context: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+    """The first decision of the installed earn-multiplier providers, checked against the sale (inside the
+    sale's transaction: the provider's reservation commits or rolls back with the sale)."""
+    for provider in hooks.installed().earn_multipliers:
+        decision = await provider(context)
+        if decision is None:
+            continue
+        fits = (
+            hooks.MIN_MULTIPLIER_PERCENT <= decision.percent <= hooks.MAX_MULTIPLIER_PERCENT
+            and decision.bonus_points >= 1
+            and decision.bonus_points == context.bonus_for(decision.percent)
+            and decision.cost_fen >= 0
+        )
+        if not fits:  # a provider's bug: never credit a bonus other than the one it reserved for
+            raise ValueError(f"earn multiplier decision {decision} does not fit the sale")
+        return decision
+    return None
+
+
+@dataclass(frozen=True)
+class SaleMultiplier:
+    """The earn-multiplier decision recorded on a sale (what its campaign's listener books)."""
+
+    sale_id: int
+    member_id: int
+    merchant_id: int
+    sold_at: datetime
+    campaign_id: int
+    percent: int
+    bonus_points: int
+    cost_fen: int
+
+
+async def sale_multiplier(sale_id: int) -> SaleMultiplier | None:
+    """The multiplier decision recorded on a sale (None: no sale, or no multiplier boosted it)."""
+    sale = await Sale.get_or_none(id=sale_id)
+    if sale is None or sale.multiplier_campaign_id is None:
+        return None
+    assert sale.multiplier_percent is not None and sale.bonus_points is not None
+    assert sale.bonus_cost_fen is not None  # the CHECK constraint: all four or none
+    return SaleMultiplier(
+        sale_id=sale.id,
+        member_id=sale.member_id,
+        merchant_id=sale.merchant_id,
+        sold_at=sale.created_at,
+        campaign_id=sale.multiplier_campaign_id,
+        percent=sale.multiplier_percent,
+        bonus_points=sale.bonus_points,
+        cost_fen=sale.bonus_cost_fen,
+    )
+
+
+async def boosted_sales(
+    campaign_id: int, member_id: int, *, between: tuple[datetime, datetime] | None = None
+) -> int:
+    """How many of a member's sales a campaign's multiplier boosted (refunded ones too), all time or
+    within [start, end). Exact inside a sale's transaction once `SaleContext.lock_member()` ran."""
+    sales = Sale.filter(multiplier_campaign_id=campaign_id, member_id=member_id)
+    if between is not None:
+        sales = sales.filter(created_at__gte=between[0], created_at__lt=between[1])
+    return await sales.count()
 
 
 def check_fen(amount_fen: object, field: str = "amount_fen") -> int:
@@ -152,11 +205,28 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
     terms = await active_terms(merchant_id)
     member = await members.joined_standing(code.member_id)
     now = utcnow()
-    multiplier = await campaign_multiplier(code.member_id, merchant_id, now)
-    points, base = sale_points(amount_fen, terms.earn_rate, earn_percent(member.tier), multiplier)
+    tier_percent = earn_percent(member.tier)
+    plain, base = sale_points(amount_fen, terms.earn_rate, tier_percent)
     reference = _till_reference(receipt_no)
+
+    def bonus_for(multiplier_percent: int) -> int:
+        return sale_points(amount_fen, terms.earn_rate, tier_percent, multiplier_percent)[0] - plain
+
+    context = hooks.SaleContext(
+        member_id=code.member_id,
+        merchant_id=merchant_id,
+        at=now,
+        amount_fen=amount_fen,
+        points=plain,
+        point_value_fen=terms.point_value_fen,
+        bonus_for=bonus_for,
+        lock_member=lambda: ledger.lock_account(code.member_id),
+    )
     try:
         async with transaction():
+            # Decided here, so that the bonus and what backs it (a campaign's budget) commit together.
+            decision = await _decide_multiplier(context)
+            points = plain + (decision.bonus_points if decision else 0)
             journal_id = None
             if points:
                 # No savepoint: a reference posted before aborts this transaction, answered below.
@@ -183,10 +253,16 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
                 status=SaleStatus.COMPLETED,
                 created_at=now,
                 refunded_at=None,
+                multiplier_campaign_id=decision.campaign_id if decision else None,
+                multiplier_percent=decision.percent if decision else None,
+                bonus_points=decision.bonus_points if decision else None,
+                bonus_cost_fen=decision.cost_fen if decision else None,
             )
             found = await sql.rows(
                 "INSERT INTO loyalty_sale (merchant_id, member_id, staff_id, reference, amount_fen, points,"
-                " journal_id, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                " journal_id, status, created_at, multiplier_campaign_id, multiplier_percent, bonus_points,"
+                " bonus_cost_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                " RETURNING id",
                 merchant_id,
                 code.member_id,
                 staff.id,
@@ -196,6 +272,10 @@ async def record_sale(staff: Principal, member_code: str, amount_fen: int, recei
                 journal_id,
                 SaleStatus.COMPLETED.value,
                 now,
+                sale.multiplier_campaign_id,
+                sale.multiplier_percent,
+                sale.bonus_points,
+                sale.bonus_cost_fen,
             )
             sale.id = int(found[0]["id"])
             await members.note_visit(

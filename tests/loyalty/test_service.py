@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from decimal import Decimal
 
 import httpx
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from app.core.db import transaction
 from app.core.errors import ProblemError
@@ -248,12 +247,18 @@ async def test_campaign_multipliers_and_sale_listeners(client: httpx.AsyncClient
     seen: list[tuple[int, int | None]] = []
     heard: list[int] = []
 
-    async def double_points(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:
-        seen.append((member_id, merchant_id))
-        return Decimal("2")
+    async def undecided(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        return None  # no campaign of its applies: the next provider is asked
 
-    async def broken(member_id: int, merchant_id: int | None, at: datetime) -> Decimal:
-        return Decimal("NaN")
+    async def double_points(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        seen.append((sale.member_id, sale.merchant_id))
+        await sale.lock_member()
+        return hooks.MultiplierDecision(
+            campaign_id=7, percent=200, bonus_points=sale.bonus_for(200), cost_fen=10
+        )
+
+    async def never_asked(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        raise AssertionError("the first decision applies, later providers are not asked")
 
     @job("tests.spend_and_get")
     async def spend_and_get(sale_id: int) -> None:
@@ -261,7 +266,7 @@ async def test_campaign_multipliers_and_sale_listeners(client: httpx.AsyncClient
 
     merchant, merchant_id = await active_merchant(client)
     member, member_id = await joined_member(client)
-    hooks.install(earn_multipliers=[double_points, broken], sale_listeners=[spend_and_get])
+    hooks.install(earn_multipliers=[undecided, double_points, never_asked], sale_listeners=[spend_and_get])
     try:
         sold = await sale(client, merchant, member, 1000)
     finally:
@@ -271,11 +276,70 @@ async def test_campaign_multipliers_and_sale_listeners(client: httpx.AsyncClient
     assert sold.json()["points"] == 20
     assert seen == [(member_id, merchant_id)]
     assert heard == [sold.json()["id"]]
-    journal = await Journal.get(id=(await Sale.get(id=sold.json()["id"])).journal_id)
+    recorded = await Sale.get(id=sold.json()["id"])
+    assert (
+        recorded.multiplier_campaign_id,
+        recorded.multiplier_percent,
+        recorded.bonus_points,
+        recorded.bonus_cost_fen,
+    ) == (7, 200, 10, 10)
+    journal = await Journal.get(id=recorded.journal_id)
     assert (
         journal.settlement_fen == -10
     )  # the merchant funds the base 10 points, the campaign bonus is the bank's
     await assert_ledger_sound()
+
+
+async def test_a_multiplier_decision_that_does_not_fit_the_sale_fails_the_sale(
+    client: httpx.AsyncClient,
+) -> None:
+    async def generous(sale: hooks.SaleContext) -> hooks.MultiplierDecision | None:
+        # Claims more bonus than the multiplier gives: loyalty never credits a bonus nobody backs exactly.
+        return hooks.MultiplierDecision(
+            campaign_id=7, percent=200, bonus_points=sale.bonus_for(200) + 1, cost_fen=0
+        )
+
+    merchant, _ = await active_merchant(client)
+    member, member_id = await joined_member(client)
+    hooks.install(earn_multipliers=[generous])
+    try:
+        refused = await sale(client, merchant, member, 1000)
+    finally:
+        wire()
+
+    assert refused.status_code == 500
+    assert not await Sale.exists(member_id=member_id)
+    assert not await Journal.exists(member_id=member_id)
+    await assert_ledger_sound()
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        {"multiplier_campaign_id": 7},  # a campaign without its percent, bonus and cost
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 10},  # no cost
+        {"multiplier_percent": 200, "bonus_points": 10, "bonus_cost_fen": 10},  # no campaign
+        {"multiplier_campaign_id": 7, "multiplier_percent": 100, "bonus_points": 10, "bonus_cost_fen": 10},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 1100, "bonus_points": 10, "bonus_cost_fen": 10},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 0, "bonus_cost_fen": 0},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 11, "bonus_cost_fen": 10},
+        {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 10, "bonus_cost_fen": -1},
+    ],
+)
+async def test_the_database_refuses_a_partial_or_impossible_multiplier_decision(
+    client: httpx.AsyncClient, decision: dict[str, int]
+) -> None:
+    merchant, _ = await active_merchant(client)
+    member, _ = await joined_member(client)
+    sold = await sale(client, merchant, member, 1000)  # 10 points
+    assert sold.status_code == 201, sold.text
+
+    with pytest.raises(IntegrityError):
+        async with transaction():
+            await Sale.filter(id=sold.json()["id"]).update(**decision)
+    whole = {"multiplier_campaign_id": 7, "multiplier_percent": 200, "bonus_points": 10, "bonus_cost_fen": 0}
+    # All four, the bonus within the sale's points: accepted.
+    assert await Sale.filter(id=sold.json()["id"]).update(**whole) == 1
 
 
 async def test_ops_grant_and_reverse_points_are_audited(client: httpx.AsyncClient) -> None:
