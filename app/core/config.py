@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="root log level")
     log_json: bool = Field(True, description="structured JSON log lines")
     access_log: bool = Field(True, description="one log line per HTTP request")
+    max_body_bytes: int = Field(
+        64 * 1024, description="largest request body of a JSON route; larger ones get 413 before parsing"
+    )
+    max_upload_body_bytes: int = Field(
+        5 * 1024 * 1024 + 64 * 1024,
+        description="largest request body of a file upload route: a 5 MB file and its multipart envelope",
+    )
+    max_bulk_body_bytes: int = Field(
+        1024 * 1024, description="largest request body of a bulk list route (a campaign's audience members)"
+    )
 
     token_secret: str = Field("", description="HMAC key for access tokens (required in production)")
     qr_secret: str = Field("", description="HMAC key for QR payloads (required in production)")
