@@ -21,7 +21,7 @@ from app.core.logs import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi_complete import complete
 from app.core.plugins import Mount
-from app.lifecycle import resources
+from app.lifecycle import resources, stop_server_when_worker_fails
 from app.wiring import PLUGINS, wire
 
 DESCRIPTION = """
@@ -99,9 +99,14 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
             yield
             return
         configure_logging(settings.log_level, settings.log_json)
-        async with resources(settings, with_worker=settings.run_embedded_worker):
+        async with resources(settings, with_worker=settings.run_embedded_worker, embedded=True) as runner:
             stop = asyncio.Event()
             follower = asyncio.create_task(revocations.follow(stop), name="revocation-feed")
+            watcher = (
+                asyncio.create_task(stop_server_when_worker_fails(runner), name="worker-watch")
+                if runner is not None
+                else None
+            )
             loops = [
                 asyncio.create_task(loop(stop), name=f"{plugin.name}-loop")
                 for plugin in PLUGINS
@@ -114,6 +119,8 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
                 yield
             finally:
                 stop.set()
+                if watcher is not None:
+                    watcher.cancel()
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     idempotency_ttl: int = Field(86400, description="seconds an Idempotency-Key is remembered")
     job_max_tries: int = Field(8, description="tries before a failing job is recorded as dead")
     job_timeout: int = Field(120, description="seconds before a running job is considered lost")
+    worker_recovery_timeout: float = Field(
+        60.0, description="seconds a worker keeps reconnecting to Redis before it exits non-zero"
+    )
 
     earn_rate_default: int = Field(100, description="points per 100 yuan at merchants without own terms")
     point_value_fen: int = Field(1, description="fen one point is worth at merchants without own terms")
