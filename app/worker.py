@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from app.core import heartbeat
 from app.core.config import get_settings
 from app.core.jobs import BackgroundLoop, Job
-from app.core.redis_client import make_client
+from app.core.redis_client import make_client, revive_embedded
 from app.wiring import PLUGINS
 
 log = logging.getLogger("linli.worker")
@@ -176,6 +176,10 @@ class WorkerRunner:
         while not self.stop_event.is_set():
             # Connections to the old server are dead: drop the idle ones rather than meet each in turn.
             await self.redis.connection_pool.disconnect(inuse_connections=False)
+            try:
+                revive_embedded()  # `make run`: this process's own server died, nobody else restarts it
+            except Exception as exc:
+                log.warning("embedded redis did not start again", extra={"error": repr(exc)})
             try:
                 await asyncio.wait_for(self.redis.ping(), timeout=2)
                 return True

@@ -30,6 +30,7 @@ from app.core import heartbeat
 from app.core.redis_client import make_client
 from campaigns.flash_keys import k
 from tests.campaigns import support as ch
+from tests.core.test_smoke import redis_pids_for
 
 RECOVERY_TIMEOUT = 6  # seconds the worker keeps reconnecting before it gives up
 RESUME_BOUND = 10.0  # seconds after Redis is back within which jobs and crons must run again
@@ -208,6 +209,53 @@ async def test_jobs_and_crons_resume_after_a_redis_restart_and_a_lasting_loss_ex
         await own.aclose()
         if redis.process is not None:
             redis.kill()
+
+
+async def test_make_run_revives_its_embedded_redis_and_its_worker_resumes(
+    tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    """`make run` (the embedded default): the API process started the Redis server itself, so when that
+    server dies nobody else restarts it: the embedded worker does, and goes on with jobs and crons."""
+    campaign_id = await ch.live_flash(client, await ch.ops(client))
+    log = tmp_path / "serve.log"
+    var = tmp_path / "var"
+    socket_path = (var / "redis" / "redis.sock").resolve()
+    api_port = free_port()
+    with linli(["serve", "--port", str(api_port)], "", log, LINLI_VAR_DIR=str(var)) as process:
+        own = make_client(f"unix://{socket_path}")
+        try:
+
+            async def started() -> bool:
+                assert process.poll() is None, log.read_text(errors="replace")[-6000:]
+                return socket_path.exists() and await flash_keys_rebuilt(own, campaign_id)
+
+            await eventually(started, "the server, its embedded Redis and a first cron run", 60, log)
+            (pid,) = redis_pids_for(socket_path)
+            os.kill(pid, signal.SIGKILL)
+            await eventually(
+                lambda: _logged(log, "embedded redis died; starting it again"), "the revival", 30, log
+            )
+            await eventually(lambda: _pings(own), "the embedded Redis answering again", 30, log)
+            back = time.monotonic()
+            assert redis_pids_for(socket_path) not in ([], [pid])
+            await own.delete(k(campaign_id, "meta"))  # whatever its snapshot brought back
+            await own.enqueue_job("loyalty.refresh_segments", _job_id="probe-revived")
+            await eventually(
+                lambda: job_done(own, "probe-revived"), "a job after the revival", RESUME_BOUND, log
+            )
+            left = RESUME_BOUND - (time.monotonic() - back)
+            await eventually(
+                lambda: flash_keys_rebuilt(own, campaign_id), "a cron run after the revival", left, log
+            )
+            async with httpx.AsyncClient(timeout=10) as http:
+                ready = (await http.get(f"http://127.0.0.1:{api_port}/readyz")).json()
+            assert ready["checks"] == {"database": "ok", "redis": "ok"}
+            assert [w["restarts"] >= 1 and w["embedded"] for w in ready["workers"]] == [True]
+        finally:
+            await own.aclose()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert redis_pids_for(socket_path) == []  # the revived server stopped with the process
 
 
 async def _logged(log: Path, text: str) -> bool:
