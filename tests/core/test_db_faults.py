@@ -17,6 +17,7 @@ from tortoise.exceptions import OperationalError
 
 from app.core.db import db, transaction
 from app.core.faults import connection_lost, database_unavailable, unavailable_service
+from app.core.redis_client import make_client
 from app.main import create_app
 from tests.conftest import _PG_URL, _SQLITE_FILE, BACKEND
 from tests.core.test_errors import assert_problem
@@ -207,3 +208,24 @@ async def test_the_classification_uses_real_driver_errors() -> None:
             assert connection_lost(exc) and database_unavailable(exc)
         else:
             raise AssertionError("the terminated connection answered")
+
+
+async def test_redis_out_of_reach_is_503_too() -> None:
+    """The same boundary for Redis: a refused connection (nothing listens on port 1) is 503."""
+    app: FastAPI = create_app(manage_resources=False)
+    probe = APIRouter()
+
+    @probe.get("/probe/redis")
+    async def unreachable() -> None:
+        lost = make_client("redis://127.0.0.1:1/0")
+        try:
+            await lost.ping()
+        finally:
+            await lost.aclose()
+
+    app.include_router(probe)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.get("/probe/redis")
+    body = assert_problem(response, 503, "service.unavailable")
+    assert "redis" in body["detail"] and response.headers["retry-after"] == "1"
