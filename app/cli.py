@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import importlib.metadata
 import os
@@ -58,24 +59,35 @@ def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the API with uvicorn (uvloop, httptools)."""
+    """Serve the API with uvicorn (uvloop, httptools); exit 1 when the embedded job worker gave up."""
     import uvicorn
 
+    from app.lifecycle import serve_with, worker_failed
+
     configure_logging(settings.log_level, settings.log_json)
-    uvicorn.run(
-        "app.asgi:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers or settings.workers,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+    options: dict[str, Any] = {
+        "host": args.host or settings.host,
+        "port": args.port or settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "proxy_headers": True,
+        "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        "access_log": False,
+        "log_config": None,
+        "timeout_graceful_shutdown": 10,
+    }
+    workers = args.workers or settings.workers
+    if workers > 1:
+        # uvicorn supervises the processes: one whose embedded worker gave up ends and is started again.
+        uvicorn.run("app.asgi:app", workers=workers, **options)
+        return 0
+    server = uvicorn.Server(uvicorn.Config("app.asgi:app", **options))
+    serve_with(server)  # so that an embedded worker giving up can stop it
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        return 3  # uvicorn's startup failure
+    return 1 if worker_failed() else 0  # an embedded worker gave up: let the supervisor restart us
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,8 +97,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from app.lifecycle import run_worker
 
     configure_logging(settings.log_level, settings.log_json)
-    uvloop.run(run_worker(settings))
-    return 0
+    return uvloop.run(run_worker(settings))  # 1 when Redis stayed out of reach: the supervisor restarts it
 
 
 def version() -> str:

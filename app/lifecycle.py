@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from app.core.config import Settings
 from app.core.db import close_db, init_db
@@ -18,15 +20,21 @@ from app.worker import WorkerRunner
 log = logging.getLogger("linli")
 
 
+_worker_failed = False
+_server: Any = None
+
+
 @asynccontextmanager
-async def resources(settings: Settings, *, with_worker: bool) -> AsyncIterator[WorkerRunner | None]:
+async def resources(
+    settings: Settings, *, with_worker: bool, embedded: bool = False
+) -> AsyncIterator[WorkerRunner | None]:
     """Open the database and Redis for this process; run the job worker too when asked."""
     await init_db(settings)
     runner: WorkerRunner | None = None
     try:
         await init_redis(settings)
         if with_worker:
-            runner = WorkerRunner(resolved_redis_url(settings))
+            runner = WorkerRunner(resolved_redis_url(settings), embedded=embedded)
             await runner.start()
         yield runner
     finally:
@@ -36,8 +44,34 @@ async def resources(settings: Settings, *, with_worker: bool) -> AsyncIterator[W
         await close_db()
 
 
-async def run_worker(settings: Settings) -> None:
-    """`linli worker`: a standalone worker process until SIGTERM or SIGINT."""
+def serve_with(server: Any) -> None:
+    """The uvicorn server of this process (`linli serve`, one process), stopped if its worker gives up."""
+    global _server
+    _server = server
+
+
+def worker_failed() -> bool:
+    """Whether this process's job worker gave up (the process should exit non-zero)."""
+    return _worker_failed
+
+
+async def stop_server_when_worker_fails(runner: WorkerRunner) -> None:
+    """An API process with an embedded worker that gave up shuts down (as on SIGTERM), and `linli serve`
+    then exits with status 1 for its supervisor to restart it."""
+    global _worker_failed
+    await runner.failed.wait()
+    _worker_failed = True
+    log.critical("embedded job worker gave up: shutting the server down")
+    if _server is not None:
+        _server.should_exit = True  # a graceful shutdown, after which `linli serve` exits 1
+    else:
+        os.kill(os.getpid(), signal.SIGTERM)  # a process of a supervisor (uvicorn's, with several workers)
+
+
+async def run_worker(settings: Settings) -> int:
+    """`linli worker`: a standalone worker process until SIGTERM or SIGINT (0), or until its Redis stayed
+    out of reach for LINLI_WORKER_RECOVERY_TIMEOUT seconds (1)."""
+    global _worker_failed
     wire()
     async with resources(settings, with_worker=True) as runner:
         assert runner is not None
@@ -46,5 +80,10 @@ async def run_worker(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         log.info("worker started")
-        await stop.wait()
-        log.info("worker stopping")
+        waits = [asyncio.create_task(stop.wait()), asyncio.create_task(runner.failed.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        _worker_failed = runner.failed.is_set()
+        log.log(logging.CRITICAL if _worker_failed else logging.INFO, "worker stopping")
+    return 1 if _worker_failed else 0

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.core.auth.deps import ops_guard
 from app.core.auth.sessions import revocations
+from app.core.body_limit import BodyLimitMiddleware, RouteBodyLimit
 from app.core.config import Settings, get_settings
 from app.core.docs_assets import install_docs
 from app.core.errors import install_error_handlers
@@ -21,7 +22,7 @@ from app.core.logs import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi_complete import complete
 from app.core.plugins import Mount
-from app.lifecycle import resources
+from app.lifecycle import resources, stop_server_when_worker_fails
 from app.wiring import PLUGINS, wire
 
 DESCRIPTION = """
@@ -72,6 +73,22 @@ def mounts() -> list[Mount]:
     return sorted((mount for plugin in PLUGINS for mount in plugin.mounts), key=lambda mount: mount.rank)
 
 
+def body_limits(settings: Settings) -> list[RouteBodyLimit]:
+    """Routes whose documented bodies are larger than `LINLI_MAX_BODY_BYTES` (every other route has it).
+
+    Listed by URL, the public contract, so the domains need not know; a test checks every entry names a
+    real route and every file upload route is listed.
+    """
+    upload, bulk = settings.max_upload_body_bytes, settings.max_bulk_body_bytes
+    return [
+        RouteBodyLimit("PUT", "/merchant/v1/application/licence", upload),  # a 5 MB image
+        RouteBodyLimit("POST", "/ops/v1/members/tags/import", upload),  # a 5 MB CSV
+        # up to 10,000 member ids
+        RouteBodyLimit("POST", "/ops/v1/campaigns/{campaign_id}/audience-members", bulk),
+        RouteBodyLimit("POST", "/ops/v1/campaigns/{campaign_id}/audience-members/remove", bulk),
+    ]
+
+
 def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
     """Build the application; with `manage_resources` its lifespan opens the database and Redis."""
     settings = settings or get_settings()
@@ -83,9 +100,14 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
             yield
             return
         configure_logging(settings.log_level, settings.log_json)
-        async with resources(settings, with_worker=settings.run_embedded_worker):
+        async with resources(settings, with_worker=settings.run_embedded_worker, embedded=True) as runner:
             stop = asyncio.Event()
             follower = asyncio.create_task(revocations.follow(stop), name="revocation-feed")
+            watcher = (
+                asyncio.create_task(stop_server_when_worker_fails(runner), name="worker-watch")
+                if runner is not None
+                else None
+            )
             loops = [
                 asyncio.create_task(loop(stop), name=f"{plugin.name}-loop")
                 for plugin in PLUGINS
@@ -98,6 +120,8 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
                 yield
             finally:
                 stop.set()
+                if watcher is not None:
+                    watcher.cancel()
                 follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
@@ -118,10 +142,12 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
-    # The fast lanes sit inside RequestContextMiddleware: their requests keep request ids and metrics.
+    # The last added is the outermost. The fast lanes sit inside RequestContextMiddleware, so their
+    # requests keep request ids and metrics, and inside the body limit, which covers them too.
     for plugin in PLUGINS:
         for middleware in plugin.middleware:
             app.add_middleware(middleware)
+    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, routes=body_limits(settings))
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
     app.include_router(health_router)
     ops_guarded = [Depends(ops_guard)]  # the ops API denies by default: endpoints declare their roles

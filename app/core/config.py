@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="root log level")
     log_json: bool = Field(True, description="structured JSON log lines")
     access_log: bool = Field(True, description="one log line per HTTP request")
+    max_body_bytes: int = Field(
+        64 * 1024, description="largest request body of a JSON route; larger ones get 413 before parsing"
+    )
+    max_upload_body_bytes: int = Field(
+        5 * 1024 * 1024 + 64 * 1024,
+        description="largest request body of a file upload route: a 5 MB file and its multipart envelope",
+    )
+    max_bulk_body_bytes: int = Field(
+        1024 * 1024, description="largest request body of a bulk list route (a campaign's audience members)"
+    )
 
     token_secret: str = Field("", description="HMAC key for access tokens (required in production)")
     qr_secret: str = Field("", description="HMAC key for QR payloads (required in production)")
@@ -58,6 +68,9 @@ class Settings(BaseSettings):
     idempotency_ttl: int = Field(86400, description="seconds an Idempotency-Key is remembered")
     job_max_tries: int = Field(8, description="tries before a failing job is recorded as dead")
     job_timeout: int = Field(120, description="seconds before a running job is considered lost")
+    worker_recovery_timeout: float = Field(
+        60.0, description="seconds a worker keeps reconnecting to Redis before it exits non-zero"
+    )
 
     earn_rate_default: int = Field(100, description="points per 100 yuan at merchants without own terms")
     point_value_fen: int = Field(1, description="fen one point is worth at merchants without own terms")

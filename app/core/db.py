@@ -57,6 +57,7 @@ def _connection(db_url: str) -> str | dict[str, Any]:
     if not urlsplit(db_url).scheme.startswith("postgres"):
         return db_url
     config = expand_db_url(db_url)
+    config["engine"] = "app.core.postgres_client"  # asyncpg, surviving a connection dead at BEGIN
     config["credentials"]["reset"] = keep_session
     return config
 

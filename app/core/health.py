@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from app.core import metrics
+from app.core import heartbeat, metrics
 from app.core.db import db
 from app.core.redis_client import get_redis
 
@@ -30,18 +30,28 @@ async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, s
         return name, f"error: {type(exc).__name__}"
 
 
+async def _workers() -> list[dict[str, Any]] | None:
+    try:
+        return await asyncio.wait_for(heartbeat.live_workers(get_redis()), timeout=2)
+    except Exception:
+        return None
+
+
 @router.get("/readyz", summary="Database and Redis reachable")
 async def readyz() -> JSONResponse:
-    """200 when the database and Redis answer, else 503 with what failed."""
-    results = dict(
-        await asyncio.gather(
-            _check("database", lambda: db().execute_query("SELECT 1")),
-            _check("redis", lambda: get_redis().ping()),
-        )
+    """200 when the database and Redis answer, else 503 with what failed; `workers` lists the job workers
+    whose heartbeat is fresh (`age_s`: since their last tick, `poll_age_s`: since their arq loop last
+    polled the queue), for information only."""
+    database, redis, workers = await asyncio.gather(
+        _check("database", lambda: db().execute_query("SELECT 1")),
+        _check("redis", lambda: get_redis().ping()),
+        _workers(),
     )
+    results = dict([database, redis])
     ok = all(v == "ok" for v in results.values())
     return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503
+        {"status": "ok" if ok else "unavailable", "checks": results, "workers": workers},
+        status_code=200 if ok else 503,
     )
 
 

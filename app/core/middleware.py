@@ -10,12 +10,15 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import problem_response
+from app.core.faults import unavailable_service
 from app.core.logs import request_id_var
 from app.core.metrics import observe_request
 
 access_log = logging.getLogger("linli.access")
 error_log = logging.getLogger("linli.errors")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+UNAVAILABLE = "service.unavailable"
+RETRY_AFTER = "1"  # seconds: a lost connection is replaced on the next request
 
 
 def route_template(scope: Scope) -> str:
@@ -63,12 +66,25 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            # The error boundary: log with the request id, answer 500 problem+json, never leak details.
-            error_log.error("unhandled exception on %s %s", scope["method"], scope["path"], exc_info=exc)
-            status = 500
+            # The error boundary: log with the request id, answer problem+json, never leak details. A
+            # database or Redis out of reach is 503 (retry), anything else a 500.
+            service = unavailable_service(exc)
+            if service is None:
+                error_log.error("unhandled exception on %s %s", scope["method"], scope["path"], exc_info=exc)
+                status = 500
+                response = problem_response(500, "internal", "Internal error", "an unexpected error occurred")
+            else:
+                error_log.warning("%s unavailable on %s %s: %r", service, scope["method"], scope["path"], exc)
+                status = 503
+                response = problem_response(
+                    503,
+                    UNAVAILABLE,
+                    "Service unavailable",
+                    f"the {service} is unavailable; retry shortly",
+                    headers={"Retry-After": RETRY_AFTER},
+                )
             if started_response:
                 raise
-            response = problem_response(500, "internal", "Internal error", "an unexpected error occurred")
             await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started

@@ -140,6 +140,15 @@ def resolved_redis_url(settings: Settings) -> str:
     return _embedded.url
 
 
+def revive_embedded() -> bool:
+    """Start the embedded server again if this process started it and it died (`make run`); whether it did."""
+    if _embedded is None or _embedded.process is None or _embedded.process.poll() is None:
+        return False
+    log.warning("embedded redis died; starting it again", extra={"socket": str(_embedded.socket)})
+    _embedded.start()
+    return True
+
+
 class _HiredisPacking:
     """Pack commands with hiredis (C), as redis-py's synchronous client does; its asyncio connections
     pack them in Python, which costs ~40 µs of CPU for a ten-argument EVALSHA."""

@@ -103,7 +103,12 @@ async def create_operator(body: OperatorIn, operator: Principal = Depends(curren
 
 
 @router.patch(
-    "/operators/{operator_id}", response_model=OperatorOut, summary="Change an operator's roles or status"
+    "/operators/{operator_id}",
+    response_model=OperatorOut,
+    summary="Change an operator's roles or status",
+    responses=problem_responses(
+        (409, "operator.last_admin", "it would leave no active admin (the last admin keeps the role)")
+    ),
 )
 @roles(OperatorRole.ADMIN)
 async def update_operator(

@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.exceptions import IntegrityError
 
 from app.core import audit
@@ -411,26 +413,58 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _stream_lost(exc: ResponseError) -> bool:
+    """The stream or its group is gone: NOGROUP, or (Redis 7) a blocked read ended by the key's deletion."""
+    text = str(exc)
+    return "NOGROUP" in text or "UNBLOCKED" in text
+
+
+async def _recreate_group(campaign_id: int) -> None:
+    """Give a stream that came back without its group (written to after a loss) the group again, from its
+    first entry (persisting is idempotent); a missing stream is left to the rebuild, which sets its expiry."""
+    with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists; no such key: nothing to read yet
+        await get_redis().xgroup_create(k(campaign_id, "stream"), GROUP, id="0", mkstream=False)
+
+
 async def _consume_campaign(campaign_id: int, consumer: str, stop: asyncio.Event) -> None:
     delay = 0.1
+    lost = False
     while not stop.is_set():
         try:
             handled = await consume_once(campaign_id, consumer, count=BATCH, block_ms=200)
             delay = 0.1
+            lost = False
             if 0 < handled < BATCH:
                 # A trickle: let wins accumulate a moment, so a peak is written in a few large batches.
                 await _sleep(stop, GATHER_SECONDS)
         except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
+            if not _stream_lost(exc):
                 log.exception("flash persister failed", extra={"campaign_id": campaign_id})
-            # The stream is gone (Redis lost it): the rebuild recreates it.
+            elif not lost:  # once per loss, quietly: Redis was flushed or restarted, the rebuild follows
+                log.warning(
+                    "flash stream or its group is gone; waiting for it to come back",
+                    extra={"campaign_id": campaign_id, "error": str(exc)},
+                )
+                lost = True
+            with contextlib.suppress(RedisError):
+                await _recreate_group(campaign_id)
             await _sleep(stop, 1.0)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning(
+                "flash persister: redis unavailable; retrying",
+                extra={"campaign_id": campaign_id, "error": repr(exc)},
+            )
+            await _sleep(stop, delay)
+            delay = min(delay * 2, 5.0)
         except Exception:
             log.exception("flash persister failed; retrying", extra={"campaign_id": campaign_id})
             await _sleep(stop, delay)
             delay = min(delay * 2, 5.0)
-        if not await get_redis().sismember(ACTIVE_SET, str(campaign_id)):  # type: ignore[misc]
-            return
+        try:
+            if not await get_redis().sismember(ACTIVE_SET, str(campaign_id)):  # type: ignore[misc]
+                return
+        except RedisError:
+            await _sleep(stop, delay)  # unreachable: the next read will say more
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

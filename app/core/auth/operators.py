@@ -11,9 +11,16 @@ from app.core.db import transaction
 from app.core.errors import Conflict, InvalidField, NotFound, Unauthorized
 from app.core.models import Operator
 
+LAST_ADMIN = "operator.last_admin"
+
 
 def _snapshot(op: Operator) -> dict[str, object]:
     return {"username": op.username, "roles": sorted(op.roles), "is_active": op.is_active}
+
+
+def _is_active_admin(snapshot: dict[str, object]) -> bool:
+    roles = snapshot["roles"]
+    return bool(snapshot["is_active"]) and isinstance(roles, list) and OperatorRole.ADMIN.value in roles
 
 
 async def login(username: str, password: str) -> TokenPair:
@@ -48,9 +55,17 @@ async def create_operator(
 async def update_operator(
     actor: Principal, operator_id: int, *, roles: list[OperatorRole] | None, is_active: bool | None
 ) -> Operator:
-    """Change roles or deactivate; existing sessions end so the change applies at once."""
+    """Change roles or deactivate; existing sessions end so the change applies at once.
+
+    Refused (409 `operator.last_admin`) when it would leave no active admin: the last one cannot
+    demote or deactivate themselves, and nobody else could restore them.
+    """
     async with transaction():
-        operator = await Operator.get_or_none(id=operator_id)
+        # Every active operator's row is locked, so two admins demoting each other at once take turns
+        # and the second finds it would leave nobody to administer the platform.
+        active = await Operator.filter(is_active=True).select_for_update().order_by("id")
+        operator = next((op for op in active if op.id == operator_id), None)
+        operator = operator or await Operator.get_or_none(id=operator_id)
         if operator is None:
             raise NotFound("operator not found")
         before = _snapshot(operator)
@@ -58,6 +73,11 @@ async def update_operator(
             operator.roles = sorted({r.value for r in roles})
         if is_active is not None:
             operator.is_active = is_active
+        others = any(_is_active_admin(_snapshot(op)) for op in active if op.id != operator.id)
+        if _is_active_admin(before) and not _is_active_admin(_snapshot(operator)) and not others:
+            raise Conflict(
+                "the last active admin cannot give up the admin role or be deactivated", code=LAST_ADMIN
+            )
         await operator.save()
         await audit.record(
             actor, "operator.update", "operator", operator.id, before=before, after=_snapshot(operator)
