@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +77,5 @@ def test_a_runtime_only_install_builds_the_app(workdir: Path) -> None:
     out = _run([python, "-c", CHECK], cwd=workdir, env=env)
     assert out.startswith("routes ")
     assert "usage: linli" in _run([venv / "bin" / "linli", "--help"], cwd=workdir, env=env)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert _run([venv / "bin" / "linli", "--version"], cwd=workdir, env=env) == f"linli {version}\n"
