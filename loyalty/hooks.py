@@ -41,7 +41,8 @@ class SaleContext:
     point_value_fen: int  # what one point is worth at this merchant, fen
     bonus_for: Callable[[int], int]  # the bonus points a multiplier of `percent` adds to `points`
     # Locks the member's points account until the sale commits: one member's sales then decide one after
-    # the other, so a provider that counts the member's earlier boosted sales sees all of them.
+    # the other, so a provider that counts the member's earlier boosted sales sees all of them. Call it
+    # before locking anything else (a campaign row), so that two sales never wait for each other.
     lock_member: Callable[[], Awaitable[None]]
 
 

@@ -1,18 +1,19 @@
 """Points-multiplier campaigns: the earn-multiplier provider loyalty asks inside every sale's transaction,
 and the sale listener that books the bonus the sale recorded.
 
-**Deciding** (`decide`, in the sale's transaction, before loyalty posts its points). A running multiplier
-campaign (see `payouts.running`) whose merchants, categories or grids cover the sale's merchant (none
-named: every merchant) offers `multiplier_percent`. The highest offer applies if the member belongs to
-its audience, is under the campaign's per-member limits (each boosted sale counts one) and the budget
-covers the bonus; otherwise the next offer is tried, so campaigns never stack. Before counting, the
-provider locks the member's points account (`SaleContext.lock_member`): one member's sales decide one
-after the other, and the limits count every sale the campaign boosted, booked yet or not
-(`loyalty.till.boosted_sales`). The bonus's cost (bonus points × the merchant's point value) is then
-reserved by the budget's conditional update (`budget.spend`) in the sale's transaction: the bonus and
-its budget commit together or not at all. A bonus the budget cannot cover is not given, and the
-campaign ends (`budget_exhausted`) with that sale, as it does with a sale that finds the budget spent.
-One indexed query per sale when no multiplier campaign runs.
+**Deciding** (`decide`, in the sale's transaction, before loyalty posts its points). A running
+multiplier campaign (see `payouts.running`) whose merchants, categories or grids cover the sale's
+merchant (none named: every merchant) offers `multiplier_percent`. The highest offer applies if the
+member belongs to its audience, is under the campaign's per-member limits (each boosted sale counts one)
+and the budget covers the bonus; otherwise the next offer is tried, so campaigns never stack. Before
+anything else, the provider locks the member's points account (`SaleContext.lock_member`): one member's
+sales decide one after the other, and the limits count every sale the campaign boosted, booked yet or
+not (`loyalty.till.boosted_sales`); campaign rows are locked only after it, in one order. The bonus's
+cost (bonus points × the merchant's point value) is then reserved by the budget's conditional update
+(`budget.spend`) in the sale's transaction: the bonus and its budget commit together or not at all. A
+bonus the budget cannot cover is not given, and the campaign ends (`budget_exhausted`) with that sale,
+as it does with a sale that finds the budget spent. One indexed query per sale when no multiplier
+campaign runs.
 
 **Booking** (`book_sale`, the sale listener, after the sale commits). It reads the decision recorded on
 the sale (`loyalty.till.sale_multiplier`: campaign, percent, bonus points, reserved cost) and records
@@ -88,7 +89,9 @@ async def decide(sale: SaleContext) -> MultiplierDecision | None:
     member = await Member.get_or_none(id=sale.member_id)
     if member is None:
         return None
-    locked = False
+    # The member's account first, campaign rows after (in one order: highest multiplier, then id), so
+    # that sales never wait for each other in a circle.
+    await sale.lock_member()
     for campaign in sorted(campaigns, key=lambda c: (-_percent(c), c.id)):
         percent = _percent(campaign)
         bonus = sale.bonus_for(percent)
@@ -99,9 +102,6 @@ async def decide(sale: SaleContext) -> MultiplierDecision | None:
             continue
         if not await payouts.admitted(campaign, member, sale.at):
             continue
-        if not locked:
-            await sale.lock_member()
-            locked = True
         if not await _under_limits(campaign, member.id, sale.at):
             continue
         cost = min(bonus * sale.point_value_fen, MAX_REWARD)

@@ -256,3 +256,28 @@ async def test_a_sale_refunded_before_its_booking_is_booked_and_taken_back(
     assert (campaign.spent_count, campaign.spent_fen) == (1, 10)  # the budget keeps what was granted
     assert (await sale(client, merchant, member, 1000)).json()["points"] == 10  # the member's one bonus
     await assert_ledger_sound()
+
+
+async def test_sales_fall_through_to_the_next_multiplier_when_the_best_runs_out_concurrently(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
+    merchant, _ = await active_merchant(client)
+    shoppers = [(await joined_member(client))[0] for _ in range(3)]
+    tripling = await live(
+        client,
+        team,
+        live_body({"type": "multiplier", "multiplier_percent": 300}, per_member_limit=10, budget_count=3),
+    )
+    doubling_ = await live(client, team, doubling(per_member_limit=10))
+
+    # Each shopper's four sales go together with everybody else's: the same members' sales wait for each
+    # other (member lock), the campaigns' budget rows are contended, and no sale fails.
+    sold = await concurrent_sales(client, merchant, shoppers * 4, 1000)
+
+    assert sorted(s["points"] for s in sold) == [20] * 9 + [30] * 3
+    campaign = await Campaign.get(id=tripling)
+    assert (campaign.spent_count, campaign.status.value) == (3, "ended")
+    await run_jobs()
+    assert len(await assert_every_bonus_booked(tripling)) == 3
+    assert len(await assert_every_bonus_booked(doubling_)) == 9
+    await assert_ledger_sound()
