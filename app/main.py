@@ -15,6 +15,7 @@ from app.core.auth.deps import ops_guard
 from app.core.auth.sessions import revocations
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.fastlane import FastLanes
 from app.core.health import router as health_router
 from app.core.logs import configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -71,8 +72,12 @@ def mounts() -> list[Mount]:
     return sorted((mount for plugin in PLUGINS for mount in plugin.mounts), key=lambda mount: mount.rank)
 
 
-def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
-    """Build the application; with `manage_resources` its lifespan opens the database and Redis."""
+def create_app(
+    settings: Settings | None = None, *, manage_resources: bool = True, fast_lanes: bool = True
+) -> FastAPI:
+    """Build the application; with `manage_resources` its lifespan opens the database and Redis.
+
+    Without `fast_lanes`, laned routes are answered by their documented routes only (parity tests)."""
     settings = settings or get_settings()
     wire()
 
@@ -117,6 +122,9 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     )
     install_error_handlers(app)
     # The fast lanes sit inside RequestContextMiddleware: their requests keep request ids and metrics.
+    # FastLanes reads the routes that declare one (`app.core.fastlane.fast_lane`) when the app starts.
+    if fast_lanes:
+        app.add_middleware(FastLanes, application=app)
     for plugin in PLUGINS:
         for middleware in plugin.middleware:
             app.add_middleware(middleware)
