@@ -14,11 +14,19 @@ import orjson
 from app.core.auth.deps import current_member
 from app.core.fastlane import LaneRequest
 from campaigns import flash
+from campaigns.errors import CampaignNotFound
+
+# Campaign ids are BIGINTs: a larger (or non-positive) id names no campaign, and the database would
+# refuse to compare with it.
+MAX_ID = 2**63 - 1
 
 
 async def grab_body(campaign_id: int, member_id: int, key: str | None, ip: str) -> bytes:
     """The JSON answer to one grab (shared by the lane and the documented route)."""
-    answer = await flash.grab(campaign_id, member_id, flash.check_idempotency_key(key), ip)
+    key = flash.check_idempotency_key(key)
+    if not 0 < campaign_id <= MAX_ID:
+        raise CampaignNotFound("campaign not found")
+    answer = await flash.grab(campaign_id, member_id, key, ip)
     return orjson.dumps(
         {
             "campaign_id": campaign_id,

@@ -1,37 +1,57 @@
-"""The fast lanes agree with the routes they shortcut: the mechanism (answers, problems, bugs and
-give-ups come out of a lane as out of its route; labels and request ids are the route's) and the nearby
-lane's reading of queries."""
+"""The fast lanes agree with the routes they shortcut.
+
+The grab gets hypothesis-drawn requests, mostly valid ones, sent to the production app and to the same
+app built without its lanes (`create_app(fast_lanes=False)`): the status, the headers and the body must
+be the same, no request may end in a 500, and the lane must have answered exactly the requests it is
+meant to answer (the others went on to the documented route). Grabs change state, so each drawn
+sequence runs twice from the same Redis snapshot, once through each app. The mechanism has its own
+tests below, and the nearby lane's reading of queries its properties.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
+from app.core.auth.sessions import revoke_sessions
+from app.core.auth.tokens import Audience, Principal, issue_access_token
+from app.core.config import get_settings
 from app.core.errors import ProblemError, install_error_handlers
 from app.core.fastlane import FastLanes, LaneRequest, fast_lane
 from app.core.middleware import RequestContextMiddleware
 from app.core.pagination import MAX_PAGE_SIZE, encode_cursor
+from app.core.redis_client import get_redis
 from app.main import create_app
+from campaigns.flash.keys import k, lock_key
+from campaigns.flash.runtime import runtime
 from merchants.models import Category
 from miniprogram_api import nearby_lane
 from miniprogram_api.stores import _parse_query
+from tests.campaigns import support as ch
 from tests.helpers import login_operator
 from tests.merchants.support import CENTRE, active_merchant, create_branch, offset
 
+GRAB = "/mp/v1/campaigns/{}/grab"
 NEARBY = "/mp/v1/stores/nearby"
+RATE_LIMITED_IP = "10.9.9.9"
+FAR_FUTURE_MS = 10**13  # a GCRA "theoretical arrival time" no grab reaches: always rate limited
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +106,339 @@ class Caller:
             response.content,
             "route" in scope and "endpoint" not in scope,
         )
+
+
+# -- grab ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GrabWorld:
+    """Campaigns in every state a grab can meet, credentials of every kind, and the Redis they start from."""
+
+    campaigns: dict[str, int]
+    credentials: dict[str, list[tuple[str, str]]]
+    snapshot: list[tuple[bytes, int, bytes]]
+
+
+async def _settle() -> None:
+    """Wait for the flash runtime's background work (sold-out winners, reloads) of the last requests."""
+    while runtime._background:
+        await asyncio.gather(*list(runtime._background), return_exceptions=True)
+
+
+async def redis_snapshot() -> list[tuple[bytes, int, bytes]]:
+    """Every key of the test database, dumped with its time to live."""
+    redis = get_redis()
+    out = []
+    async for key in redis.scan_iter(count=1000):
+        data, ttl = await redis.dump(key), await redis.pttl(key)
+        if data is not None:
+            out.append((key, max(ttl, 0), data))
+    return out
+
+
+async def redis_restore(snapshot: list[tuple[bytes, int, bytes]]) -> None:
+    """Redis exactly as snapshotted, and a flash runtime that remembers nothing."""
+    await _settle()
+    redis = get_redis()
+    await redis.flushdb()
+    async with redis.pipeline(transaction=False) as pipe:
+        for key, ttl, data in snapshot:
+            pipe.restore(key, ttl, data)
+        await pipe.execute()
+    runtime.reset()
+
+
+def _token(
+    principal_id: int,
+    audience: Audience = Audience.MEMBER,
+    ttl: int | None = None,
+    merchant_id: int | None = None,
+) -> tuple[str, str]:
+    """A signed access token and its session id."""
+    sid = str(uuid.uuid4())
+    token, _ = issue_access_token(Principal(audience, principal_id, sid, merchant_id=merchant_id), ttl)
+    return token, sid
+
+
+@pytest.fixture
+async def grab_world(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> GrabWorld:
+    # Rate limits far above what a drawn sequence sends, so being limited never depends on timing; one
+    # member and one address are limited for good instead (their GCRA state is set in the far future).
+    monkeypatch.setattr(get_settings(), "flash_member_rate", 1000)
+    monkeypatch.setattr(get_settings(), "flash_ip_rate", 1000)
+    team = await ch.ops(client)
+    (m0, h0), (m1, _), (m2, _), (m3, _) = await ch.members(4)
+    campaigns = {
+        "live": await ch.live_flash(client, team, stock=3, limit=2),
+        "tiny": await ch.live_flash(client, team, stock=1),
+        "gone": await ch.live_flash(client, team, stock=1),
+        "later": await ch.live_flash(client, team, stock=5, starts_in=timedelta(hours=2)),
+        "paused": await ch.live_flash(client, team, stock=5),
+        "ended": await ch.live_flash(client, team, stock=5),
+        "reloading": await ch.live_flash(client, team, stock=5),
+        "draft": (await ch.create(client, team.author, ch.flash_body()))["id"],
+    }
+    listed = await ch.create(client, team.author, ch.flash_body(stock=5, audience={"member_list": True}))
+    campaigns["listed"] = listed["id"]
+    added = await client.post(
+        f"/ops/v1/campaigns/{listed['id']}/audience-members", json={"member_ids": [m1]}, headers=team.author
+    )
+    assert added.status_code == 200, added.text
+    for step, headers in (("submit", team.author), ("approve", team.approver), ("preheat", team.author)):
+        response = await client.post(f"/ops/v1/campaigns/{listed['id']}/{step}", headers=headers)
+        assert response.status_code == 200, response.text
+    multiplier = await ch.approved(
+        client,
+        team,
+        {
+            "name": "double points",
+            "starts_at": ch.iso(timedelta(minutes=-1)),
+            "ends_at": ch.iso(timedelta(hours=1)),
+            "config": {"type": "multiplier", "multiplier_percent": 200},
+        },
+    )
+    campaigns["multiplier"] = multiplier["id"]
+    for name, action, body in (("paused", "pause", None), ("ended", "end", {"reason": "recalled"})):
+        response = await client.post(
+            f"/ops/v1/campaigns/{campaigns[name]}/{action}", json=body, headers=team.author
+        )
+        assert response.status_code == 200, response.text
+    won = await ch.grab(client, campaigns["gone"], h0, key="setup")  # sold out before any drawn grab
+    assert won.json()["outcome"] == "won", won.text
+    redis = get_redis()
+    # Being rebuilt by another process: grabs get 503 until it is done (it holds the lock for an hour).
+    await redis.hset(k(campaigns["reloading"], "meta"), "state", "rebuilding")
+    await redis.set(lock_key(campaigns["reloading"]), "another-process", px=3_600_000)
+    await redis.hset(k(campaigns["live"], "rate"), mapping={f"m:{m3}": FAR_FUTURE_MS})
+    for cid in (campaigns["live"], campaigns["tiny"]):
+        await redis.hset(k(cid, "rate"), mapping={f"ip:{RATE_LIMITED_IP}": FAR_FUTURE_MS})
+    revoked, revoked_sid = _token(m2)
+    await revoke_sessions([revoked_sid])
+    tokens = {f"m{i}": _token(m)[0] for i, m in enumerate((m0, m1, m2, m3))}
+    credentials: dict[str, list[tuple[str, str]]] = {
+        name: [("Authorization", f"Bearer {token}")] for name, token in tokens.items()
+    }
+    credentials |= {
+        "lowercase scheme": [("Authorization", f"bearer {tokens['m0']}")],
+        "revoked": [("Authorization", f"Bearer {revoked}")],
+        "expired": [("Authorization", f"Bearer {_token(m0, ttl=-60)[0]}")],
+        "operator": list(team.author.items()),
+        "staff": [("Authorization", f"Bearer {_token(m0, Audience.STAFF, merchant_id=1)[0]}")],
+        "none": [],
+        "empty": [("Authorization", "")],
+        "scheme only": [("Authorization", "Bearer")],
+        "basic": [("Authorization", "Basic bTA6cGFzcw==")],
+        "forged": [("Authorization", "Bearer x.y.z")],
+        "valid, then forged": [("Authorization", f"Bearer {tokens['m1']}"), ("Authorization", "Bearer x")],
+        "forged, then valid": [("Authorization", "Bearer x"), ("Authorization", f"Bearer {tokens['m1']}")],
+    }
+    await _settle()
+    return GrabWorld(campaigns, credentials, await redis_snapshot())
+
+
+# Most grabs are well-formed: a valid member, a campaign that exists, no key or a good one.
+CAMPAIGN_CHOICES = ["live"] * 5 + ["tiny"] * 3 + ["gone", "later", "paused", "ended", "listed"]
+CAMPAIGN_CHOICES += ["reloading", "draft", "multiplier"]
+ODD_IDS = {
+    "missing": "999999",
+    "zero": "0",
+    "negative": "-7",
+    "int64 max": str(2**63 - 1),
+    "int64 max + 1": str(2**63),
+    "twenty nines": "9" * 20,
+    "thirty nines": "9" * 30,
+    "letters": "grab",
+    "arabic digit": quote("١"),
+}
+# The live campaign's id spelt otherwise: FastAPI reads each as the id, the lane reads only plain digits
+# (leading zeros included) and leaves the others to the route.
+SPELLINGS = {
+    "leading zeros": "00{}",
+    "plus sign": "+{}",
+    "leading space": "%20{}",
+    "underscore": "0_{}",
+    "decimal": "{}.0",
+}
+CREDENTIALS = ["m0"] * 4 + ["m1"] * 3 + ["m2"] * 2 + ["m3", "lowercase scheme", "revoked", "expired"]
+CREDENTIALS += ["operator", "staff", "none", "empty", "scheme only", "basic", "forged"]
+CREDENTIALS += ["valid, then forged", "forged, then valid"]
+DISTINCT_CREDENTIALS = list(dict.fromkeys(CREDENTIALS))
+KEYS: list[list[tuple[str, str | bytes]]] = [[]] * 5 + [
+    [("Idempotency-Key", "k1")],
+    [("Idempotency-Key", "k1")],
+    [("Idempotency-Key", "k2")],
+    [("Idempotency-Key", "setup")],
+    [("Idempotency-Key", "a b")],
+    [("Idempotency-Key", "k" * 255)],
+    [("Idempotency-Key", "k" * 256)],
+    [("Idempotency-Key", "")],
+    [("Idempotency-Key", b"caf\xe9")],
+    [("Idempotency-Key", "tab\there")],
+    [("Idempotency-Key", "k1"), ("Idempotency-Key", "k" * 256)],
+]
+
+
+@dataclass(frozen=True)
+class Grab:
+    """One drawn grab request."""
+
+    method: str
+    target: str
+    spelling: str | None
+    suffix: str
+    credential: str
+    key: int
+    ip: str
+    body: bytes
+
+    def segment(self, world: GrabWorld) -> str:
+        if self.target in ODD_IDS:
+            return ODD_IDS[self.target]
+        cid = world.campaigns[self.target]
+        return SPELLINGS[self.spelling].format(cid) if self.spelling else str(cid)
+
+    def laned(self, world: GrabWorld) -> bool:
+        """Whether the lane answers it: a POST to the grab path with plain digits (at most 20)."""
+        segment = self.segment(world)
+        return self.method == "POST" and self.suffix == "/grab" and segment.isdigit() and len(segment) <= 20
+
+
+GRABS = st.builds(
+    Grab,
+    method=st.sampled_from(["POST"] * 12 + ["GET", "PUT"]),
+    target=st.sampled_from(CAMPAIGN_CHOICES * 3 + list(ODD_IDS)),
+    spelling=st.sampled_from([None] * 10 + list(SPELLINGS)),
+    suffix=st.sampled_from(["/grab"] * 12 + ["/grab/", "/grab/x"]),
+    credential=st.sampled_from(CREDENTIALS),
+    key=st.integers(0, len(KEYS) - 1),
+    ip=st.sampled_from(["127.0.0.1"] * 4 + ["10.0.0.2", RATE_LIMITED_IP]),
+    body=st.sampled_from([b""] * 4 + [b'{"campaign_id": 1}', b"not json"]),
+)
+
+
+async def run_grabs(caller: Caller, world: GrabWorld, grabs: list[Grab]) -> list[Answer]:
+    answers = []
+    for n, grab in enumerate(grabs):
+        url = "/mp/v1/campaigns/" + grab.segment(world) + grab.suffix
+        headers = [*world.credentials[grab.credential], *KEYS[grab.key], ("X-Request-ID", f"parity-{n}")]
+        answers.append(await caller.send(grab.method, url, headers, grab.ip, grab.body))
+    return answers
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(grabs=st.lists(GRABS, min_size=1, max_size=10))
+@example(grabs=[Grab("POST", "live", None, "/grab", f"m{i % 3}", 0, "127.0.0.1", b"") for i in range(5)])
+@example(grabs=[Grab("POST", t, None, "/grab", "m0", 0, "127.0.0.1", b"") for t in CAMPAIGN_CHOICES])
+@example(grabs=[Grab("POST", "gone", None, "/grab", "m0", 8, "127.0.0.1", b"")])
+@example(grabs=[Grab("POST", "live", None, "/grab", "m3", 0, "127.0.0.1", b"")])
+@example(grabs=[Grab("POST", "tiny", None, "/grab", "m1", 0, RATE_LIMITED_IP, b"")])
+@example(grabs=[Grab("POST", t, None, "/grab", "m0", 0, "127.0.0.1", b"") for t in ODD_IDS])
+@example(grabs=[Grab("POST", "live", s, "/grab", "m1", 0, "127.0.0.1", b"") for s in SPELLINGS])
+@example(grabs=[Grab("POST", "missing", None, "/grab", c, 0, "127.0.0.1", b"") for c in DISTINCT_CREDENTIALS])
+@example(grabs=[Grab("POST", "live", None, "/grab", "m0", key, "127.0.0.1", b"") for key in range(len(KEYS))])
+async def test_grab_lane_answers_as_the_route(
+    app: FastAPI, laneless_app: FastAPI, grab_world: GrabWorld, grabs: list[Grab]
+) -> None:
+    await redis_restore(grab_world.snapshot)
+    through_lane = await run_grabs(Caller(app), grab_world, grabs)
+    await redis_restore(grab_world.snapshot)
+    through_route = await run_grabs(Caller(laneless_app), grab_world, grabs)
+    for grab, lane, route in zip(grabs, through_lane, through_route, strict=True):
+        assert not route.by_lane
+        assert lane.by_lane == grab.laned(grab_world), grab
+        assert (lane.status, lane.headers, lane.body) == (route.status, route.headers, route.body), grab
+
+
+async def test_every_grab_outcome_and_error_is_reached(
+    app: FastAPI, laneless_app: FastAPI, grab_world: GrabWorld
+) -> None:
+    """The drawn requests can meet every answer: each is reached here through both apps alike."""
+    world = grab_world
+
+    def grab(target: str, credential: str = "m0", key: int = 0, ip: str = "127.0.0.1") -> Grab:
+        return Grab("POST", target, None, "/grab", credential, key, ip, b"")
+
+    grabs = [
+        grab("live"),
+        grab("live", "m3"),
+        grab("live"),
+        grab("live"),
+        grab("live", "m1"),
+        grab("live", "m2"),
+        grab("gone", key=8),
+        grab("gone"),
+        grab("later"),
+        grab("paused"),
+        grab("ended"),
+        grab("listed"),
+        grab("listed", "m1"),
+        grab("reloading"),
+        grab("draft"),
+        grab("multiplier"),
+        grab("missing"),
+        grab("int64 max + 1"),
+        grab("tiny", ip=RATE_LIMITED_IP),
+        grab("live", "none"),
+        grab("live", "forged"),
+        grab("live", "expired"),
+        grab("live", "revoked"),
+        grab("live", "operator"),
+        grab("live", key=11),
+        grab("letters"),
+    ]
+    await redis_restore(world.snapshot)
+    through_lane = await run_grabs(Caller(app), world, grabs)
+    await redis_restore(world.snapshot)
+    through_route = await run_grabs(Caller(laneless_app), world, grabs)
+    seen = []
+    for lane, route in zip(through_lane, through_route, strict=True):
+        assert (lane.status, lane.headers, lane.body) == (route.status, route.headers, route.body)
+        body = json.loads(lane.body)
+        seen.append(body.get("outcome") or body["code"])
+    assert seen == [
+        "won",
+        "rate_limited",
+        "won",
+        "limit_reached",
+        "won",
+        "sold_out",
+        "won",
+        "sold_out",
+        "not_started",
+        "paused",
+        "ended",
+        "not_eligible",
+        "won",
+        "campaign.unavailable",
+        "campaign.not_found",
+        "campaign.not_found",
+        "campaign.not_found",
+        "campaign.not_found",
+        "rate_limited",
+        "auth.missing_token",
+        "auth.token_invalid",
+        "auth.token_expired",
+        "auth.token_revoked",
+        "auth.token_invalid",
+        "validation_error",
+        "validation_error",
+    ]
+    assert [a.by_lane for a in through_lane] == [True] * 25 + [False]
+
+
+async def test_grabs_through_the_lane_are_labelled_with_the_route(
+    client: httpx.AsyncClient, grab_world: GrabWorld
+) -> None:
+    cid = grab_world.campaigns["live"]
+    token = dict(grab_world.credentials["m1"])
+    won = await client.post(GRAB.format(cid), headers=token | {"X-Request-ID": "lane-7"})
+    assert (won.status_code, won.json()["outcome"]) == (200, "won")
+    assert won.headers["x-request-id"] == "lane-7"
+    assert (await client.post(GRAB.format(cid))).status_code == 401
+    metrics = (await client.get("/metrics")).text
+    for status in (200, 401):
+        assert f'route="/mp/v1/campaigns/{{campaign_id}}/grab",status="{status}"' in metrics
 
 
 # -- nearby ----------------------------------------------------------------------------------------------
