@@ -1,11 +1,10 @@
 """The fast lanes agree with the routes they shortcut.
 
-The grab gets hypothesis-drawn requests, mostly valid ones, sent to the production app and to the same
-app built without its lanes (`create_app(fast_lanes=False)`): the status, the headers and the body must
-be the same, no request may end in a 500, and the lane must have answered exactly the requests it is
-meant to answer (the others went on to the documented route). Grabs change state, so each drawn
-sequence runs twice from the same Redis snapshot, once through each app. The mechanism has its own
-tests below, and the nearby lane's reading of queries its properties.
+Every laned route (grab, nearby) gets hypothesis-drawn requests, mostly valid ones, sent to the
+production app and to the same app built without its lanes (`create_app(fast_lanes=False)`): the status,
+the headers and the body must be the same, no request may end in a 500, and the lane must have answered
+exactly the requests it is meant to answer (the others went on to the documented route). Grabs change
+state, so each drawn sequence runs twice from the same Redis snapshot, once through each app.
 """
 
 from __future__ import annotations
@@ -503,6 +502,25 @@ def nearby_queries(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         return urlencode(pairs)
     return "&".join(f"{name}={value}" for name, value in pairs)  # as typed: escapes stay escapes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(queries=st.lists(nearby_queries(), min_size=1, max_size=4))
+@example(queries=[f"lat={CENTRE[0]}&lng={CENTRE[1]}", f"lat={CENTRE[0]}&lng={CENTRE[1]}&limit=2"])
+@example(queries=[f"lat={CENTRE[0]}&lng={CENTRE[1]}&limit=1&cursor={encode_cursor({'o': 3})}"])
+@example(queries=[f"lat={CENTRE[0]}&lng={CENTRE[1]}&category=catering&radius_m=400"])
+@example(queries=["lat=north&lng=121.4", "", "lat=31.2&lng=121.4&cursor=garbage!", "lat=31%2E2&lng=121.4"])
+async def test_nearby_lane_answers_as_the_route(
+    app: FastAPI, laneless_app: FastAPI, nearby_world: list[int], queries: list[str]
+) -> None:
+    for n, query in enumerate(queries):
+        url = f"{NEARBY}?{query}" if query else NEARBY
+        headers = [("X-Request-ID", f"nearby-{n}")]
+        lane = await Caller(app).send("GET", url, headers)
+        route = await Caller(laneless_app).send("GET", url, headers)
+        assert not route.by_lane
+        assert lane.by_lane == (lane.status == 200), query  # only what the route would answer with 200
+        assert (lane.status, lane.headers, lane.body) == (route.status, route.headers, route.body), query
 
 
 async def test_nearby_through_the_lane_keeps_request_ids_metrics_and_problems(
