@@ -36,6 +36,7 @@ from app.core.errors import ProblemError, install_error_handlers
 from app.core.fastlane import FastLanes, LaneRequest, fast_lane
 from app.core.middleware import RequestContextMiddleware
 from app.core.pagination import MAX_PAGE_SIZE, encode_cursor
+from app.core.ratelimit import client_ip
 from app.core.redis_client import get_redis
 from app.main import create_app
 from campaigns.flash.keys import k, lock_key
@@ -694,3 +695,9 @@ async def test_a_route_that_would_take_a_laned_routes_requests_stops_the_start()
     app = _tiny_app(lanes=True, shadowed=True)
     with pytest.raises(RuntimeError, match=re.escape("/v1/things/{name}/grab comes before the laned route")):
         await Caller(app).send("POST", "/v1/things/7/grab?outcome=answer")
+
+
+@pytest.mark.parametrize("client", [("10.1.2.3", 5000), ["::1", 0], None])
+def test_a_lane_sees_the_client_address_the_routes_see(client: Any) -> None:
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "client": client}
+    assert LaneRequest(scope).client_ip == client_ip(Request(scope))
