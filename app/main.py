@@ -17,6 +17,7 @@ from app.core.body_limit import BodyLimitMiddleware, RouteBodyLimit
 from app.core.config import Settings, get_settings
 from app.core.docs_assets import install_docs
 from app.core.errors import install_error_handlers
+from app.core.fastlane import FastLanes
 from app.core.health import router as health_router
 from app.core.logs import configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -89,8 +90,12 @@ def body_limits(settings: Settings) -> list[RouteBodyLimit]:
     ]
 
 
-def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
-    """Build the application; with `manage_resources` its lifespan opens the database and Redis."""
+def create_app(
+    settings: Settings | None = None, *, manage_resources: bool = True, fast_lanes: bool = True
+) -> FastAPI:
+    """Build the application; with `manage_resources` its lifespan opens the database and Redis.
+
+    Without `fast_lanes`, laned routes are answered by their documented routes only (parity tests)."""
     settings = settings or get_settings()
     wire()
 
@@ -144,6 +149,9 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     install_error_handlers(app)
     # The last added is the outermost. The fast lanes sit inside RequestContextMiddleware, so their
     # requests keep request ids and metrics, and inside the body limit, which covers them too.
+    # FastLanes reads the routes that declare one (`app.core.fastlane.fast_lane`) when the app starts.
+    if fast_lanes:
+        app.add_middleware(FastLanes, application=app)
     for plugin in PLUGINS:
         for middleware in plugin.middleware:
             app.add_middleware(middleware)

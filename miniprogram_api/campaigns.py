@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
+from app.core.fastlane import fast_lane
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.ratelimit import client_ip
 from app.core.timeutil import utcnow
@@ -17,7 +18,7 @@ from campaigns.schemas import CampaignPublicOut, GrabOut, ParticipationOut, Stoc
 from campaigns.views import public_out
 from loyalty import members
 from loyalty import vouchers as loyalty_vouchers
-from miniprogram_api.grab_lane import grab_body
+from miniprogram_api import grab_lane
 
 router = APIRouter(tags=["Mini-program: campaigns"])
 
@@ -68,6 +69,7 @@ async def stock(campaign_id: int, member: Principal = Depends(current_member)) -
         (503, "campaign.unavailable", "the engine is (re)loading the campaign; see Retry-After"),
     ),
 )
+@fast_lane(grab_lane.answer)
 async def grab(
     campaign_id: int,
     request: Request,
@@ -82,7 +84,7 @@ async def grab(
     """Answered at once: `won` with a ticket id (the win shows in my wins within seconds), `sold_out`,
     `limit_reached`, `not_eligible`, `not_started`, `paused` or `ended`. (In the running app the grab
     fast lane, `miniprogram_api.grab_lane`, answers this route with the same code before routing.)"""
-    body = await grab_body(campaign_id, member.id, idempotency_key, client_ip(request))
+    body = await grab_lane.grab_body(campaign_id, member.id, idempotency_key, client_ip(request))
     return Response(body, media_type="application/json")
 
 

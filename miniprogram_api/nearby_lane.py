@@ -1,41 +1,65 @@
-"""The nearby fast lane: `GET /mp/v1/stores/nearby` answered before FastAPI's routing.
+"""Nearby stores (`GET /mp/v1/stores/nearby`): its query, its page, and its fast lane.
 
 Nearby is the busiest customer request, and FastAPI's route matching, dependency solving and request
-objects cost more CPU than the Redis call that answers it. This middleware recognises the path, reads
-the query with the route's own model and answers with the route's own body function. Anything it
-cannot read (a bad coordinate, radius, category or cursor) goes on to the documented route, which
-answers with the usual 422 problem, so both paths always agree. It sits inside
-`RequestContextMiddleware`: nearby keeps its request id, access log line and metrics.
+objects cost more CPU than the Redis call that answers it. The documented route
+(`miniprogram_api.stores.nearby`) declares `@fast_lane(answer)`, so `app.core.fastlane.FastLanes`
+answers well-formed requests with `answer` below: the route's own query model and the route's own
+`nearby_body`. Anything it cannot read (a bad coordinate, radius, category or cursor) goes on to the
+route, which answers with the usual 422 problem, so both paths always agree.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from urllib.parse import parse_qsl
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from app.core.errors import InvalidField, ProblemError
+from app.core.fastlane import LaneRequest
+from app.core.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from merchants import discovery
+from merchants.models import Category
+from merchants.validation import CHINA_LAT, CHINA_LNG
 
-from app.core.errors import ProblemError
-from miniprogram_api.stores import NearbyQuery, nearby_body
-
-PATH = "/mp/v1/stores/nearby"
-_ROUTE = SimpleNamespace(path_format="/stores/nearby")  # what the access log and metrics are labelled with
-_HEADERS = [(b"content-type", b"application/json")]
-
-
-def query_params(query_string: bytes) -> dict[str, str]:
-    """The query string as Starlette reads it: blank values kept, the last of repeated names wins."""
-    text = query_string.decode("latin-1")
-    if "%" in text or "+" in text:
-        return dict(parse_qsl(text, keep_blank_values=True))
-    # Nothing to unquote (the usual case): what parse_qsl would return, at a fraction of its cost.
-    return dict(pair.partition("=")[::2] for pair in text.split("&") if pair)
+MAX_RADIUS_M = 20_000
+MAX_OFFSET = 1_000
 
 
-def parse(query_string: bytes) -> tuple[NearbyQuery, int] | None:
+class NearbyQuery(BaseModel):
+    """The query of `GET /stores/nearby`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lat: float = Field(ge=CHINA_LAT[0], le=CHINA_LAT[1], description="GCJ-02 latitude")
+    lng: float = Field(ge=CHINA_LNG[0], le=CHINA_LNG[1], description="GCJ-02 longitude")
+    radius_m: int = Field(3000, ge=1, le=MAX_RADIUS_M, description="search radius in metres")
+    category: Category | None = Field(None, description="only stores of this category")
+    cursor: str | None = Field(None, description="`next_cursor` of the previous page")
+    limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
+
+    def offset(self) -> int:
+        """The position the cursor stands for (422 naming `cursor` when malformed)."""
+        if not self.cursor:
+            return 0
+        offset = decode_cursor(self.cursor).get("o")
+        if not isinstance(offset, int) or not 0 < offset <= MAX_OFFSET:
+            raise InvalidField("cursor", "malformed cursor")
+        return offset
+
+
+async def nearby_body(query: NearbyQuery, offset: int) -> bytes:
+    """The JSON page of nearby stores for a parsed query (shared by the route and the lane)."""
+    items, shown, more = await discovery.nearby(
+        query.lat, query.lng, query.radius_m, query.category, offset, query.limit
+    )
+    next_offset = offset + shown
+    next_cursor = orjson.dumps(
+        encode_cursor({"o": next_offset}) if more and next_offset <= MAX_OFFSET else None
+    )
+    return b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}"
+
+
+def parse(params: dict[str, str]) -> tuple[NearbyQuery, int] | None:
     """The query and its offset, or None when the route must answer (it reports what is wrong)."""
-    params = query_params(query_string)
     try:
         query = NearbyQuery.model_validate(params)
         return query, query.offset()
@@ -43,22 +67,9 @@ def parse(query_string: bytes) -> tuple[NearbyQuery, int] | None:
         return None
 
 
-class NearbyLane:
-    """ASGI middleware answering well-formed nearby requests without the framework's routing."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "GET":
-            await self.app(scope, receive, send)
-            return
-        parsed = parse(scope["query_string"])
-        if parsed is None:
-            await self.app(scope, receive, send)
-            return
-        scope["route"] = _ROUTE
-        body = await nearby_body(*parsed)
-        headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+async def answer(request: LaneRequest) -> bytes | None:
+    """Nearby through the lane: a well-formed query is answered, anything else is left to the route."""
+    parsed = parse(request.query_dict())
+    if parsed is None:
+        return None
+    return await nearby_body(*parsed)

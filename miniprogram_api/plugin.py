@@ -1,12 +1,11 @@
-"""The customer layer as the composition root sees it: `/mp/v1`, its fast lanes and bill payment."""
+"""The customer layer as the composition root sees it: `/mp/v1` and bill payment (its fast lanes are declared
+on their routes: `app.core.fastlane`)."""
 
 from __future__ import annotations
 
 from app.core.plugins import Mount, Plugin
 from miniprogram_api.billpay import router_ops as billpay_ops
 from miniprogram_api.billpay import tasks as billpay_tasks
-from miniprogram_api.grab_lane import GrabLane
-from miniprogram_api.nearby_lane import NearbyLane
 from miniprogram_api.router import BUSIEST_CUSTOMER_ROUTERS, ROUTERS
 
 PLUGIN = Plugin(
@@ -19,5 +18,4 @@ PLUGIN = Plugin(
     ],
     jobs=billpay_tasks.TASKS,
     crons=billpay_tasks.CRON_JOBS,
-    middleware=[GrabLane, NearbyLane],
 )

@@ -4,51 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from app.core.auth.deps import optional_member
 from app.core.auth.tokens import Principal
-from app.core.errors import InvalidField, problem_responses
-from app.core.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
+from app.core.errors import problem_responses
+from app.core.fastlane import fast_lane
+from app.core.pagination import Page
 from app.core.timeutil import utcnow
 from campaigns import audience
 from campaigns.schemas import StoreCampaignOut
 from loyalty import members
 from loyalty import members as loyalty_members
 from merchants import discovery
-from merchants.models import Category
 from merchants.schemas import ScanIn, StoreDetailOut, StoreNearbyOut
 from merchants.validation import CHINA_LAT, CHINA_LNG
+from miniprogram_api import nearby_lane
+from miniprogram_api.nearby_lane import NearbyQuery, nearby_body
 
 router = APIRouter(tags=["Mini-program: stores"])
-MAX_RADIUS_M = 20_000
-MAX_OFFSET = 1_000
-
-
-class NearbyQuery(BaseModel):
-    """The query of `GET /stores/nearby`."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    lat: float = Field(ge=CHINA_LAT[0], le=CHINA_LAT[1], description="GCJ-02 latitude")
-    lng: float = Field(ge=CHINA_LNG[0], le=CHINA_LNG[1], description="GCJ-02 longitude")
-    radius_m: int = Field(3000, ge=1, le=MAX_RADIUS_M, description="search radius in metres")
-    category: Category | None = Field(None, description="only stores of this category")
-    cursor: str | None = Field(None, description="`next_cursor` of the previous page")
-    limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
-
-    def offset(self) -> int:
-        """The position the cursor stands for (422 naming `cursor` when malformed)."""
-        if not self.cursor:
-            return 0
-        offset = decode_cursor(self.cursor).get("o")
-        if not isinstance(offset, int) or not 0 < offset <= MAX_OFFSET:
-            raise InvalidField("cursor", "malformed cursor")
-        return offset
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -67,22 +44,10 @@ def _parse_query(request: Request) -> NearbyQuery:
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
 
 
-async def nearby_body(query: NearbyQuery, offset: int) -> bytes:
-    """The JSON page of nearby stores for a parsed query (shared by the route and `NearbyLane`)."""
-    items, shown, more = await discovery.nearby(
-        query.lat, query.lng, query.radius_m, query.category, offset, query.limit
-    )
-    next_offset = offset + shown
-    next_cursor = orjson.dumps(
-        encode_cursor({"o": next_offset}) if more and next_offset <= MAX_OFFSET else None
-    )
-    return b'{"items":' + items + b',"next_cursor":' + next_cursor + b"}"
-
-
-# The hot path of the mini-program. `miniprogram_api.nearby_lane` answers well-formed requests before
-# FastAPI's routing; this route documents the endpoint and answers the rest (its 422 problems). It
-# reads its query with one pydantic model instead of FastAPI's per-parameter machinery, and Redis
-# renders the items, so a request costs one Lua call and a few microseconds of Python.
+# The hot path of the mini-program. Its fast lane (`miniprogram_api.nearby_lane.answer`) answers
+# well-formed requests before FastAPI's routing; this route documents the endpoint and answers the rest
+# (its 422 problems). Both read the query with the same pydantic model instead of FastAPI's
+# per-parameter machinery and answer with the same `nearby_body`, whose items Redis renders.
 @router.get(
     "/stores/nearby",
     response_model=Page[StoreNearbyOut],
@@ -90,6 +55,7 @@ async def nearby_body(query: NearbyQuery, offset: int) -> bytes:
     openapi_extra={"parameters": _query_parameters(NearbyQuery)},
     responses=problem_responses((422, "validation_error", "coordinates, radius, category or cursor invalid")),
 )
+@fast_lane(nearby_lane.answer)
 async def nearby(request: Request) -> Response:
     """Served from the Redis GEO index (no SQL); suspended or unapproved stores never appear."""
     query = _parse_query(request)

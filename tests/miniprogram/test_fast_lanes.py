@@ -1,97 +1,22 @@
-"""The hot-path shortcuts agree with what they shortcut: the nearby lane with the route, the fast query
-parser with the standard library's, hiredis command packing with redis-py's own, auto-pipelined script
-calls with direct ones."""
+"""The hot-path shortcuts agree with what they shortcut: hiredis command packing with redis-py's own,
+auto-pipelined script calls with direct ones. (The fast lanes and their routes: test_lane_parity.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import enum
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
-import httpx
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import DataError, ResponseError
-from starlette.requests import Request
 
 from app.core import redis_autopipeline
 from app.core.redis_autopipeline import run_script
 from app.core.redis_client import LuaScript, get_redis
 from merchants.models import Category
-from miniprogram_api.nearby_lane import parse, query_params
-from miniprogram_api.stores import _parse_query
-from tests.helpers import login_operator
-from tests.merchants.support import CENTRE, active_merchant, create_branch, nearby_ids
-
-QUERY_CHARS = st.text(alphabet="ab=&%+2Fé;.-_ 0", max_size=30)
-
-
-@settings(max_examples=300, deadline=None)
-@given(QUERY_CHARS)
-def test_fast_query_parser_matches_parse_qsl(text: str) -> None:
-    raw = text.encode("latin-1", errors="ignore")
-    assert query_params(raw) == dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
-
-
-def _route_reading(query_string: bytes) -> tuple[object, int] | None:
-    """What the documented route makes of a query string: the query and offset, or None for a 422."""
-    scope = {"type": "http", "method": "GET", "path": "/", "query_string": query_string, "headers": []}
-    request = Request(scope)
-    try:
-        query = _parse_query(request)
-        return query, query.offset()
-    except Exception:
-        return None
-
-
-NEARBY_VALUES = {
-    "lat": st.one_of(st.floats(-100, 100), st.sampled_from(["31.2", "x", "", "1e1", "31%2E2"])),
-    "lng": st.one_of(st.floats(60, 190), st.sampled_from(["121.4", "", "nan"])),
-    "radius_m": st.one_of(st.integers(-5, 60_000), st.sampled_from(["3000", "3e3", "1.5"])),
-    "category": st.sampled_from([*Category, "casino", "", "Retail", "retail%20"]),
-    "limit": st.one_of(st.integers(-1, 120), st.just("abc")),
-    "cursor": st.sampled_from(["", "eyJvIjoyfQ", "eyJvIjowfQ", "garbage!", "eyJvIjoyMDAwfQ"]),
-}
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.fixed_dictionaries({}, optional=NEARBY_VALUES), st.booleans())
-@example({"lat": 31.2, "lng": 121.4, "category": Category.RETAIL, "cursor": "eyJvIjoyfQ"}, False)
-@example({"lat": "31%2E2", "lng": 121.4, "radius_m": 500, "limit": 5}, False)
-def test_lane_reads_every_query_as_the_route_does(values: dict[str, object], encode: bool) -> None:
-    """Whatever the query, the lane either reads it exactly as the route does or leaves it to the route."""
-    pairs = {k: str(v) for k, v in values.items()}
-    if encode:
-        query_string = urlencode(pairs).encode()
-    else:  # as typed: percent escapes stay escapes
-        query_string = "&".join(f"{k}={v}" for k, v in pairs.items()).encode()
-    assert parse(query_string) == _route_reading(query_string)
-
-
-async def test_lane_answers_keep_request_ids_metrics_and_problems(client: httpx.AsyncClient) -> None:
-    admin = await login_operator(client)
-    await create_branch(client, admin)
-    _, _, store_id = await active_merchant(client, admin)
-    assert await nearby_ids(client, *CENTRE) == [store_id]
-    answered = await client.get(
-        "/mp/v1/stores/nearby",
-        params={"lat": CENTRE[0], "lng": CENTRE[1], "category": "catering"},
-        headers={"X-Request-ID": "lane-1"},
-    )
-    assert answered.status_code == 200
-    assert answered.headers["x-request-id"] == "lane-1"
-    assert answered.headers["content-type"] == "application/json"
-    assert [s["id"] for s in answered.json()["items"]] == [store_id]
-    rejected = await client.get("/mp/v1/stores/nearby", params={"lat": "north", "lng": CENTRE[1]})
-    assert rejected.status_code == 422
-    assert rejected.headers["content-type"] == "application/problem+json"
-    assert [e["field"] for e in rejected.json()["errors"]] == ["lat"]
-    metrics = (await client.get("/metrics")).text
-    assert 'route="/mp/v1/stores/nearby",status="200"' in metrics
-    assert 'route="/mp/v1/stores/nearby",status="422"' in metrics
 
 
 class Colour(enum.StrEnum):
