@@ -7,12 +7,14 @@ import re
 import secrets
 import time
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import problem_response
 from app.core.faults import unavailable_service
 from app.core.logs import request_id_var
 from app.core.metrics import observe_request
+from app.core.problem_i18n import negotiate
 
 access_log = logging.getLogger("linli.access")
 error_log = logging.getLogger("linli.errors")
@@ -69,10 +71,13 @@ class RequestContextMiddleware:
             # The error boundary: log with the request id, answer problem+json, never leak details. A
             # database or Redis out of reach is 503 (retry), anything else a 500.
             service = unavailable_service(exc)
+            language = negotiate(Headers(scope=scope).get("accept-language"))
             if service is None:
                 error_log.error("unhandled exception on %s %s", scope["method"], scope["path"], exc_info=exc)
                 status = 500
-                response = problem_response(500, "internal", "Internal error", "an unexpected error occurred")
+                response = problem_response(
+                    500, "internal", "Internal error", "an unexpected error occurred", language=language
+                )
             else:
                 error_log.warning("%s unavailable on %s %s: %r", service, scope["method"], scope["path"], exc)
                 status = 503
@@ -82,6 +87,7 @@ class RequestContextMiddleware:
                     "Service unavailable",
                     f"the {service} is unavailable; retry shortly",
                     headers={"Retry-After": RETRY_AFTER},
+                    language=language,
                 )
             if started_response:
                 raise
