@@ -39,9 +39,9 @@ async def _workers() -> list[dict[str, Any]] | None:
 
 @router.get("/readyz", summary="Database and Redis reachable")
 async def readyz() -> JSONResponse:
-    """200 when the database and Redis answer, else 503 with what failed; `workers` lists the job workers
-    whose heartbeat is fresh (`age_s`: since their last tick, `poll_age_s`: since their arq loop last
-    polled the queue), for information only."""
+    """200 when the database and Redis answer, else 503 with what failed."""
+    # `workers`, for information only: the job workers whose heartbeat is fresh (`age_s`: since their
+    # last tick, `poll_age_s`: since their arq loop last polled the queue), see docs/reliability.md.
     database, redis, workers = await asyncio.gather(
         _check("database", lambda: db().execute_query("SELECT 1")),
         _check("redis", lambda: get_redis().ping()),
