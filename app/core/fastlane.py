@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.auth.deps import _bearer
+from app.core.auth.deps import _bearer  # the bearer scheme every route's authentication depends on
 
 # The answer of a lane: the JSON body of a 200, or None to let the documented route answer.
 LaneHandler = Callable[["LaneRequest"], Awaitable[bytes | None]]
@@ -82,9 +82,11 @@ class LaneRequest(Request):
     def int_param(self, name: str) -> int | None:
         """The path parameter as FastAPI reads an `int` one, when it is plain ASCII digits; else None
         (signs, spaces, underscores and the like: the handler returns None and FastAPI decides)."""
-        text: str = self.path_params[name]
-        if text.isascii() and text.isdigit() and len(text) <= _MAX_INT_DIGITS:
-            return int(text)
+        value = self.path_params[name]
+        if isinstance(value, int):  # an `{name:int}` path: Starlette's convertor read it already
+            return value
+        if value.isascii() and value.isdigit() and len(value) <= _MAX_INT_DIGITS:
+            return int(value)
         return None
 
     async def principal(

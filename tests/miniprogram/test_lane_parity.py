@@ -25,6 +25,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
@@ -701,3 +702,19 @@ async def test_a_route_that_would_take_a_laned_routes_requests_stops_the_start()
 def test_a_lane_sees_the_client_address_the_routes_see(client: Any) -> None:
     scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "client": client}
     assert LaneRequest(scope).client_ip == client_ip(Request(scope))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789+-_ .١x", max_size=24), st.integers(0, 10**30).map(str)))
+@example("9" * 20)
+@example("9" * 21)
+@example("007")
+def test_a_lane_reads_an_int_parameter_as_fastapi_or_not_at_all(text: str) -> None:
+    """The lane reads plain digits exactly as FastAPI's `int` does, and leaves the rest to FastAPI."""
+    request = LaneRequest({"type": "http", "path_params": {"id": text}})
+    value = request.int_param("id")
+    if text.isascii() and text.isdigit() and len(text) <= 20:
+        assert value is not None and value == TypeAdapter(int).validate_python(text)
+    else:
+        assert value is None
+    assert LaneRequest({"type": "http", "path_params": {"id": 42}}).int_param("id") == 42  # `{id:int}`
