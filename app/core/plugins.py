@@ -43,7 +43,7 @@ class Plugin:
     crons: Sequence[CronJob] = ()
     loops: Sequence[BackgroundLoop] = ()  # run by every worker
     api_loops: Sequence[ApiLoop] = ()  # run by every API process
-    # ASGI middleware wrapped around the routes, innermost first (the fast lanes)
+    # ASGI middleware a domain wraps around the routes, innermost first (lanes need none: `fast_lane`)
     middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
     commands: Sequence[Callable[[Any], None]] = ()  # `register(subparsers)` of `linli` subcommands
     wire: Callable[[], None] | None = None  # installs this domain's hooks into other domains
