@@ -316,7 +316,14 @@ def main() -> int:
     finally:
         for process in (server, worker):
             process.terminate()
-            process.wait(timeout=30)
+        for name, process in (("server", server), ("worker", worker)):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                # Reported, not fatal: the figures are in (a slow worker stop is its own issue).
+                process.kill()
+                report[f"{name}_stop"] = "killed: still running 30 s after SIGTERM"
+                print(name, "still running 30 s after SIGTERM: killed", flush=True)
     report["script_capacity"] = asyncio.run(script_capacity(args.out))
     asyncio.run(end_bench_campaigns())
     rounds, paced = report["throughput_rounds"], report["paced_rounds"]
