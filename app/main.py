@@ -152,9 +152,6 @@ def create_app(
     # FastLanes reads the routes that declare one (`app.core.fastlane.fast_lane`) when the app starts.
     if fast_lanes:
         app.add_middleware(FastLanes, application=app)
-    for plugin in PLUGINS:
-        for middleware in plugin.middleware:
-            app.add_middleware(middleware)
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, routes=body_limits(settings))
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
     app.include_router(health_router)

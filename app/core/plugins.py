@@ -1,4 +1,4 @@
-"""What a domain hands the composition root: routers, jobs, cron jobs, loops, lanes, hooks and commands.
+"""What a domain hands the composition root: routers, jobs, cron jobs, loops, hooks and commands.
 
 Each domain (and the core) exposes one `PLUGIN` in its `plugin.py`; `app.wiring` lists the plugins,
 never a domain's modules, and `app.main`, `app.worker` and `app.cli` read everything from them.
@@ -13,7 +13,6 @@ from typing import Any
 
 from arq.cron import CronJob
 from fastapi import APIRouter
-from starlette.types import ASGIApp
 
 from app.core.jobs import BackgroundLoop, Job
 
@@ -43,7 +42,5 @@ class Plugin:
     crons: Sequence[CronJob] = ()
     loops: Sequence[BackgroundLoop] = ()  # run by every worker
     api_loops: Sequence[ApiLoop] = ()  # run by every API process
-    # ASGI middleware a domain wraps around the routes, innermost first (lanes need none: `fast_lane`)
-    middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
     commands: Sequence[Callable[[Any], None]] = ()  # `register(subparsers)` of `linli` subcommands
     wire: Callable[[], None] | None = None  # installs this domain's hooks into other domains
