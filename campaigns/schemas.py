@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from app.core.inputs import MAX_INT32, Id
 from campaigns.models import CampaignStatus, CampaignType, Funder
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lower-case slug")]
-PositiveId = Annotated[int, Field(ge=1)]
+PositiveId = Id  # every id a client sends is bounded (app.core.inputs)
 MAX_WINDOW = timedelta(days=366)
 
 
@@ -233,7 +234,9 @@ class CampaignPatch(BaseModel):
         extra="forbid", json_schema_extra={"example": {"name": "10:00 latte flash sale", "version": 3}}
     )
 
-    version: int | None = Field(None, ge=1, description="the version you edited; 409 if it changed since")
+    version: int | None = Field(
+        None, ge=1, le=MAX_INT32, description="the version you edited; 409 if it changed since"
+    )
     name: str | None = Field(None, min_length=1, max_length=128)
     description: str | None = Field(None, max_length=2000)
     banner_url: HttpUrl | None = None
@@ -257,7 +260,9 @@ class ApproveIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"version": 3}})
 
-    version: int | None = Field(None, ge=1, description="409 if the campaign changed since you reviewed it")
+    version: int | None = Field(
+        None, ge=1, le=MAX_INT32, description="409 if the campaign changed since you reviewed it"
+    )
 
 
 class ReasonIn(BaseModel):

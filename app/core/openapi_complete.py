@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import PROBLEM_JSON, problem_responses
+from app.core.inputs import MAX_INT64
 
 AUTH_PROBLEMS = (
     (401, "auth.missing_token", "no `Authorization: Bearer` token"),
@@ -55,7 +56,31 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             _add_examples(operation, schemas)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    _exact_integers(document)
     return document
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _exact_integers(node: Any) -> None:
+    """Integer bounds as integers, in place.
+
+    FastAPI's OpenAPI models hold body schemas' bounds as floats: `le=2**63-1` would be published as
+    `9.223372036854776e+18`, which is 2**63, one past the bound. Bounds of integer schemas are made
+    integers again; one at the float nearest 2**63 is the BIGINT limit it stands for.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _exact_integers(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in _BOUNDS:
+                value = node.get(key)
+                if isinstance(value, float) and value.is_integer():
+                    node[key] = max(-MAX_INT64, min(MAX_INT64, int(value)))
+        for value in node.values():
+            _exact_integers(value)
 
 
 def _merge(operation: dict[str, Any], extra: dict[int | str, dict[str, Any]]) -> None:
