@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import httpx
@@ -169,3 +170,65 @@ async def test_member_ids_beyond_64_bits_in_the_tag_import_are_reported_per_line
     report = response.json()
     assert report["tagged"] == 0 and report["unknown"] == 4
     assert all("member_id is not an id" in e for e in report["errors"]), report
+
+
+NUL = "a\u0000b"
+JSON = {"content-type": "application/json"}
+
+
+async def test_nul_in_any_stored_string_is_422_naming_the_field_and_nothing_is_written(
+    client: httpx.AsyncClient,
+) -> None:
+    signup = {"business_name": NUL, "phone": "13900000001", "password": "correct-horse-battery"}
+    response = await client.post("/merchant/v1/auth/signup", json=signup | {"owner_name": "Owner"})
+    _names(response, "business_name")
+    login = await client.post(
+        "/merchant/v1/auth/login", json={"phone": "13900000001", "password": "correct-horse-battery"}
+    )
+    assert login.status_code == 401, login.text  # no account was opened
+    member = await login_member(client)
+    owner, _ = await signup_merchant(client)
+    admin = await login_operator(client)
+    cases = [
+        ("PATCH", "/mp/v1/me", member, {"nickname": NUL}, "nickname"),
+        ("PATCH", "/merchant/v1/application", owner, {"description": NUL}, "description"),
+        ("POST", "/ops/v1/branches", admin, {"name": NUL, "lat": 31.23, "lng": 121.47}, "name"),
+        ("POST", "/ops/v1/merchants/1/reject", admin, {"reason": NUL}, "reason"),
+        ("POST", "/ops/v1/campaign-blocklist", admin, {"member_id": 1, "reason": NUL}, "reason"),
+        # nested, and a lone surrogate (not encodable as UTF-8) is refused the same way
+        ("POST", "/ops/v1/branches", admin, {"name": "\ud800", "lat": 31.23, "lng": 121.47}, "name"),
+        ("POST", "/ops/v1/operators", admin, {"username": "x", "password": "y", "roles": [NUL]}, "roles.0"),
+    ]
+    for method, url, headers, body, field in cases:
+        sent = json.dumps(body)  # ASCII, escapes included: what a hostile client sends
+        response = await client.request(method, url, content=sent, headers=headers | JSON)
+        _names(response, field)
+    me = await client.get("/mp/v1/me", headers=member)
+    assert "\x00" not in (me.json()["nickname"] or "")
+    branches = await client.get("/ops/v1/branches", headers=admin)
+    assert branches.json()["items"] == []
+
+
+async def test_nul_in_a_filter_or_path_is_422_naming_it(client: httpx.AsyncClient) -> None:
+    admin = await login_operator(client)
+    member = await login_member(client)
+    for url, headers, field in [
+        ("/ops/v1/audit?action=a%00b", admin, "action"),
+        ("/ops/v1/members?tag=vip%00", admin, "tag"),
+        ("/ops/v1/billpay/orders?ref=%00", admin, "ref"),
+        ("/mp/v1/bills/billers?region=sh%00", member, "region"),
+        ("/ops/v1/settlement/statements/1/conf%00irm", admin, "action"),
+    ]:
+        response = await client.request("POST" if "statements" in url else "GET", url, headers=headers)
+        _names(response, field)
+
+
+async def test_an_escaped_backslash_before_u0000_is_plain_text(client: httpx.AsyncClient) -> None:
+    member = await login_member(client)
+    response = await client.patch(
+        "/mp/v1/me",
+        content=b'{"nickname": "a\\\\u0000"}',
+        headers=member | {"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["nickname"] == "a\\u0000"
