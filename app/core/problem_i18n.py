@@ -48,6 +48,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "auth.provider_unavailable": ("身份服务暂不可用", "身份提供方暂时无法访问，请 {retry_after} 秒后重试"),
     "auth.forbidden": ("无权操作", "当前账号无权执行此操作"),
     "operator.exists": ("用户名已被占用", "已有运营人员使用该用户名"),
+    "operator.last_admin": ("不能移除最后一位管理员", "该操作会使平台没有在职的管理员"),
     # Merchants, stores, staff and grids.
     "merchant.not_found": ("商户不存在", "商户不存在或不在您的管辖范围内"),
     "merchant.not_active": ("商户未启用", "您的商户尚未在联盟中启用"),
