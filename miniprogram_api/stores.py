@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.auth.deps import optional_member
 from app.core.auth.tokens import Principal
-from app.core.errors import InvalidField, problem_responses
+from app.core.errors import problem_responses
 from app.core.inputs import Id
-from app.core.pagination import MAX_PAGE_SIZE, Page, decode_cursor, encode_cursor
+from app.core.pagination import MAX_PAGE_SIZE, InvalidCursor, Page, decode_cursor, encode_cursor
 from app.core.timeutil import utcnow
 from campaigns import audience
 from campaigns.schemas import StoreCampaignOut
@@ -47,8 +47,8 @@ class NearbyQuery(BaseModel):
         if not self.cursor:
             return 0
         offset = decode_cursor(self.cursor).get("o")
-        if not isinstance(offset, int) or not 0 < offset <= MAX_OFFSET:
-            raise InvalidField("cursor", "malformed cursor")
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset <= MAX_OFFSET:
+            raise InvalidCursor()
         return offset
 
 

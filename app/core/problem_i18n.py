@@ -25,6 +25,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "request.malformed": ("请求格式错误", "请求体不是合法的 JSON"),
     "request.too_large": ("请求过大", "请求体超过了该接口允许的大小"),
     "validation_error": ("输入无效", "以下字段无效：{fields}"),
+    "pagination.invalid_cursor": ("分页游标无效", "分页游标格式错误、被篡改或不属于该列表"),
     "not_found": ("未找到", "资源不存在或无权访问"),
     "method_not_allowed": ("方法不被允许", "该接口不支持此 HTTP 方法"),
     "conflict": ("冲突", "请求与当前状态冲突"),

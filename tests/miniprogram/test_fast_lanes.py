@@ -18,6 +18,7 @@ from redis.exceptions import DataError, ResponseError
 from starlette.requests import Request
 
 from app.core import redis_autopipeline
+from app.core.pagination import encode_cursor
 from app.core.redis_autopipeline import run_script
 from app.core.redis_client import LuaScript, get_redis
 from merchants.models import Category
@@ -53,7 +54,10 @@ NEARBY_VALUES = {
     "radius_m": st.one_of(st.integers(-5, 60_000), st.sampled_from(["3000", "3e3", "1.5"])),
     "category": st.sampled_from([*Category, "casino", "", "Retail", "retail%20"]),
     "limit": st.one_of(st.integers(-1, 120), st.just("abc")),
-    "cursor": st.sampled_from(["", "eyJvIjoyfQ", "eyJvIjowfQ", "garbage!", "eyJvIjoyMDAwfQ"]),
+    "cursor": st.one_of(
+        st.sampled_from(["", "eyJvIjoyfQ", "eyJvIjowfQ", "garbage!", "eyJvIjoyMDAwfQ"]),  # unsigned: refused
+        st.builds(lambda o: encode_cursor({"o": o}), st.integers(-2, 2000)),  # signed, in range or not
+    ),
 }
 
 
