@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from app.core.inputs import MAX_INT32, Id
+from app.core.inputs import MAX_INT32, Id, Patch
 from campaigns.models import CampaignStatus, CampaignType, Funder
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lower-case slug")]
@@ -227,8 +227,20 @@ class CampaignIn(_CommonFields):
     config: CampaignConfig
 
 
-class CampaignPatch(BaseModel):
-    """Changes to a campaign; an approved campaign goes back to pending approval."""
+class CampaignPatch(Patch):
+    """Changes to a campaign; an approved campaign goes back to pending approval (`null` clears only
+    `banner_url`, the daily limit, the budgets and `funder_merchant_id`)."""
+
+    nullable = frozenset(
+        {
+            "version",
+            "banner_url",
+            "per_member_daily_limit",
+            "budget_count",
+            "budget_fen",
+            "funder_merchant_id",
+        }
+    )
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"name": "10:00 latte flash sale", "version": 3}}

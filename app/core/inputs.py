@@ -5,6 +5,9 @@
   error. `Int64` and `Int32` bound other integers by the column that stores them.
   `tests/core/test_inputs.py` walks the route table and the OpenAPI document and fails on any integer a
   client can send without both bounds.
+- `Patch` is the base of PATCH bodies: `null` only for the fields that can be cleared.
+- `Day` and `Instant` are dates and times sent as ISO 8601 text; a number is refused (pydantic would
+  read it as a Unix timestamp).
 - `screen_request` is an application-wide dependency: it refuses, with a 422 naming the field, a
   string holding NUL (`\\u0000`, which PostgreSQL cannot store in text) or a lone surrogate (not
   encodable as UTF-8) anywhere in the path, the query or a JSON body, before any route sees it.
@@ -15,12 +18,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from annotated_types import Ge, Le
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ValidationInfo, field_validator
 
 MAX_INT64 = 2**63 - 1
 MAX_INT32 = 2**31 - 1
@@ -51,6 +54,20 @@ Day = Annotated[date, _iso_only("date (YYYY-MM-DD)")]
 
 Instant = Annotated[datetime, _iso_only("date-time")]
 """A point in time sent as ISO 8601 text; numbers are refused."""
+
+
+class Patch(BaseModel):
+    """A PATCH body: an absent field stays as it is; `null` is accepted only for the fields listed in
+    `nullable` (those that can be cleared), any other is a 422 naming the field."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null: leave the field out to keep its value")
+        return value
 
 
 def unstorable(text: str) -> str | None:
