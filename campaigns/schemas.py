@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from app.core.inputs import MAX_INT32, Id, Patch
+from app.core.inputs import MAX_INT32, AwareInstant, Id, Patch
 from campaigns.models import CampaignStatus, CampaignType, Funder
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lower-case slug")]
@@ -222,8 +222,8 @@ class CampaignIn(_CommonFields):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _EXAMPLE})
 
     name: str = Field(min_length=1, max_length=128)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareInstant
+    ends_at: AwareInstant
     config: CampaignConfig
 
 
@@ -252,8 +252,8 @@ class CampaignPatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=128)
     description: str | None = Field(None, max_length=2000)
     banner_url: HttpUrl | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: AwareInstant | None = None
+    ends_at: AwareInstant | None = None
     grid_ids: list[PositiveId] | None = Field(None, max_length=200)
     merchant_ids: list[PositiveId] | None = Field(None, max_length=1000)
     categories: list[Slug] | None = Field(None, max_length=50)

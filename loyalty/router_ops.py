@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
@@ -12,7 +11,7 @@ from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import InvalidField, problem_responses
 from app.core.idempotency import idempotent
-from app.core.inputs import Id
+from app.core.inputs import Day, Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from loyalty import admin
 from loyalty.ledger import check
@@ -351,7 +350,7 @@ async def run_settlement(
 )
 @roles(OperatorRole.AUDITOR)
 async def list_statements(
-    day: date | None = None,
+    day: Day | None = None,
     merchant_id: Id | None = None,
     status: StatementStatus | None = None,
     page: PageParams = Depends(page_params),
@@ -371,7 +370,7 @@ async def list_statements(
     responses={200: {"content": {"text/csv": {"example": ",".join(settlement.CSV_COLUMNS) + "\n"}}}},
 )
 @roles(OperatorRole.AUDITOR)
-async def statements_csv(day: date) -> Response:
+async def statements_csv(day: Day) -> Response:
     """One row per merchant with payable, receivable and net amounts, for the payments system."""
     return Response(
         content=await settlement.day_csv(day),

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.core.crypto import mask_name
-from app.core.inputs import MAX_INT64, Id
+from app.core.inputs import MAX_INT64, Day, Id, Instant
 from loyalty.ledger.balances import Expiring, Summary
 from loyalty.members.pool import member_phone
 from loyalty.models import (
@@ -104,7 +104,7 @@ class ProfileIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"nickname": "Alice", "birthday": "1990-05-17"}})
 
     nickname: str | None = Field(None, min_length=1, max_length=64)
-    birthday: date | None = None
+    birthday: Day | None = None
 
 
 class PhoneBindIn(BaseModel):
@@ -482,8 +482,8 @@ class BenefitTerms(BaseModel):
         None, ge=1, le=100_000_000, description="discount: most it takes off"
     )
     min_spend_fen: StrictInt = Field(0, ge=0, le=100_000_000)
-    valid_from: datetime | None = Field(None, description="fixed window start (default: when issued)")
-    valid_until: datetime | None = Field(None, description="fixed window end; or give valid_days")
+    valid_from: Instant | None = Field(None, description="fixed window start (default: when issued)")
+    valid_until: Instant | None = Field(None, description="fixed window end; or give valid_days")
     valid_days: StrictInt | None = Field(None, ge=1, le=3650, description="valid N business days after issue")
     stock_total: StrictInt | None = Field(None, ge=0, le=100_000_000, description="null: unlimited")
     per_member_limit: StrictInt = Field(1, ge=1, le=100)
@@ -888,7 +888,7 @@ class SettlementRunIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21"}})
 
-    day: date = Field(description="the Asia/Shanghai business day")
+    day: Day = Field(description="the Asia/Shanghai business day")
 
 
 class SettlementRunOut(BaseModel):

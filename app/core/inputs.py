@@ -23,7 +23,7 @@ from typing import Annotated, Any, ClassVar
 from annotated_types import Ge, Le
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ValidationInfo, field_validator
 
 MAX_INT64 = 2**63 - 1
 MAX_INT32 = 2**31 - 1
@@ -54,6 +54,9 @@ Day = Annotated[date, _iso_only("date (YYYY-MM-DD)")]
 
 Instant = Annotated[datetime, _iso_only("date-time")]
 """A point in time sent as ISO 8601 text; numbers are refused."""
+
+AwareInstant = Annotated[AwareDatetime, _iso_only("date-time with a UTC offset")]
+"""A point in time sent as ISO 8601 text with its offset; numbers are refused."""
 
 
 class Patch(BaseModel):

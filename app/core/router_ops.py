@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query, status
 
 from app.core import queries
@@ -13,7 +11,7 @@ from app.core.auth.schemas import PasswordLoginIn, RefreshIn, TokenOut
 from app.core.auth.sessions import refresh_session, revoke_sessions
 from app.core.auth.tokens import Audience, Principal
 from app.core.errors import Unauthorized, problem_responses
-from app.core.inputs import Id
+from app.core.inputs import Id, Instant
 from app.core.models import Operator
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.schemas import (
@@ -127,7 +125,7 @@ async def audit_log(
     actor_type: str | None = Query(None, max_length=16),
     actor_id: Id | None = None,
     action: str | None = Query(None, max_length=64),
-    since: datetime | None = None,
+    since: Instant | None = None,
     page: PageParams = Depends(page_params),
 ) -> Page[AuditEntryOut]:
     """Append-only audit entries, newest first, filtered."""

@@ -31,7 +31,7 @@ REPORTED_ERRORS = 20
 RUN_NAME = "auto_tags"
 _TAG = re.compile(TAG_PATTERN)
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_ID = re.compile(r"[0-9]{1,19}")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,10 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
         problem = None
         if key is None:
             problem = "no member_id, phone_hash or phone"
-        elif key[0] == "member_id" and not (_ID.fullmatch(key[1]) and 1 <= int(key[1]) <= MAX_INT64):
-            problem = "member_id is not an id (a whole number from 1 to 2**63-1)"
+        elif key[0] == "member_id" and not _DIGITS.fullmatch(key[1]):
+            problem = "member_id is not a number"
+        elif key[0] == "member_id" and not (len(key[1]) <= 19 and 1 <= int(key[1]) <= MAX_INT64):
+            problem = "member_id is out of range (1 to 2**63-1)"
         elif key[0] == "phone" and not _MOBILE.match(key[1]):
             problem = "phone is not a mainland mobile number"
         elif key[0] == "phone_hash" and not re.fullmatch(r"[0-9a-f]{64}", key[1]):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query, status
 
 from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
-from app.core.inputs import Id
+from app.core.inputs import Day, Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from miniprogram_api.billpay import billers, reconciliation, repository, service, tasks
 from miniprogram_api.billpay.models import OrderState
@@ -156,7 +154,7 @@ async def run_reconciliation(body: ReconcileIn) -> ReconcileQueuedOut:
 @router.get("/reconciliations", response_model=Page[ReconciliationOut], summary="Reconciliation runs")
 @roles(OperatorRole.AUDITOR)
 async def list_reconciliations(
-    biller_id: Id | None = None, day: date | None = None, page: PageParams = Depends(page_params)
+    biller_id: Id | None = None, day: Day | None = None, page: PageParams = Depends(page_params)
 ) -> Page[ReconciliationOut]:
     """Runs newest first, with matched and mismatched counts and both totals."""
     rows, cursor = await paginate(repository.reconciliation_runs(biller_id=biller_id, day=day), page)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.inputs import MAX_INT64, Id
+from app.core.inputs import MAX_INT64, Day, Id
 from miniprogram_api.billpay.models import BillerType, MismatchKind, OrderState
 
 ACCOUNT_PATTERN = r"^[0-9A-Za-z-]{4,32}$"
@@ -439,7 +439,7 @@ class ReconcileIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21", "biller_id": None}})
 
-    day: date = Field(description="Asia/Shanghai business day")
+    day: Day = Field(description="Asia/Shanghai business day")
     biller_id: Id | None = None
 
 
