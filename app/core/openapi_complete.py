@@ -20,6 +20,7 @@ AUTH_PROBLEMS = (
     (401, "auth.token_revoked", "the session was logged out or revoked"),
 )
 CURSOR_PROBLEM = (422, "pagination.invalid_cursor", "`cursor` is malformed, forged or out of range")
+MALFORMED = (400, "request.malformed", "the body is not valid JSON, or could not be read")
 FORBIDDEN = (403, "auth.forbidden", "your roles do not allow this")
 # Values an example shows for fields named like this (otherwise the type decides).
 _NAMED: dict[str, Any] = {
@@ -122,6 +123,8 @@ def _document_errors(path: str, operation: dict[str, Any]) -> None:
             {"field": field, "message": "Field required", "type": "missing"}
         ]
         _merge(operation, validation)
+    if "requestBody" in operation:
+        _merge(operation, problem_responses(MALFORMED))
     if any(p.get("name") == "cursor" and p.get("in") == "query" for p in operation.get("parameters", [])):
         _merge(operation, problem_responses(CURSOR_PROBLEM))
     if operation.get("security"):

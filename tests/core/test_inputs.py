@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
 from app.core.inputs import MAX_INT64
@@ -53,7 +53,9 @@ def _parameters(dependant: Dependant) -> list[ModelField]:
 
 def test_every_integer_path_and_query_parameter_is_bounded(app: FastAPI) -> None:
     unbounded = []
-    for route in app.routes:
+    routes = [c.original_route for c in iter_route_contexts(app.routes)]  # included routers' routes too
+    assert len([r for r in routes if isinstance(r, APIRoute)]) > 150  # the walk sees the whole API
+    for route in routes:
         if not isinstance(route, APIRoute):
             continue
         for field in _parameters(route.dependant):
