@@ -20,21 +20,20 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
-from annotated_types import Ge, Le
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
 
 MAX_INT64 = 2**63 - 1
 MAX_INT32 = 2**31 - 1
 
-Id = Annotated[int, Ge(1), Le(MAX_INT64)]
+Id = Annotated[int, Field(ge=1, le=MAX_INT64)]
 """A client-supplied id: 1..2**63-1 (every primary key is a BIGINT)."""
 
-Int64 = Annotated[int, Ge(-MAX_INT64), Le(MAX_INT64)]
+Int64 = Annotated[int, Field(ge=-MAX_INT64, le=MAX_INT64)]
 """An integer stored in a BIGINT column (add tighter bounds where the domain has them)."""
 
-Int32 = Annotated[int, Ge(-MAX_INT32), Le(MAX_INT32)]
+Int32 = Annotated[int, Field(ge=-MAX_INT32, le=MAX_INT32)]
 """An integer stored in an INTEGER column."""
 
 
