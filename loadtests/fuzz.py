@@ -1,5 +1,6 @@
 """`make fuzz`: schemathesis against a live `linli serve`, every operation of its OpenAPI document, with a
-bearer token per audience; the run fails on any 5xx (schemathesis's `not_a_server_error`).
+bearer token per audience; the run fails on any 5xx (the criterion of schemathesis's
+`not_a_server_error`, checked on every response).
 
     .venv/bin/python -m loadtests.fuzz [--examples 25] [--seed 20261205] [--only /ops/v1/campaigns]
 
