@@ -8,7 +8,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP     := $(VENV)/.dev-stamp
 
 .PHONY: run test install install-runtime migrate lint typecheck pytest makemigrations openapi loadtest \
-	worker clean
+	fuzz worker clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ makemigrations: install-runtime
 # LINLI_REDIS_URL are set, else the embedded default), then the oversell/drain verification.
 loadtest: install
 	$(BIN)/python -m loadtests.run_flash $(LOADTEST_ARGS)
+
+# schemathesis against a live `linli serve` (embedded default in a temporary directory unless
+# LINLI_DATABASE_URL and LINLI_REDIS_URL are set): every operation, a token per audience, fixed seed;
+# fails on any 5xx. FUZZ_ARGS="--examples 50 --only /ops/v1/campaigns" for more or fewer cases.
+fuzz: install
+	$(BIN)/python -m loadtests.fuzz $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

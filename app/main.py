@@ -19,6 +19,7 @@ from app.core.docs_assets import install_docs
 from app.core.errors import install_error_handlers
 from app.core.fastlane import FastLanes
 from app.core.health import router as health_router
+from app.core.inputs import screen_request
 from app.core.logs import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi_complete import complete
@@ -145,6 +146,8 @@ def create_app(
         # Metrics are Prometheus's (app.core.metrics); FastAPI's OpenTelemetry hooks would cost every request
         # a provider lookup for nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        # Strings the database cannot store (NUL, lone surrogates) are a 422 on every route.
+        dependencies=[Depends(screen_request)],
     )
     install_error_handlers(app)
     # The last added is the outermost. The fast lanes sit inside RequestContextMiddleware, so their

@@ -12,6 +12,7 @@ from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from campaigns import repository
 from campaigns.flash import stats as flash_stats
@@ -63,7 +64,7 @@ async def create_campaign(body: CampaignIn, operator: Principal = Depends(curren
 async def list_campaigns(
     status_: CampaignStatus | None = Query(None, alias="status"),
     type_: CampaignType | None = Query(None, alias="type"),
-    merchant_id: int | None = Query(None, ge=1),
+    merchant_id: Id | None = Query(None, ge=1),
     page: PageParams = Depends(page_params),
 ) -> Page[CampaignOut]:
     """Campaigns, newest first, filtered by status, type or participating merchant."""
@@ -81,7 +82,7 @@ async def list_campaigns(
     responses=problem_responses(NOT_FOUND),
 )
 @roles(*READ)
-async def get_campaign(campaign_id: int) -> CampaignOut:
+async def get_campaign(campaign_id: Id) -> CampaignOut:
     """A campaign with its configuration, approval and budget."""
     return await campaign_out(await repository.get_campaign(campaign_id))
 
@@ -99,7 +100,7 @@ async def get_campaign(campaign_id: int) -> CampaignOut:
 )
 @roles(*MANAGE)
 async def update_campaign(
-    campaign_id: int, body: CampaignPatch, operator: Principal = Depends(current_operator)
+    campaign_id: Id, body: CampaignPatch, operator: Principal = Depends(current_operator)
 ) -> CampaignOut:
     """Change a draft, pending or approved campaign; an approved one goes back to pending approval."""
     return await campaign_out(await service.update(operator, campaign_id, body))
@@ -117,7 +118,7 @@ async def update_campaign(
     ),
 )
 @roles(*MANAGE)
-async def submit_campaign(campaign_id: int, operator: Principal = Depends(current_operator)) -> CampaignOut:
+async def submit_campaign(campaign_id: Id, operator: Principal = Depends(current_operator)) -> CampaignOut:
     """Send a draft to the approvers."""
     return await campaign_out(await service.submit(operator, campaign_id))
 
@@ -136,7 +137,7 @@ async def submit_campaign(campaign_id: int, operator: Principal = Depends(curren
 )
 @roles(OperatorRole.APPROVER)
 async def approve_campaign(
-    campaign_id: int,
+    campaign_id: Id,
     body: ApproveIn = Body(default_factory=ApproveIn),
     operator: Principal = Depends(current_operator),
 ) -> CampaignOut:
@@ -152,7 +153,7 @@ async def approve_campaign(
 )
 @roles(OperatorRole.APPROVER)
 async def reject_campaign(
-    campaign_id: int, body: ReasonIn, operator: Principal = Depends(current_operator)
+    campaign_id: Id, body: ReasonIn, operator: Principal = Depends(current_operator)
 ) -> CampaignOut:
     """Send a pending campaign back to its author with a reason."""
     return await campaign_out(await service.reject(operator, campaign_id, body.reason))
@@ -168,7 +169,7 @@ def _lifecycle_route(action: Action, summary: str, doc: str) -> None:
     )
     @roles(*MANAGE)
     async def endpoint(
-        campaign_id: int,
+        campaign_id: Id,
         body: ReasonIn = Body(default_factory=ReasonIn),
         operator: Principal = Depends(current_operator),
     ) -> CampaignOut:
@@ -192,7 +193,7 @@ _lifecycle_route(Action.CANCEL, "Cancel a campaign", "Cancel a campaign that has
     ),
 )
 @roles(*MANAGE)
-async def preheat_campaign(campaign_id: int, operator: Principal = Depends(current_operator)) -> LiveOut:
+async def preheat_campaign(campaign_id: Id, operator: Principal = Depends(current_operator)) -> LiveOut:
     """Preheat (or refresh) now instead of waiting for the scheduled preheat before the start."""
     await service.preheat(operator, campaign_id)
     return await flash_stats.live(await repository.get_campaign(campaign_id))
@@ -205,7 +206,7 @@ async def preheat_campaign(campaign_id: int, operator: Principal = Depends(curre
     responses=problem_responses(NOT_FOUND),
 )
 @roles(*READ)
-async def list_audience(campaign_id: int, page: PageParams = Depends(page_params)) -> Page[int]:
+async def list_audience(campaign_id: Id, page: PageParams = Depends(page_params)) -> Page[int]:
     """Member ids on the audience list, newest first."""
     await repository.get_campaign(campaign_id)
     rows, cursor = await paginate(repository.audience_list(campaign_id), page)
@@ -222,7 +223,7 @@ async def list_audience(campaign_id: int, page: PageParams = Depends(page_params
 )
 @roles(*MANAGE)
 async def add_audience(
-    campaign_id: int, body: AudienceMembersIn, operator: Principal = Depends(current_operator)
+    campaign_id: Id, body: AudienceMembersIn, operator: Principal = Depends(current_operator)
 ) -> AudienceMembersOut:
     """Import members (an approved campaign goes back to pending approval)."""
     changed, total = await service.add_audience(operator, campaign_id, body.member_ids)
@@ -237,7 +238,7 @@ async def add_audience(
 )
 @roles(*MANAGE)
 async def remove_audience(
-    campaign_id: int, body: AudienceMembersIn, operator: Principal = Depends(current_operator)
+    campaign_id: Id, body: AudienceMembersIn, operator: Principal = Depends(current_operator)
 ) -> AudienceMembersOut:
     """Remove members (an approved campaign goes back to pending approval)."""
     changed, total = await service.remove_audience(operator, campaign_id, body.member_ids)
@@ -251,7 +252,7 @@ async def remove_audience(
     responses=problem_responses(NOT_FOUND),
 )
 @roles(*READ)
-async def live_view(campaign_id: int) -> LiveOut:
+async def live_view(campaign_id: Id) -> LiveOut:
     """Stock left, grabs per second, wins answered and persisted, right now (poll it)."""
     return await flash_stats.live(await repository.get_campaign(campaign_id))
 
@@ -267,7 +268,7 @@ async def live_view(campaign_id: int) -> LiveOut:
 )
 @roles(*READ)
 async def live_events(
-    campaign_id: int,
+    campaign_id: Id,
     interval: float = Query(1.0, ge=0.2, le=60, description="seconds between events"),
     limit: int = Query(3600, ge=1, le=86_400, description="events before the stream closes (reconnect)"),
 ) -> StreamingResponse:
@@ -302,7 +303,7 @@ async def live_events(
     responses=problem_responses(NOT_FOUND),
 )
 @roles(*READ)
-async def campaign_analytics(campaign_id: int) -> AnalyticsOut:
+async def campaign_analytics(campaign_id: Id) -> AnalyticsOut:
     """Participants, grabs tried and won, rewards issued, cost and new members acquired."""
     return await analytics.analytics(await repository.get_campaign(campaign_id))
 
@@ -335,7 +336,7 @@ async def block_member(body: BlockIn, operator: Principal = Depends(current_oper
     responses=problem_responses((404, "campaign.not_blocked", "the member is not blocked")),
 )
 @roles(*MANAGE)
-async def unblock_member(member_id: int, operator: Principal = Depends(current_operator)) -> None:
+async def unblock_member(member_id: Id, operator: Principal = Depends(current_operator)) -> None:
     """Lift a block."""
     await service.unblock(operator, member_id)
 
@@ -347,7 +348,7 @@ async def unblock_member(member_id: int, operator: Principal = Depends(current_o
     responses=problem_responses(NOT_FOUND, (409, "campaign.wrong_type", "not a lucky draw")),
 )
 @roles(*READ)
-async def verify_draws(campaign_id: int) -> DrawVerificationOut:
+async def verify_draws(campaign_id: Id) -> DrawVerificationOut:
     """Recompute every draw from the seed (HMAC-SHA256(seed, reference)), check the seed against its
     published commitment, and check each prize's stock against the times it was won. The seed itself
     is shown in the campaign only once it ended."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from app.core.inputs import MAX_INT32, AwareInstant, Id, Patch
 from campaigns.models import CampaignStatus, CampaignType, Funder
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lower-case slug")]
-PositiveId = Annotated[int, Field(ge=1)]
+PositiveId = Id  # every id a client sends is bounded (app.core.inputs)
 MAX_WINDOW = timedelta(days=366)
 
 
@@ -221,24 +222,38 @@ class CampaignIn(_CommonFields):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _EXAMPLE})
 
     name: str = Field(min_length=1, max_length=128)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareInstant
+    ends_at: AwareInstant
     config: CampaignConfig
 
 
-class CampaignPatch(BaseModel):
-    """Changes to a campaign; an approved campaign goes back to pending approval."""
+class CampaignPatch(Patch):
+    """Changes to a campaign; an approved campaign goes back to pending approval (`null` clears only
+    `banner_url`, the daily limit, the budgets and `funder_merchant_id`)."""
+
+    nullable = frozenset(
+        {
+            "version",
+            "banner_url",
+            "per_member_daily_limit",
+            "budget_count",
+            "budget_fen",
+            "funder_merchant_id",
+        }
+    )
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"name": "10:00 latte flash sale", "version": 3}}
     )
 
-    version: int | None = Field(None, ge=1, description="the version you edited; 409 if it changed since")
+    version: int | None = Field(
+        None, ge=1, le=MAX_INT32, description="the version you edited; 409 if it changed since"
+    )
     name: str | None = Field(None, min_length=1, max_length=128)
     description: str | None = Field(None, max_length=2000)
     banner_url: HttpUrl | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: AwareInstant | None = None
+    ends_at: AwareInstant | None = None
     grid_ids: list[PositiveId] | None = Field(None, max_length=200)
     merchant_ids: list[PositiveId] | None = Field(None, max_length=1000)
     categories: list[Slug] | None = Field(None, max_length=50)
@@ -257,7 +272,9 @@ class ApproveIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"version": 3}})
 
-    version: int | None = Field(None, ge=1, description="409 if the campaign changed since you reviewed it")
+    version: int | None = Field(
+        None, ge=1, le=MAX_INT32, description="409 if the campaign changed since you reviewed it"
+    )
 
 
 class ReasonIn(BaseModel):

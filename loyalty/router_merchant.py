@@ -8,6 +8,7 @@ from app.core.auth.deps import StaffRole, current_staff, require_staff_role
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from loyalty import admin, repository
 from loyalty.schemas import (
@@ -84,7 +85,7 @@ async def list_sales(
     summary="One sale",
     responses=problem_responses((404, "sale.not_found", "no such sale at your merchant")),
 )
-async def get_sale(sale_id: int, staff: Principal = Depends(current_staff)) -> SaleOut:
+async def get_sale(sale_id: Id, staff: Principal = Depends(current_staff)) -> SaleOut:
     """A sale of the caller's merchant."""
     return SaleOut.of(await repository.sale_of(_merchant(staff), sale_id))
 
@@ -100,7 +101,7 @@ async def get_sale(sale_id: int, staff: Principal = Depends(current_staff)) -> S
     ),
 )
 @idempotent
-async def refund_sale(sale_id: int, staff: Principal = Depends(current_staff)) -> SaleOut:
+async def refund_sale(sale_id: Id, staff: Principal = Depends(current_staff)) -> SaleOut:
     """Mark the sale refunded and reverse its points (what the member already spent is written off)."""
     return SaleOut.of(await sales.refund_sale(staff, sale_id))
 
@@ -150,7 +151,7 @@ async def list_points_payments(
 )
 @idempotent
 async def reverse_points_payment(
-    payment_id: int, staff: Principal = Depends(current_staff)
+    payment_id: Id, staff: Principal = Depends(current_staff)
 ) -> PointsPaymentOut:
     """Give the points back to the member; settlement nets it out."""
     return PointsPaymentOut.of(await sales.reverse_points_payment(staff, payment_id))
@@ -218,7 +219,7 @@ async def list_redemptions(
     summary="One redemption",
     responses=problem_responses((404, "redemption.not_found", "no such redemption at your merchant")),
 )
-async def get_redemption(redemption_id: int, staff: Principal = Depends(current_staff)) -> RedemptionOut:
+async def get_redemption(redemption_id: Id, staff: Principal = Depends(current_staff)) -> RedemptionOut:
     """A redemption at the caller's merchant."""
     return RedemptionOut.of(await repository.redemption_of(_merchant(staff), redemption_id))
 
@@ -235,7 +236,7 @@ async def get_redemption(redemption_id: int, staff: Principal = Depends(current_
     ),
 )
 @idempotent
-async def reverse_redemption(redemption_id: int, staff: Principal = Depends(current_staff)) -> RedemptionOut:
+async def reverse_redemption(redemption_id: Id, staff: Principal = Depends(current_staff)) -> RedemptionOut:
     """Make the voucher usable again (the scanned token stays spent); settlement nets it out."""
     return RedemptionOut.of(await redemption.reverse_at_till(staff, redemption_id))
 
@@ -271,7 +272,7 @@ async def my_benefits(
     summary="One of my benefits",
     responses=problem_responses((404, "benefit.not_found", "no such benefit funded by your merchant")),
 )
-async def my_benefit(benefit_id: int, staff: Principal = Depends(current_staff)) -> BenefitOut:
+async def my_benefit(benefit_id: Id, staff: Principal = Depends(current_staff)) -> BenefitOut:
     """A benefit the caller's merchant funds."""
     return await benefits.benefit_out(await benefits.get_benefit(benefit_id, merchant_id=_merchant(staff)))
 
@@ -297,7 +298,7 @@ async def my_statements(
     summary="One of my statements",
     responses=problem_responses((404, "settlement.not_found", "no such statement of your merchant")),
 )
-async def my_statement(statement_id: int, staff: Principal = Depends(_managers)) -> StatementOut:
+async def my_statement(statement_id: Id, staff: Principal = Depends(_managers)) -> StatementOut:
     """A statement of the caller's merchant."""
     return StatementOut.model_validate(await settlement.statement(statement_id, merchant_id=_merchant(staff)))
 
@@ -310,7 +311,7 @@ async def my_statement(statement_id: int, staff: Principal = Depends(_managers))
     responses=problem_responses((404, "settlement.not_found", "no such statement of your merchant")),
 )
 async def my_statement_lines(
-    statement_id: int, staff: Principal = Depends(_managers), page: PageParams = Depends(page_params)
+    statement_id: Id, staff: Principal = Depends(_managers), page: PageParams = Depends(page_params)
 ) -> Page[LineOut]:
     """Every event on a statement of the caller's merchant, oldest first."""
     await settlement.statement(statement_id, merchant_id=_merchant(staff))

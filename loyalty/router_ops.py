@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
@@ -12,6 +11,7 @@ from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import InvalidField, problem_responses
 from app.core.idempotency import idempotent
+from app.core.inputs import Day, Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from loyalty import admin
 from loyalty.ledger import check
@@ -57,7 +57,7 @@ MEMBERS_TAG = "Ops: members"
     responses=problem_responses((404, "merchant.not_found", "no such merchant")),
 )
 @roles(OperatorRole.GRID_MANAGER, OperatorRole.CAMPAIGN_MANAGER, OperatorRole.AUDITOR)
-async def get_terms(merchant_id: int) -> ProgramOut:
+async def get_terms(merchant_id: Id) -> ProgramOut:
     """Earning rate and point value in force (platform defaults when none set) and the merchant's category."""
     return await admin.terms_out(merchant_id)
 
@@ -71,7 +71,7 @@ async def get_terms(merchant_id: int) -> ProgramOut:
 )
 @roles(OperatorRole.GRID_MANAGER)
 async def set_terms(
-    merchant_id: int, body: ProgramIn, operator: Principal = Depends(current_operator)
+    merchant_id: Id, body: ProgramIn, operator: Principal = Depends(current_operator)
 ) -> ProgramOut:
     """Set the earning rate (points per ¥100) and point value (fen); audited.
 
@@ -148,7 +148,7 @@ async def list_members(
     responses=problem_responses((404, "member.not_found", "no such member")),
 )
 @roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.AUDITOR)
-async def get_member(member_id: int) -> OpsMemberOut:
+async def get_member(member_id: Id) -> OpsMemberOut:
     """A member's tier, tags, balance and consents (phone masked)."""
     return await admin.member_out(await members.get_member(member_id))
 
@@ -167,7 +167,7 @@ async def get_member(member_id: int) -> OpsMemberOut:
 @roles()
 @idempotent
 async def grant_points(
-    member_id: int, body: PointsGrantIn, operator: Principal = Depends(current_operator)
+    member_id: Id, body: PointsGrantIn, operator: Principal = Depends(current_operator)
 ) -> PostingOut:
     """A goodwill credit or correction from the bank's pool (admin only); audited."""
     return PostingOut.model_validate(
@@ -229,7 +229,7 @@ async def list_benefits(
     responses=problem_responses((404, "benefit.not_found", "no such benefit")),
 )
 @roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.APPROVER, OperatorRole.AUDITOR)
-async def get_benefit(benefit_id: int) -> BenefitOut:
+async def get_benefit(benefit_id: Id) -> BenefitOut:
     """A benefit with its merchant list and stock."""
     return await benefits.benefit_out(await benefits.get_benefit(benefit_id))
 
@@ -246,7 +246,7 @@ async def get_benefit(benefit_id: int) -> BenefitOut:
 )
 @roles(OperatorRole.CAMPAIGN_MANAGER)
 async def update_benefit(
-    benefit_id: int, body: BenefitPatch, operator: Principal = Depends(current_operator)
+    benefit_id: Id, body: BenefitPatch, operator: Principal = Depends(current_operator)
 ) -> BenefitOut:
     """Rename, reprice, or add (or remove unissued) stock; audited."""
     return await benefits.benefit_out(await benefits.update_benefit(operator, benefit_id, body))
@@ -267,7 +267,7 @@ _TRANSITION_ERRORS = problem_responses(
 )
 @roles(OperatorRole.CAMPAIGN_MANAGER)
 async def run_benefit(
-    benefit_id: int,
+    benefit_id: Id,
     action: Literal["publish", "pause", "resume", "end"],
     operator: Principal = Depends(current_operator),
 ) -> BenefitOut:
@@ -283,7 +283,7 @@ async def run_benefit(
     responses=_TRANSITION_ERRORS,
 )
 @roles(OperatorRole.APPROVER)
-async def approve_benefit(benefit_id: int, operator: Principal = Depends(current_operator)) -> BenefitOut:
+async def approve_benefit(benefit_id: Id, operator: Principal = Depends(current_operator)) -> BenefitOut:
     """A pending merchant-funded benefit becomes active; audited."""
     return await benefits.benefit_out(await benefits.transition(operator, benefit_id, "approve"))
 
@@ -297,7 +297,7 @@ async def approve_benefit(benefit_id: int, operator: Principal = Depends(current
 )
 @roles(OperatorRole.APPROVER)
 async def reject_benefit(
-    benefit_id: int, body: RejectIn, operator: Principal = Depends(current_operator)
+    benefit_id: Id, body: RejectIn, operator: Principal = Depends(current_operator)
 ) -> BenefitOut:
     """A pending merchant-funded benefit is rejected with a reason the merchant sees; audited."""
     return await benefits.benefit_out(await benefits.transition(operator, benefit_id, "reject", body.reason))
@@ -318,7 +318,7 @@ async def reject_benefit(
 @roles(OperatorRole.CAMPAIGN_MANAGER)
 @idempotent
 async def grant_vouchers(
-    benefit_id: int, body: GrantIn, operator: Principal = Depends(current_operator)
+    benefit_id: Id, body: GrantIn, operator: Principal = Depends(current_operator)
 ) -> list[GrantOut]:
     """Issue one voucher to each member (care, compensation); members at the limit get none; audited."""
     issued = await admin.grant_vouchers(operator, benefit_id, body.member_ids, body.reason)
@@ -350,8 +350,8 @@ async def run_settlement(
 )
 @roles(OperatorRole.AUDITOR)
 async def list_statements(
-    day: date | None = None,
-    merchant_id: int | None = None,
+    day: Day | None = None,
+    merchant_id: Id | None = None,
     status: StatementStatus | None = None,
     page: PageParams = Depends(page_params),
 ) -> Page[StatementOut]:
@@ -370,7 +370,7 @@ async def list_statements(
     responses={200: {"content": {"text/csv": {"example": ",".join(settlement.CSV_COLUMNS) + "\n"}}}},
 )
 @roles(OperatorRole.AUDITOR)
-async def statements_csv(day: date) -> Response:
+async def statements_csv(day: Day) -> Response:
     """One row per merchant with payable, receivable and net amounts, for the payments system."""
     return Response(
         content=await settlement.day_csv(day),
@@ -387,7 +387,7 @@ async def statements_csv(day: date) -> Response:
     responses=problem_responses((404, "settlement.not_found", "no such statement")),
 )
 @roles(OperatorRole.AUDITOR)
-async def get_statement(statement_id: int) -> StatementOut:
+async def get_statement(statement_id: Id) -> StatementOut:
     """A statement with its totals."""
     return StatementOut.model_validate(await settlement.statement(statement_id))
 
@@ -400,7 +400,7 @@ async def get_statement(statement_id: int) -> StatementOut:
     responses=problem_responses((404, "settlement.not_found", "no such statement")),
 )
 @roles(OperatorRole.AUDITOR)
-async def statement_lines(statement_id: int, page: PageParams = Depends(page_params)) -> Page[LineOut]:
+async def statement_lines(statement_id: Id, page: PageParams = Depends(page_params)) -> Page[LineOut]:
     """The events on a statement, oldest first."""
     await settlement.statement(statement_id)
     rows, cursor = await paginate(settlement.lines_of(statement_id), page, newest_first=False)
@@ -419,7 +419,7 @@ async def statement_lines(statement_id: int, page: PageParams = Depends(page_par
 )
 @roles()
 async def advance_statement(
-    statement_id: int, action: Literal["confirm", "pay"], operator: Principal = Depends(current_operator)
+    statement_id: Id, action: Literal["confirm", "pay"], operator: Principal = Depends(current_operator)
 ) -> StatementOut:
     """draft → confirmed → paid; audited."""
     return StatementOut.model_validate(await settlement.advance(operator, statement_id, action))

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.core.crypto import mask_name
+from app.core.inputs import MAX_INT64, Day, Id, Instant
 from loyalty.ledger.balances import Expiring, Summary
 from loyalty.members.pool import member_phone
 from loyalty.models import (
@@ -103,7 +104,7 @@ class ProfileIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"nickname": "Alice", "birthday": "1990-05-17"}})
 
     nickname: str | None = Field(None, min_length=1, max_length=64)
-    birthday: date | None = None
+    birthday: Day | None = None
 
 
 class PhoneBindIn(BaseModel):
@@ -233,7 +234,7 @@ class SaleIn(BaseModel):
     )
 
     member_code: str = CODE_FIELD
-    amount_fen: StrictInt = Field(gt=0, description="what the member paid, fen (whole number)")
+    amount_fen: StrictInt = Field(gt=0, le=MAX_INT64, description="what the member paid, fen (whole number)")
     receipt_no: str | None = Field(
         None,
         pattern=REFERENCE_PATTERN,
@@ -281,7 +282,7 @@ class PointsPaymentIn(BaseModel):
     )
 
     member_code: str = CODE_FIELD
-    points: StrictInt = Field(gt=0, description="points to pay with (whole number)")
+    points: StrictInt = Field(gt=0, le=MAX_INT64, description="points to pay with (whole number)")
 
 
 class PointsPaymentOut(BaseModel):
@@ -430,7 +431,7 @@ class PointsGrantIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"points": 200, "reason": "complaint 2026-118"}})
 
-    points: StrictInt = Field(gt=0)
+    points: StrictInt = Field(gt=0, le=MAX_INT64)
     reason: str = Field(min_length=3, max_length=200)
 
 
@@ -481,8 +482,8 @@ class BenefitTerms(BaseModel):
         None, ge=1, le=100_000_000, description="discount: most it takes off"
     )
     min_spend_fen: StrictInt = Field(0, ge=0, le=100_000_000)
-    valid_from: datetime | None = Field(None, description="fixed window start (default: when issued)")
-    valid_until: datetime | None = Field(None, description="fixed window end; or give valid_days")
+    valid_from: Instant | None = Field(None, description="fixed window start (default: when issued)")
+    valid_until: Instant | None = Field(None, description="fixed window end; or give valid_days")
     valid_days: StrictInt | None = Field(None, ge=1, le=3650, description="valid N business days after issue")
     stock_total: StrictInt | None = Field(None, ge=0, le=100_000_000, description="null: unlimited")
     per_member_limit: StrictInt = Field(1, ge=1, le=100)
@@ -510,12 +511,12 @@ class BenefitIn(BenefitTerms):
     )
 
     funder: Funder = Field(Funder.BANK, description="bank (settled with the merchant) or merchant")
-    funder_merchant_id: int | None = Field(None, description="the funding merchant when funder is merchant")
+    funder_merchant_id: Id | None = Field(None, description="the funding merchant when funder is merchant")
     eligibility: Eligibility = Field(description="all, category, list or bill_payment")
     categories: list[Category] = Field(
         [], max_length=20, description="merchants' business categories (eligibility category)"
     )
-    merchant_ids: list[int] = Field([], max_length=1000, description="merchants (eligibility list)")
+    merchant_ids: list[Id] = Field([], max_length=1000, description="merchants (eligibility list)")
 
 
 class BenefitProposalIn(BenefitTerms):
@@ -748,7 +749,9 @@ class RedemptionIn(BaseModel):
     )
 
     token: str = CODE_FIELD
-    bill_amount_fen: StrictInt = Field(gt=0, description="the bill before the voucher, fen (whole number)")
+    bill_amount_fen: StrictInt = Field(
+        gt=0, le=MAX_INT64, description="the bill before the voucher, fen (whole number)"
+    )
 
 
 class RedemptionOut(BaseModel):
@@ -804,7 +807,7 @@ class GrantIn(BaseModel):
         json_schema_extra={"example": {"member_ids": [42, 43], "reason": "service outage"}}
     )
 
-    member_ids: list[int] = Field(min_length=1, max_length=1000)
+    member_ids: list[Id] = Field(min_length=1, max_length=1000)
     reason: str = Field(min_length=3, max_length=200)
 
 
@@ -885,7 +888,7 @@ class SettlementRunIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21"}})
 
-    day: date = Field(description="the Asia/Shanghai business day")
+    day: Day = Field(description="the Asia/Shanghai business day")
 
 
 class SettlementRunOut(BaseModel):

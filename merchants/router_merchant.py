@@ -10,6 +10,7 @@ from app.core.auth.schemas import RefreshIn, TokenOut
 from app.core.auth.sessions import refresh_session, revoke_sessions
 from app.core.auth.tokens import Audience, Principal
 from app.core.errors import Forbidden, problem_responses
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from merchants import repository, views
 from merchants.discovery import qr
@@ -122,7 +123,7 @@ async def list_staff(
     summary="One staff member",
     responses=problem_responses((404, "staff.not_found", "no such staff member at your merchant")),
 )
-async def get_staff(staff_id: int, staff: Principal = Depends(current_staff)) -> StaffOut:
+async def get_staff(staff_id: Id, staff: Principal = Depends(current_staff)) -> StaffOut:
     """A staff member of the caller's merchant."""
     return accounts.staff_out(await repository.get_staff(_merchant_id(staff), staff_id))
 
@@ -151,7 +152,7 @@ async def invite_staff(body: StaffInviteIn, owner: Principal = Depends(owner_onl
     summary="Remove a staff member (owner)",
     responses=problem_responses((404, "staff.not_found", "no such staff member at your merchant")),
 )
-async def remove_staff(staff_id: int, owner: Principal = Depends(owner_only)) -> None:
+async def remove_staff(staff_id: Id, owner: Principal = Depends(owner_only)) -> None:
     """Deactivate a staff member; their sessions end at once."""
     await accounts.remove_staff(owner, staff_id)
 
@@ -256,7 +257,7 @@ async def list_stores(staff: Principal = Depends(current_staff)) -> list[StoreOu
     summary="One store",
     responses=problem_responses((404, "store.not_found", "no such store at your merchant")),
 )
-async def get_store(store_id: int, staff: Principal = Depends(current_staff)) -> StoreOut:
+async def get_store(store_id: Id, staff: Principal = Depends(current_staff)) -> StoreOut:
     """A store of the caller's merchant."""
     return views.store_out(await repository.get_store(_merchant_id(staff), store_id))
 
@@ -274,7 +275,7 @@ _QR_ERRORS = problem_responses(
     summary="Store QR payload",
     responses=_QR_ERRORS,
 )
-async def get_qr(store_id: int, staff: Principal = Depends(current_staff)) -> QrOut:
+async def get_qr(store_id: Id, staff: Principal = Depends(current_staff)) -> QrOut:
     """The signed payload the store's current QR code encodes."""
     store = await repository.get_store(_merchant_id(staff), store_id)
     return QrOut(store_id=store.id, version=store.qr_version, payload=qr.payload_for(store))
@@ -287,7 +288,7 @@ async def get_qr(store_id: int, staff: Principal = Depends(current_staff)) -> Qr
     response_class=Response,
     responses=image_responses("image/png") | _QR_ERRORS,
 )
-async def get_qr_png(store_id: int, staff: Principal = Depends(current_staff)) -> Response:
+async def get_qr_png(store_id: Id, staff: Principal = Depends(current_staff)) -> Response:
     """The store's current QR code, to print at the till."""
     store = await repository.get_store(_merchant_id(staff), store_id)
     return Response(
@@ -302,7 +303,7 @@ async def get_qr_png(store_id: int, staff: Principal = Depends(current_staff)) -
     response_class=Response,
     responses=image_responses("image/svg+xml") | _QR_ERRORS,
 )
-async def get_qr_svg(store_id: int, staff: Principal = Depends(current_staff)) -> Response:
+async def get_qr_svg(store_id: Id, staff: Principal = Depends(current_staff)) -> Response:
     """The store's current QR code as a vector image."""
     store = await repository.get_store(_merchant_id(staff), store_id)
     return Response(
@@ -317,7 +318,7 @@ async def get_qr_svg(store_id: int, staff: Principal = Depends(current_staff)) -
     summary="Replace the store QR code (owner or manager)",
     responses=_QR_ERRORS,
 )
-async def regenerate_qr(store_id: int, staff: Principal = Depends(owner_or_manager)) -> QrOut:
+async def regenerate_qr(store_id: Id, staff: Principal = Depends(owner_or_manager)) -> QrOut:
     """Issue a new code; the old one is rejected from now on (`store.qr_revoked`)."""
     store = await qr.regenerate(staff, _merchant_id(staff), store_id)
     return QrOut(store_id=store.id, version=store.qr_version, payload=qr.payload_for(store))

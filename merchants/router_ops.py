@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from merchants import repository, views
 from merchants.grids import service as grids
@@ -97,7 +98,7 @@ async def list_branches(
     responses=problem_responses(_GRID_NOT_FOUND),
 )
 @roles(GM)
-async def get_branch(branch_id: int) -> Branch:
+async def get_branch(branch_id: Id) -> Branch:
     """A branch and its grid radius."""
     return await grids.get_branch(branch_id)
 
@@ -111,7 +112,7 @@ async def get_branch(branch_id: int) -> Branch:
 )
 @roles(GM)
 async def update_branch(
-    branch_id: int,
+    branch_id: Id,
     body: BranchPatch,
     operator: Principal = Depends(current_operator),
     scope: OpsScope = Depends(scope_of),
@@ -130,7 +131,7 @@ async def update_branch(
     responses=problem_responses(_GRID_NOT_FOUND),
 )
 @roles(GM)
-async def list_managers(grid_id: int) -> list[GridManagerOut]:
+async def list_managers(grid_id: Id) -> list[GridManagerOut]:
     """The account managers responsible for a grid."""
     await grids.get_branch(grid_id)
     return [
@@ -151,7 +152,7 @@ async def list_managers(grid_id: int) -> list[GridManagerOut]:
 )
 @roles(OperatorRole.ADMIN)
 async def assign_manager(
-    grid_id: int, body: GridManagerIn, operator: Principal = Depends(current_operator)
+    grid_id: Id, body: GridManagerIn, operator: Principal = Depends(current_operator)
 ) -> GridManagerOut:
     """Make an operator with the grid_manager role responsible for this grid."""
     manager = await grids.assign_manager(operator, grid_id, body.operator_id)
@@ -167,7 +168,7 @@ async def assign_manager(
 )
 @roles(OperatorRole.ADMIN)
 async def unassign_manager(
-    grid_id: int, operator_id: int, operator: Principal = Depends(current_operator)
+    grid_id: Id, operator_id: Id, operator: Principal = Depends(current_operator)
 ) -> None:
     """The operator no longer sees this grid's merchants."""
     await grids.unassign_manager(operator, grid_id, operator_id)
@@ -182,7 +183,7 @@ async def unassign_manager(
 )
 @roles(GM)
 async def grid_dashboard(
-    grid_id: int,
+    grid_id: Id,
     inactive_days: int = Query(30, ge=1, le=365, description="flag active merchants idle this long"),
     scope: OpsScope = Depends(scope_of),
 ) -> GridSummaryOut:
@@ -209,7 +210,7 @@ async def grid_dashboard(
 )
 @roles(GM)
 async def grid_merchants(
-    grid_id: int,
+    grid_id: Id,
     inactive_days: int = Query(30, ge=1, le=365),
     inactive_only: bool = Query(False, description="only active merchants idle for inactive_days"),
     scope: OpsScope = Depends(scope_of),
@@ -243,7 +244,7 @@ async def grid_merchants(
 @roles(GM)
 async def list_merchants(
     status_: MerchantStatus | None = Query(None, alias="status"),
-    grid_id: int | None = None,
+    grid_id: Id | None = None,
     unassigned: bool = Query(False, description="only merchants outside every grid (admins)"),
     scope: OpsScope = Depends(scope_of),
     page: PageParams = Depends(page_params),
@@ -293,7 +294,7 @@ async def file_application(
     responses=problem_responses(_NOT_FOUND),
 )
 @roles(GM)
-async def get_merchant(merchant_id: int, scope: OpsScope = Depends(scope_of)) -> MerchantOut:
+async def get_merchant(merchant_id: Id, scope: OpsScope = Depends(scope_of)) -> MerchantOut:
     """The application, stores and pending change; phone and account masked."""
     await repository.merchant_for_ops(scope, merchant_id)
     return await views.merchant_out(merchant_id, reveal=False)
@@ -308,12 +309,12 @@ async def get_merchant(merchant_id: int, scope: OpsScope = Depends(scope_of)) ->
     | problem_responses(_NOT_FOUND, (404, "merchant.licence_missing", "no licence uploaded")),
 )
 @roles(GM)
-async def get_licence(merchant_id: int, scope: OpsScope = Depends(scope_of)) -> Response:
+async def get_licence(merchant_id: Id, scope: OpsScope = Depends(scope_of)) -> Response:
     """The business licence for review."""
     return await onboarding.licence_response(await repository.merchant_for_ops(scope, merchant_id))
 
 
-async def _reviewed(merchant_id: int) -> MerchantOut:
+async def _reviewed(merchant_id: Id) -> MerchantOut:
     return await views.merchant_out(merchant_id, reveal=False)
 
 
@@ -331,7 +332,7 @@ _LIFECYCLE = problem_responses(_NOT_FOUND, _TRANSITION)
 )
 @roles(GM)
 async def submit(
-    merchant_id: int, operator: Principal = Depends(current_operator), scope: OpsScope = Depends(scope_of)
+    merchant_id: Id, operator: Principal = Depends(current_operator), scope: OpsScope = Depends(scope_of)
 ) -> MerchantOut:
     """Draft or rejected → submitted."""
     await repository.merchant_for_ops(scope, merchant_id)
@@ -348,7 +349,7 @@ async def submit(
 )
 @roles(GM)
 async def approve(
-    merchant_id: int, operator: Principal = Depends(current_operator), scope: OpsScope = Depends(scope_of)
+    merchant_id: Id, operator: Principal = Depends(current_operator), scope: OpsScope = Depends(scope_of)
 ) -> MerchantOut:
     """Submitted → approved → active: the store QR code is issued and the store appears nearby."""
     await onboarding.approve(operator, scope, merchant_id)
@@ -364,7 +365,7 @@ async def approve(
 )
 @roles(GM)
 async def reject(
-    merchant_id: int,
+    merchant_id: Id,
     body: ReasonIn,
     operator: Principal = Depends(current_operator),
     scope: OpsScope = Depends(scope_of),
@@ -383,7 +384,7 @@ async def reject(
 )
 @roles(GM)
 async def suspend(
-    merchant_id: int,
+    merchant_id: Id,
     body: ReasonIn,
     operator: Principal = Depends(current_operator),
     scope: OpsScope = Depends(scope_of),
@@ -402,7 +403,7 @@ async def suspend(
 )
 @roles(GM)
 async def reactivate(
-    merchant_id: int,
+    merchant_id: Id,
     body: ReasonIn,
     operator: Principal = Depends(current_operator),
     scope: OpsScope = Depends(scope_of),
@@ -421,7 +422,7 @@ async def reactivate(
 )
 @roles(OperatorRole.ADMIN)
 async def override_grid(
-    merchant_id: int, body: GridOverrideIn, operator: Principal = Depends(current_operator)
+    merchant_id: Id, body: GridOverrideIn, operator: Principal = Depends(current_operator)
 ) -> MerchantOut:
     """Put the merchant in a grid by hand; null returns it to automatic assignment."""
     await onboarding.override_grid(operator, merchant_id, body.grid_id)
@@ -437,7 +438,7 @@ async def override_grid(
 )
 @roles(GM)
 async def list_changes(
-    merchant_id: int, scope: OpsScope = Depends(scope_of), page: PageParams = Depends(page_params)
+    merchant_id: Id, scope: OpsScope = Depends(scope_of), page: PageParams = Depends(page_params)
 ) -> Page[ChangeOut]:
     """Pending and decided change requests, newest first (personal values masked)."""
     await repository.merchant_for_ops(scope, merchant_id)
@@ -459,8 +460,8 @@ async def list_changes(
 )
 @roles(GM)
 async def approve_change(
-    merchant_id: int,
-    change_id: int,
+    merchant_id: Id,
+    change_id: Id,
     operator: Principal = Depends(current_operator),
     scope: OpsScope = Depends(scope_of),
 ) -> MerchantOut:
@@ -482,8 +483,8 @@ async def approve_change(
 )
 @roles(GM)
 async def reject_change(
-    merchant_id: int,
-    change_id: int,
+    merchant_id: Id,
+    change_id: Id,
     body: ReasonIn,
     operator: Principal = Depends(current_operator),
     scope: OpsScope = Depends(scope_of),

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from app.core.inputs import Id
 from merchants.models import Category
 from merchants.validation import CHINA_LAT, CHINA_LNG, credit_code_problem
 
@@ -256,7 +257,7 @@ class GridOverrideIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"grid_id": 3}})
 
-    grid_id: int | None
+    grid_id: Id | None
 
 
 class QrOut(BaseModel):
@@ -330,7 +331,7 @@ class GridManagerIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"operator_id": 7}})
 
-    operator_id: int
+    operator_id: Id
 
 
 class GridManagerOut(BaseModel):

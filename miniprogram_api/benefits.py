@@ -8,6 +8,7 @@ from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.timeutil import utcnow
 from loyalty import vouchers
@@ -32,7 +33,7 @@ async def catalogue(
     summary="One benefit",
     responses=problem_responses((404, "benefit.not_found", "no such benefit in the catalogue")),
 )
-async def benefit(benefit_id: int, member: Principal = Depends(current_member)) -> CatalogueItemOut:
+async def benefit(benefit_id: Id, member: Principal = Depends(current_member)) -> CatalogueItemOut:
     """A benefit of the catalogue."""
     found = await vouchers.catalogue().get_or_none(id=benefit_id)
     if found is None:
@@ -54,7 +55,7 @@ async def benefit(benefit_id: int, member: Principal = Depends(current_member)) 
     ),
 )
 @idempotent
-async def redeem(benefit_id: int, member: Principal = Depends(current_member)) -> VoucherOut:
+async def redeem(benefit_id: Id, member: Principal = Depends(current_member)) -> VoucherOut:
     """Spend the benefit's price in points and receive a voucher (all or nothing)."""
     voucher = await vouchers.buy_with_points(member.id, benefit_id)
     await voucher.fetch_related("benefit")

@@ -11,6 +11,7 @@ from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
+from app.core.inputs import Id
 from app.core.ratelimit import limit_per_principal
 from app.core.timeutil import utcnow
 from campaigns import audience
@@ -65,7 +66,7 @@ def _checkin_out(state: campaign_types.CheckinState) -> CheckinOut:
     summary="Check in today",
     responses=problem_responses(NOT_FOUND, WRONG_TYPE, NOT_RUNNING, RATE_LIMITED),
 )
-async def check_in(campaign_id: int, member: Principal = Depends(_checkin_limit)) -> CheckinOut:
+async def check_in(campaign_id: Id, member: Principal = Depends(_checkin_limit)) -> CheckinOut:
     """Check in for today's business day (Asia/Shanghai); again the same day changes nothing. The check-in
     that completes `streak_days` consecutive days pays the reward (`payout` says how it went)."""
     return _checkin_out(await campaign_types.check_in(member.id, campaign_id))
@@ -77,7 +78,7 @@ async def check_in(campaign_id: int, member: Principal = Depends(_checkin_limit)
     summary="My check-in streak",
     responses=problem_responses(NOT_FOUND, WRONG_TYPE),
 )
-async def check_in_progress(campaign_id: int, member: Principal = Depends(current_member)) -> CheckinOut:
+async def check_in_progress(campaign_id: Id, member: Principal = Depends(current_member)) -> CheckinOut:
     """My current streak, my check-in days and my progress towards the next reward."""
     return _checkin_out(await campaign_types.checkin_progress(member.id, campaign_id))
 
@@ -97,7 +98,7 @@ async def check_in_progress(campaign_id: int, member: Principal = Depends(curren
     ),
 )
 @idempotent
-async def lucky_draw(campaign_id: int, member: Principal = Depends(_draw_limit)) -> DrawOut:
+async def lucky_draw(campaign_id: Id, member: Principal = Depends(_draw_limit)) -> DrawOut:
     """Spend the draw's cost in points and draw: the roll is HMAC-SHA256(seed, reference), so the draw can
     be checked against the published seed commitment once the seed is revealed. Send an Idempotency-Key
     to retry safely: without one, every request is a new draw."""
@@ -111,7 +112,7 @@ async def lucky_draw(campaign_id: int, member: Principal = Depends(_draw_limit))
     summary="My draws and their verification",
     responses=problem_responses(NOT_FOUND, WRONG_TYPE),
 )
-async def my_draws(campaign_id: int, member: Principal = Depends(current_member)) -> DrawsOut:
+async def my_draws(campaign_id: Id, member: Principal = Depends(current_member)) -> DrawsOut:
     """My draws, oldest first; once the campaign ended the seed is revealed and each draw is verified."""
     campaign, rows = await campaign_types.my_draws(member.id, campaign_id)
     seed = campaign.draw_seed if campaign.status == CampaignStatus.ENDED else None
@@ -165,7 +166,7 @@ async def accept_referral(
     summary="My rewards from a campaign",
     responses=problem_responses(NOT_FOUND),
 )
-async def my_rewards(campaign_id: int, member: Principal = Depends(current_member)) -> list[PayoutOut]:
+async def my_rewards(campaign_id: Id, member: Principal = Depends(current_member)) -> list[PayoutOut]:
     """What this campaign paid me so far, oldest first (at most the campaign's per-member limit)."""
     me = await members.get_member(member.id)
     campaign = await audience.get_visible(me, campaign_id, utcnow())

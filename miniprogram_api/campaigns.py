@@ -9,6 +9,7 @@ from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.fastlane import fast_lane
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.ratelimit import client_ip
 from app.core.timeutil import utcnow
@@ -27,7 +28,7 @@ NOT_FOUND = (404, "campaign.not_found", "no such campaign, or not for you")
 
 @router.get("/campaigns", response_model=Page[CampaignPublicOut], summary="Campaigns for me")
 async def list_campaigns(
-    merchant_id: int | None = Query(None, ge=1, description="only campaigns of this store"),
+    merchant_id: Id | None = Query(None, ge=1, description="only campaigns of this store"),
     page: PageParams = Depends(page_params),
     member: Principal = Depends(current_member),
 ) -> Page[CampaignPublicOut]:
@@ -43,7 +44,7 @@ async def list_campaigns(
     summary="One campaign",
     responses=problem_responses(NOT_FOUND),
 )
-async def get_campaign(campaign_id: int, member: Principal = Depends(current_member)) -> CampaignPublicOut:
+async def get_campaign(campaign_id: Id, member: Principal = Depends(current_member)) -> CampaignPublicOut:
     """A campaign's details (a lucky draw shows its seed commitment, and the seed once it ended)."""
     me = await members.get_member(member.id)
     return (await public_out([await audience.get_visible(me, campaign_id, utcnow())]))[0]
@@ -52,7 +53,7 @@ async def get_campaign(campaign_id: int, member: Principal = Depends(current_mem
 @router.get(
     "/campaigns/{campaign_id}/stock", response_model=StockOut, summary="Stock left of a flash campaign"
 )
-async def stock(campaign_id: int, member: Principal = Depends(current_member)) -> StockOut:
+async def stock(campaign_id: Id, member: Principal = Depends(current_member)) -> StockOut:
     """Items left, read from the flash engine (null before the campaign is loaded)."""
     total, left = await flash.stock_left(campaign_id)
     return StockOut(campaign_id=campaign_id, stock=total, left=left)
@@ -71,7 +72,7 @@ async def stock(campaign_id: int, member: Principal = Depends(current_member)) -
 )
 @fast_lane(grab_lane.answer)
 async def grab(
-    campaign_id: int,
+    campaign_id: Id,
     request: Request,
     member: Principal = Depends(current_member),
     idempotency_key: str | None = Header(
@@ -88,7 +89,7 @@ async def grab(
     return Response(body, media_type="application/json")
 
 
-async def _with_vouchers(member_id: int, wins: list[FlashWin]) -> list[WinOut]:
+async def _with_vouchers(member_id: Id, wins: list[FlashWin]) -> list[WinOut]:
     """The wins as shown to their member, each with the voucher it became (one query)."""
     vouchers = await loyalty_vouchers.member_vouchers_by_reference(member_id, [w.ticket_id for w in wins])
     return [
@@ -102,7 +103,7 @@ async def _with_vouchers(member_id: int, wins: list[FlashWin]) -> list[WinOut]:
     summary="My part in a campaign",
     responses=problem_responses(NOT_FOUND),
 )
-async def participation(campaign_id: int, member: Principal = Depends(current_member)) -> ParticipationOut:
+async def participation(campaign_id: Id, member: Principal = Depends(current_member)) -> ParticipationOut:
     """My wins in this campaign, how many are still being written, and how many more I may win."""
     me = await members.get_member(member.id)
     campaign = await audience.get_visible(me, campaign_id, utcnow())

@@ -13,9 +13,9 @@ from __future__ import annotations
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.core.errors import InvalidField, ProblemError
+from app.core.errors import ProblemError
 from app.core.fastlane import LaneRequest
-from app.core.pagination import MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from app.core.pagination import MAX_PAGE_SIZE, InvalidCursor, decode_cursor, encode_cursor
 from merchants import discovery
 from merchants.models import Category
 from merchants.validation import CHINA_LAT, CHINA_LNG
@@ -41,8 +41,8 @@ class NearbyQuery(BaseModel):
         if not self.cursor:
             return 0
         offset = decode_cursor(self.cursor).get("o")
-        if not isinstance(offset, int) or not 0 < offset <= MAX_OFFSET:
-            raise InvalidField("cursor", "malformed cursor")
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset <= MAX_OFFSET:
+            raise InvalidCursor()
         return offset
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.inputs import Id
 from loyalty.schemas import PointsSummaryOut
 from merchants.schemas import StoreNearbyOut
 
@@ -122,7 +123,7 @@ class HomeOut(BaseModel):
 
     member: HomeMemberOut
     points: PointsSummaryOut
-    grid_id: int | None = Field(
+    grid_id: Id | None = Field(
         description="the community grid covering the given point, null outside every grid"
     )
     campaigns: HomeCampaignsOut

@@ -13,6 +13,7 @@ from app.core.auth.deps import optional_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.fastlane import fast_lane
+from app.core.inputs import Id
 from app.core.pagination import Page
 from app.core.timeutil import utcnow
 from campaigns import audience
@@ -89,7 +90,7 @@ async def _with_campaigns(store: StoreDetailOut, viewer: Principal | None) -> St
     ),
 )
 async def store_detail(
-    store_id: int,
+    store_id: Id,
     lat: float | None = Query(None, ge=CHINA_LAT[0], le=CHINA_LAT[1], description="for the distance"),
     lng: float | None = Query(None, ge=CHINA_LNG[0], le=CHINA_LNG[1], description="for the distance"),
     member: Principal | None = Depends(optional_member),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.ratelimit import limit_per_principal
 from app.core.timeutil import utcnow
@@ -41,7 +42,7 @@ async def my_vouchers(
     summary="One of my vouchers",
     responses=problem_responses((404, "voucher.not_found", "no such voucher of yours")),
 )
-async def my_voucher(voucher_id: int, member: Principal = Depends(current_member)) -> VoucherOut:
+async def my_voucher(voucher_id: Id, member: Principal = Depends(current_member)) -> VoucherOut:
     """A voucher of mine."""
     return VoucherOut.of(await loyalty_vouchers.voucher_of(member.id, voucher_id), utcnow())
 
@@ -60,7 +61,7 @@ async def my_voucher(voucher_id: int, member: Principal = Depends(current_member
     ),
 )
 async def voucher_token(
-    voucher_id: int, response: Response, member: Principal = Depends(_token_limit)
+    voucher_id: Id, response: Response, member: Principal = Depends(_token_limit)
 ) -> VoucherTokenOut:
     """A signed token valid 60 seconds, shown as a QR code for the merchant to scan; each works once."""
     voucher = await loyalty_vouchers.voucher_of(member.id, voucher_id)

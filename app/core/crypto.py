@@ -44,8 +44,9 @@ def sign(secret: str, message: bytes) -> str:
 
 
 def verify(secret: str, message: bytes, signature: str) -> bool:
-    """Constant-time check of a `sign` signature."""
-    return hmac.compare_digest(sign(secret, message), signature)
+    """Constant-time check of a `sign` signature (False for any text that is not one, non-ASCII too)."""
+    # compare_digest refuses str with non-ASCII characters (TypeError): compare bytes.
+    return hmac.compare_digest(sign(secret, message).encode(), signature.encode("utf-8", "replace"))
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.logs import request_id_var
 from app.core.problem_i18n import negotiate, translate
@@ -190,7 +192,9 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 
 _HTTP_CODES = {
-    400: ("bad_request", "Bad request"),
+    # FastAPI raises a 400 for a body it could not read (too deeply nested JSON, not UTF-8, a broken
+    # multipart form): the same problem as invalid JSON, one code for every malformed body.
+    400: ("request.malformed", "Malformed request"),
     401: ("auth.unauthorized", "Authentication required"),
     403: ("auth.forbidden", "Forbidden"),
     404: ("not_found", "Not found"),
@@ -199,12 +203,26 @@ _HTTP_CODES = {
 }
 
 
+def _allowed_methods(request: Request) -> str | None:
+    """Every method of every route whose path matches the request (Starlette names only the first's)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):  # included routers' routes, with their prefix
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods)) if methods else None
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, (f"http_{exc.status_code}", "Error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "the body could not be read (not UTF-8, nested too deeply, or a broken form)"
     return problem_response(
-        exc.status_code, code, title, detail, headers=exc.headers, language=_language(request)
+        exc.status_code, code, title, detail, headers=headers, language=_language(request)
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import PROBLEM_JSON, problem_responses
+from app.core.inputs import MAX_INT64
 
 AUTH_PROBLEMS = (
     (401, "auth.missing_token", "no `Authorization: Bearer` token"),
@@ -18,6 +19,8 @@ AUTH_PROBLEMS = (
     (401, "auth.token_expired", "the access token expired: refresh it"),
     (401, "auth.token_revoked", "the session was logged out or revoked"),
 )
+CURSOR_PROBLEM = (422, "pagination.invalid_cursor", "`cursor` is malformed, forged or out of range")
+MALFORMED = (400, "request.malformed", "the body is not valid JSON, or could not be read")
 FORBIDDEN = (403, "auth.forbidden", "your roles do not allow this")
 # Values an example shows for fields named like this (otherwise the type decides).
 _NAMED: dict[str, Any] = {
@@ -55,7 +58,31 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             _add_examples(operation, schemas)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    _exact_integers(document)
     return document
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _exact_integers(node: Any) -> None:
+    """Integer bounds as integers, in place.
+
+    FastAPI's OpenAPI models hold body schemas' bounds as floats: `le=2**63-1` would be published as
+    `9.223372036854776e+18`, which is 2**63, one past the bound. Bounds of integer schemas are made
+    integers again; one at the float nearest 2**63 is the BIGINT limit it stands for.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _exact_integers(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in _BOUNDS:
+                value = node.get(key)
+                if isinstance(value, float) and value.is_integer():
+                    node[key] = max(-MAX_INT64, min(MAX_INT64, int(value)))
+        for value in node.values():
+            _exact_integers(value)
 
 
 def _merge(operation: dict[str, Any], extra: dict[int | str, dict[str, Any]]) -> None:
@@ -96,6 +123,10 @@ def _document_errors(path: str, operation: dict[str, Any]) -> None:
             {"field": field, "message": "Field required", "type": "missing"}
         ]
         _merge(operation, validation)
+    if "requestBody" in operation:
+        _merge(operation, problem_responses(MALFORMED))
+    if any(p.get("name") == "cursor" and p.get("in") == "query" for p in operation.get("parameters", [])):
+        _merge(operation, problem_responses(CURSOR_PROBLEM))
     if operation.get("security"):
         _merge(operation, problem_responses(*AUTH_PROBLEMS))
         if not path.startswith("/mp/"):

@@ -22,9 +22,10 @@ _SIMPLIFIED = ("zh-cn", "zh-sg", "zh-hans")
 CATALOGUE: dict[str, tuple[str, str]] = {
     # Generic problems (app.core.errors) and the HTTP errors FastAPI and Starlette raise.
     "bad_request": ("请求有误", "请求无法处理，请检查后重试"),
-    "request.malformed": ("请求格式错误", "请求体不是合法的 JSON"),
+    "request.malformed": ("请求格式错误", "请求体不是合法的 JSON，或无法读取"),
     "request.too_large": ("请求过大", "请求体超过了该接口允许的大小"),
     "validation_error": ("输入无效", "以下字段无效：{fields}"),
+    "pagination.invalid_cursor": ("分页游标无效", "分页游标格式错误、被篡改或不属于该列表"),
     "not_found": ("未找到", "资源不存在或无权访问"),
     "method_not_allowed": ("方法不被允许", "该接口不支持此 HTTP 方法"),
     "conflict": ("冲突", "请求与当前状态冲突"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query, status
 
 from app.core import queries
@@ -13,6 +11,7 @@ from app.core.auth.schemas import PasswordLoginIn, RefreshIn, TokenOut
 from app.core.auth.sessions import refresh_session, revoke_sessions
 from app.core.auth.tokens import Audience, Principal
 from app.core.errors import Unauthorized, problem_responses
+from app.core.inputs import Id, Instant
 from app.core.models import Operator
 from app.core.pagination import Page, PageParams, page_params, paginate
 from app.core.schemas import (
@@ -112,7 +111,7 @@ async def create_operator(body: OperatorIn, operator: Principal = Depends(curren
 )
 @roles(OperatorRole.ADMIN)
 async def update_operator(
-    operator_id: int, body: OperatorPatch, operator: Principal = Depends(current_operator)
+    operator_id: Id, body: OperatorPatch, operator: Principal = Depends(current_operator)
 ) -> Operator:
     """Change roles or deactivate; the operator's sessions end."""
     return await operators.update_operator(operator, operator_id, roles=body.roles, is_active=body.is_active)
@@ -124,9 +123,9 @@ async def audit_log(
     target_type: str | None = Query(None, max_length=32),
     target_id: str | None = Query(None, max_length=64),
     actor_type: str | None = Query(None, max_length=16),
-    actor_id: int | None = None,
+    actor_id: Id | None = None,
     action: str | None = Query(None, max_length=64),
-    since: datetime | None = None,
+    since: Instant | None = None,
     page: PageParams = Depends(page_params),
 ) -> Page[AuditEntryOut]:
     """Append-only audit entries, newest first, filtered."""
@@ -152,6 +151,6 @@ async def dead_jobs(page: PageParams = Depends(page_params)) -> Page[DeadJobOut]
 
 @router.get("/jobs/dead/{dead_id}", response_model=DeadJobOut, summary="One dead job")
 @roles(OperatorRole.ADMIN)
-async def dead_job(dead_id: int) -> DeadJobOut:
+async def dead_job(dead_id: Id) -> DeadJobOut:
     """A dead job with its last error."""
     return DeadJobOut.of(await queries.dead_job(dead_id))

@@ -32,7 +32,7 @@ from campaigns.models import (
 from campaigns.schemas import CampaignIn, CampaignPatch, validate_window
 from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Member
-from merchants.models import Merchant
+from merchants.models import Branch, Merchant
 
 # An approved campaign is frozen shortly before its start: the engine may already be answering grabs.
 EDIT_FREEZE = timedelta(seconds=60)
@@ -78,6 +78,15 @@ async def _check_merchants(field: str, ids: list[int]) -> None:
         raise InvalidField(field, f"unknown merchants: {missing[:20]}")
 
 
+async def _check_grids(ids: list[int]) -> None:
+    if not ids:
+        return
+    found = set(await column(Branch.filter(id__in=ids).values_list("id", flat=True)))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise InvalidField("grid_ids", f"unknown grids: {missing[:20]}")
+
+
 async def _validate(campaign: Campaign, merchants: list[int]) -> None:
     bad = validate_window(campaign.starts_at, campaign.ends_at)
     if bad:
@@ -88,6 +97,7 @@ async def _validate(campaign: Campaign, merchants: list[int]) -> None:
         raise InvalidField("funder_merchant_id", "required when a merchant funds the campaign")
     if campaign.funder == Funder.BANK and campaign.funder_merchant_id is not None:
         raise InvalidField("funder_merchant_id", "only for merchant-funded campaigns")
+    await _check_grids(campaign.grid_ids)
     await _check_merchants("merchant_ids", merchants)
     if campaign.funder_merchant_id is not None:
         await _check_merchants("funder_merchant_id", [campaign.funder_merchant_id])

@@ -17,6 +17,7 @@ from app.core.config import get_settings
 from app.core.crypto import lookup_hash
 from app.core.db import transaction
 from app.core.errors import InvalidField
+from app.core.inputs import MAX_INT64
 from app.core.timeutil import business_day, utcnow
 from loyalty import hooks
 from loyalty.ledger import tiers as tier_rules
@@ -30,6 +31,7 @@ REPORTED_ERRORS = 20
 RUN_NAME = "auto_tags"
 _TAG = re.compile(TAG_PATTERN)
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,11 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
         raise InvalidField("file", "needs a header with a member_id, phone_hash or phone column")
     report = ImportReport(tag=tag)
     keys: list[tuple[int, str, str]] = []
-    for line, raw in enumerate(reader, start=2):
+    try:
+        rows = list(enumerate(reader, start=2))
+    except csv.Error as exc:  # a field over the csv module's limit, a malformed quote
+        raise InvalidField("file", f"not a readable CSV: {exc}") from None
+    for line, raw in rows:
         row = {(k or "").strip(): (v or "") for k, v in raw.items()}
         report.rows += 1
         if report.rows > IMPORT_MAX_ROWS:
@@ -114,8 +120,10 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
         problem = None
         if key is None:
             problem = "no member_id, phone_hash or phone"
-        elif key[0] == "member_id" and not key[1].isdigit():
+        elif key[0] == "member_id" and not _DIGITS.fullmatch(key[1]):
             problem = "member_id is not a number"
+        elif key[0] == "member_id" and not (len(key[1]) <= 19 and 1 <= int(key[1]) <= MAX_INT64):
+            problem = "member_id is out of range (1 to 2**63-1)"
         elif key[0] == "phone" and not _MOBILE.match(key[1]):
             problem = "phone is not a mainland mobile number"
         elif key[0] == "phone_hash" and not re.fullmatch(r"[0-9a-f]{64}", key[1]):

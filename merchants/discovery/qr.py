@@ -64,7 +64,7 @@ def _parse(payload: str) -> tuple[int, int, str]:
 async def resolve_store_code(payload: str) -> tuple[Store, Merchant]:
     """The store a scanned code stands for: forged → `store.qr_invalid`, replaced → `store.qr_revoked`."""
     store_id, version, signature = _parse(payload)
-    if not hmac.compare_digest(signature.encode(), _signature(store_id, version).encode()):
+    if not hmac.compare_digest(signature.encode("utf-8", "replace"), _signature(store_id, version).encode()):
         raise QrInvalid("the code's signature is not valid")
     store = await Store.get_or_none(id=store_id).select_related("merchant")
     if store is None:

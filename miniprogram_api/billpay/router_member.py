@@ -15,6 +15,7 @@ from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
+from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params
 from app.core.ratelimit import limit_per_principal
 from miniprogram_api.billpay import accounts, billers, bills, repository, service
@@ -164,7 +165,7 @@ async def save_account(
     responses=_errors(_SAVED_404),
 )
 async def rename_account(
-    account_id: int, body: HouseholdAccountPatch, member: Principal = Depends(current_member)
+    account_id: Id, body: HouseholdAccountPatch, member: Principal = Depends(current_member)
 ) -> HouseholdAccountOut:
     """Change the nickname of a saved account."""
     return await accounts.rename_account(member.id, account_id, body.nickname)
@@ -176,7 +177,7 @@ async def rename_account(
     summary="Forget a saved account",
     responses=_errors(_SAVED_404),
 )
-async def delete_account(account_id: int, member: Principal = Depends(current_member)) -> Response:
+async def delete_account(account_id: Id, member: Principal = Depends(current_member)) -> Response:
     """Delete a saved account and its reminder; its past orders stay in the history."""
     await accounts.delete_account(member.id, account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -188,7 +189,7 @@ async def delete_account(account_id: int, member: Principal = Depends(current_me
     summary="Amount due on a saved account",
     responses=_errors(_SAVED_404, _BILLER_404, _ACCOUNT_404, _RATE_429, _BILLER_503),
 )
-async def saved_account_bill(account_id: int, member: Principal = Depends(lookup_member)) -> BillOut:
+async def saved_account_bill(account_id: Id, member: Principal = Depends(lookup_member)) -> BillOut:
     """Ask the biller what is due on a saved account."""
     return await accounts.saved_account_bill(member.id, account_id)
 
@@ -200,7 +201,7 @@ async def saved_account_bill(account_id: int, member: Principal = Depends(lookup
     responses=_errors(_SAVED_404),
 )
 async def set_reminder(
-    account_id: int, body: ReminderIn, member: Principal = Depends(current_member)
+    account_id: Id, body: ReminderIn, member: Principal = Depends(current_member)
 ) -> ReminderOut:
     """Remind me every month on this day (from 09:00) when something is due; repeating moves the day."""
     reminder = await accounts.set_reminder(member.id, account_id, body.day_of_month)
@@ -217,7 +218,7 @@ async def set_reminder(
     summary="Stop the reminder of a saved account",
     responses=_errors(_SAVED_404, (404, "bill.reminder_not_found", "the account has no reminder")),
 )
-async def delete_reminder(account_id: int, member: Principal = Depends(current_member)) -> Response:
+async def delete_reminder(account_id: Id, member: Principal = Depends(current_member)) -> Response:
     """Unsubscribe from the monthly reminder."""
     await accounts.delete_reminder(member.id, account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -273,7 +274,7 @@ async def list_orders(
     summary="One bill order",
     responses=_errors(_ORDER_404),
 )
-async def get_order(order_id: int, member: Principal = Depends(current_member)) -> OrderOut:
+async def get_order(order_id: Id, member: Principal = Depends(current_member)) -> OrderOut:
     """An order with its history, receipt (succeeded) or failure reason (failed, refunded)."""
     return await service.order_view(await repository.member_order(member.id, order_id))
 
@@ -292,7 +293,7 @@ async def get_order(order_id: int, member: Principal = Depends(current_member)) 
     ),
 )
 @idempotent
-async def pay_order(order_id: int, member: Principal = Depends(current_member)) -> OrderOut:
+async def pay_order(order_id: Id, member: Principal = Depends(current_member)) -> OrderOut:
     """Debit the total from the member's bank account once; the order becomes `paid` and is confirmed
     with the biller in the background. Paying a paid order again returns it unchanged."""
     return await service.order_view(await service.pay_order(member.id, order_id))
@@ -304,6 +305,6 @@ async def pay_order(order_id: int, member: Principal = Depends(current_member)) 
     summary="Cancel an unpaid bill order",
     responses=_errors(_ORDER_404, (409, "bill.order_not_cancellable", "payment of this order has started")),
 )
-async def cancel_order(order_id: int, member: Principal = Depends(current_member)) -> OrderOut:
+async def cancel_order(order_id: Id, member: Principal = Depends(current_member)) -> OrderOut:
     """Cancel an order whose payment has not started (cancelling twice is harmless)."""
     return await service.order_view(await service.cancel_order(member.id, order_id))

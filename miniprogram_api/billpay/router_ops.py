@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query, status
 
 from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
+from app.core.inputs import Day, Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from miniprogram_api.billpay import billers, reconciliation, repository, service, tasks
 from miniprogram_api.billpay.models import OrderState
@@ -61,7 +60,7 @@ async def create_biller(body: BillerIn, operator: Principal = Depends(current_op
     responses=problem_responses(_BILLER_404),
 )
 @roles(OperatorRole.AUDITOR)
-async def get_biller(biller_id: int) -> BillerOpsOut:
+async def get_biller(biller_id: Id) -> BillerOpsOut:
     """A biller with its adapter configuration."""
     return billers.biller_ops_out(await repository.any_biller(biller_id))
 
@@ -74,7 +73,7 @@ async def get_biller(biller_id: int) -> BillerOpsOut:
 )
 @roles(OperatorRole.ADMIN)
 async def update_biller(
-    biller_id: int, body: BillerPatch, operator: Principal = Depends(current_operator)
+    biller_id: Id, body: BillerPatch, operator: Principal = Depends(current_operator)
 ) -> BillerOpsOut:
     """Change name, region, adapter settings, fee rule, or take the biller off (`is_active: false`);
     orders already paid are still confirmed."""
@@ -85,8 +84,8 @@ async def update_biller(
 @roles(OperatorRole.AUDITOR)
 async def list_orders(
     state: OrderState | None = None,
-    biller_id: int | None = None,
-    member_id: int | None = None,
+    biller_id: Id | None = None,
+    member_id: Id | None = None,
     ref: str | None = Query(None, max_length=32),
     page: PageParams = Depends(page_params),
 ) -> Page[OpsOrderOut]:
@@ -104,7 +103,7 @@ async def list_orders(
     responses=problem_responses((404, "bill.order_not_found", "no such bill order")),
 )
 @roles(OperatorRole.AUDITOR)
-async def get_order(order_id: int) -> OpsOrderOut:
+async def get_order(order_id: Id) -> OpsOrderOut:
     """An order with its history and processing details (attempts, last error, bank references)."""
     return (await service.ops_order_views([await repository.any_order(order_id)]))[0]
 
@@ -124,7 +123,7 @@ async def get_order(order_id: int) -> OpsOrderOut:
 @roles(OperatorRole.ADMIN)
 @idempotent
 async def reverse_order(
-    order_id: int, body: ReverseIn, operator: Principal = Depends(current_operator)
+    order_id: Id, body: ReverseIn, operator: Principal = Depends(current_operator)
 ) -> OpsOrderOut:
     """Refund a succeeded order after the biller confirmed it has no such payment (reconciliation flags
     it `missing_at_biller`): the order fails, its points are taken back, its voucher restored, and the
@@ -155,7 +154,7 @@ async def run_reconciliation(body: ReconcileIn) -> ReconcileQueuedOut:
 @router.get("/reconciliations", response_model=Page[ReconciliationOut], summary="Reconciliation runs")
 @roles(OperatorRole.AUDITOR)
 async def list_reconciliations(
-    biller_id: int | None = None, day: date | None = None, page: PageParams = Depends(page_params)
+    biller_id: Id | None = None, day: Day | None = None, page: PageParams = Depends(page_params)
 ) -> Page[ReconciliationOut]:
     """Runs newest first, with matched and mismatched counts and both totals."""
     rows, cursor = await paginate(repository.reconciliation_runs(biller_id=biller_id, day=day), page)
@@ -166,7 +165,7 @@ async def list_reconciliations(
 @roles(OperatorRole.AUDITOR)
 async def list_mismatches(
     resolved: bool = Query(False, description="false: open ones (default), true: resolved ones"),
-    run_id: int | None = None,
+    run_id: Id | None = None,
     page: PageParams = Depends(page_params),
 ) -> Page[MismatchOut]:
     """Disagreements between our orders and billers' statements, newest first."""
@@ -185,7 +184,7 @@ async def list_mismatches(
 )
 @roles(OperatorRole.ADMIN)
 async def resolve_mismatch(
-    mismatch_id: int, body: ResolveIn, operator: Principal = Depends(current_operator)
+    mismatch_id: Id, body: ResolveIn, operator: Principal = Depends(current_operator)
 ) -> MismatchOut:
     """Record how a mismatch was settled (audited)."""
     return MismatchOut.model_validate(await reconciliation.resolve(operator, mismatch_id, body.note))

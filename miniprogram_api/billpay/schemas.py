@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.core.inputs import MAX_INT64, Day, Id
 from miniprogram_api.billpay.models import BillerType, MismatchKind, OrderState
 
 ACCOUNT_PATTERN = r"^[0-9A-Za-z-]{4,32}$"
@@ -56,7 +57,7 @@ class LookupIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456"}})
 
-    biller_id: int = Field(gt=0, description="the biller (GET /bills/billers)")
+    biller_id: Id = Field(description="the biller (GET /bills/billers)")
     account_no: str = Field(pattern=ACCOUNT_PATTERN, description="the account number printed on the bill")
 
 
@@ -99,7 +100,7 @@ class HouseholdAccountIn(BaseModel):
         json_schema_extra={"example": {"biller_id": 3, "account_no": "3100123456", "nickname": "家里电费"}}
     )
 
-    biller_id: int = Field(gt=0, description="the biller (GET /bills/billers)")
+    biller_id: Id = Field(description="the biller (GET /bills/billers)")
     account_no: str = Field(pattern=ACCOUNT_PATTERN, description="the account number printed on the bill")
     nickname: str = Field(min_length=1, max_length=32, description="my name for it, e.g. 家里电费")
 
@@ -153,7 +154,7 @@ class ReminderOut(BaseModel):
         }
     )
 
-    household_account_id: int = Field(description="the saved account reminded of")
+    household_account_id: Id = Field(description="the saved account reminded of")
     day_of_month: int = Field(description="1-28, Asia/Shanghai calendar")
     created_at: datetime = Field(description="when the reminder was set")
 
@@ -170,15 +171,14 @@ class OrderIn(BaseModel):
         }
     )
 
-    household_account_id: int | None = Field(None, gt=0, description="pay a saved account")
-    biller_id: int | None = Field(None, gt=0, description="or a biller and an account number")
+    household_account_id: Id | None = Field(None, description="pay a saved account")
+    biller_id: Id | None = Field(None, description="or a biller and an account number")
     account_no: str | None = Field(
         None, pattern=ACCOUNT_PATTERN, description="the account number on the bill"
     )
     amount: int = Field(gt=0, le=MAX_AMOUNT, description="fen: the amount due, or a top-up amount")
-    voucher_id: int | None = Field(
+    voucher_id: Id | None = Field(
         None,
-        gt=0,
         description="a bill-payment voucher of mine (see GET /bills/vouchers); it takes its discount off "
         "the total and is used by this order, and is active again if the order fails or is cancelled",
     )
@@ -378,7 +378,7 @@ class BillerIn(BaseModel):
     adapter_config: dict[str, Any] = Field(default_factory=dict)
     fee_fixed: int = Field(0, ge=0, le=100_000)
     fee_rate_bp: int = Field(0, ge=0, le=10_000)
-    fee_cap: int | None = Field(None, ge=0)
+    fee_cap: int | None = Field(None, ge=0, le=MAX_INT64)
     earn_rate: int = Field(100, ge=0, le=10_000, description="loyalty points per 100 yuan paid")
     is_active: bool = True
 
@@ -395,7 +395,7 @@ class BillerPatch(BaseModel):
     adapter_config: dict[str, Any] | None = None
     fee_fixed: int | None = Field(None, ge=0, le=100_000)
     fee_rate_bp: int | None = Field(None, ge=0, le=10_000)
-    fee_cap: int | None = Field(None, ge=0)
+    fee_cap: int | None = Field(None, ge=0, le=MAX_INT64)
     earn_rate: int | None = Field(None, ge=0, le=10_000, description="loyalty points per 100 yuan paid")
     is_active: bool | None = None
 
@@ -439,8 +439,8 @@ class ReconcileIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {"day": "2026-11-21", "biller_id": None}})
 
-    day: date = Field(description="Asia/Shanghai business day")
-    biller_id: int | None = Field(None, gt=0)
+    day: Day = Field(description="Asia/Shanghai business day")
+    biller_id: Id | None = None
 
 
 class ReconcileQueuedOut(BaseModel):

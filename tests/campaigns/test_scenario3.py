@@ -16,7 +16,7 @@ from app.core.redis_client import get_redis
 from campaigns.flash.keys import k
 from campaigns.flash.runtime import runtime
 from campaigns.models import FlashWin
-from merchants.models import Merchant
+from merchants.models import Branch, Merchant
 from tests.campaigns import support as ch
 from tests.helpers import signup_merchant
 
@@ -32,6 +32,7 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
     await signup_merchant(client, "Corner Coffee")
     author, approver = await ch.operator("campaign_manager"), await ch.operator("approver")
     coffee = await Merchant.get(name="Corner Coffee")
+    grids = [(await Branch.create(name=f"Branch {n}", lat=31.2, lng=121.4 + n)).id for n in (1, 2)]
     # Gold-tier payroll customers (tier from loyalty, the payroll tag imported by ops) and the rest.
     targeted = await ch.segment_members(400, tier="gold", tags=("payroll",))
     others = (
@@ -44,7 +45,7 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
         limit=1,
         starts_in=timedelta(seconds=3),
         name="10:00 coffee vouchers at ¥1",
-        grid_ids=[1, 2],
+        grid_ids=grids,
         merchant_ids=[coffee.id],
         audience={"tiers": ["gold"], "tags": ["payroll"]},
         budget_fen=STOCK * 1500,

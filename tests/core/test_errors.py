@@ -103,3 +103,22 @@ async def test_500_hides_internals_and_logs_request_id(caplog) -> None:  # type:
 async def test_member_token_is_useless_on_ops_routes(client: httpx.AsyncClient) -> None:
     headers = await login_member(client)
     assert_problem(await client.get("/ops/v1/me", headers=headers), 401, "auth.token_invalid")
+
+
+async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    response = await client.put("/ops/v1/campaigns/1")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "method_not_allowed"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "PATCH"}
+
+
+async def test_every_malformed_body_is_one_problem(client: httpx.AsyncClient) -> None:
+    bodies = [b"{not json", b"[" * 5000 + b"]" * 5000, b'{"code": "\xff\xfe"}', b'{"code": "dev:' + b"[" * 3]
+    for body in bodies:
+        response = await client.post(
+            "/mp/v1/auth/login", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, (body[:20], response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "request.malformed", response.text
