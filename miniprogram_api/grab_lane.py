@@ -40,7 +40,7 @@ async def grab_body(campaign_id: int, member_id: int, key: str | None, ip: str) 
 async def answer(request: LaneRequest) -> bytes | None:
     """The grab through the lane: the route's dependencies in the route's order, then `grab_body`."""
     campaign_id = request.int_param("campaign_id")
-    if campaign_id is None:
-        return None  # not plain digits: FastAPI's own int parsing decides (and its 422)
+    if campaign_id is None or not 0 < campaign_id <= MAX_ID:
+        return None  # not plain digits, or outside `Id`: the route's own validation answers (its 422)
     member = await request.principal(current_member)
     return await grab_body(campaign_id, member.id, request.headers.get("idempotency-key"), request.client_ip)
