@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -190,8 +191,17 @@ async def test_jobs_and_crons_resume_after_a_redis_restart_and_a_lasting_loss_ex
             await eventually(lambda: alive_beat(1), "the heartbeat, with one restart", RESUME_BOUND, log)
             assert process.poll() is None
             if mode == "embedded":
-                async with httpx.AsyncClient(timeout=10) as http:
-                    ready = (await http.get(f"http://127.0.0.1:{api_port}/readyz")).json()
+                readyz: dict[str, Any] = {}
+
+                async def polled_again() -> bool:
+                    # The heartbeat can come back a moment before the restarted arq loop first polls.
+                    async with httpx.AsyncClient(timeout=10) as http:
+                        readyz.update((await http.get(f"http://127.0.0.1:{api_port}/readyz")).json())
+                    workers = readyz.get("workers") or [{}]
+                    return workers[0].get("poll_age_s") is not None
+
+                await eventually(polled_again, "/readyz showing the restarted loop's poll", RESUME_BOUND, log)
+                ready = readyz
                 assert ready["checks"] == {"database": "ok", "redis": "ok"}
                 (worker,) = ready["workers"]
                 assert worker["embedded"] is True and worker["restarts"] >= 1 and worker["pid"] == process.pid
