@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from merchants.storage import MAX_IMAGE_BYTES
 
 from app.core.config import get_settings
 from app.main import body_limits
+from merchants.onboarding.storage import MAX_IMAGE_BYTES
 from tests.core.test_errors import assert_problem
 from tests.helpers import login_member, login_operator, signup_merchant
 
