@@ -9,6 +9,7 @@ from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from app.core import audit
+from app.core.auth.deps import OperatorRole
 from app.core.auth.tokens import Principal
 from app.core.config import get_settings
 from app.core.db import transaction
@@ -27,6 +28,7 @@ from loyalty.settlement.tasks import build_settlement
 from loyalty.till import sales
 from loyalty.vouchers import issuing as vouchers
 from loyalty.vouchers.issuing import IssuedVoucher, IssueOutcome, VoucherGrant
+from merchants.grids import check_merchant_in_scope
 from merchants.models import Category
 
 
@@ -39,8 +41,22 @@ async def terms_out(merchant_id: int) -> ProgramOut:
     return ProgramOut.of(merchant_id, program, settings.earn_rate_default, settings.point_value_fen, category)
 
 
+# Roles that read every merchant's terms; a grid manager without one reads its grids' merchants only.
+_READ_EVERY_MERCHANTS_TERMS = frozenset(
+    {OperatorRole.ADMIN.value, OperatorRole.CAMPAIGN_MANAGER.value, OperatorRole.AUDITOR.value}
+)
+
+
+async def terms_for_ops(operator: Principal, merchant_id: int) -> ProgramOut:
+    """A merchant's terms for ops (404 `merchant.not_found` for a merchant outside a grid manager's grids)."""
+    if not _READ_EVERY_MERCHANTS_TERMS & set(operator.roles):
+        await check_merchant_in_scope(operator, merchant_id)
+    return await terms_out(merchant_id)
+
+
 async def set_terms(operator: Principal, merchant_id: int, earn_rate: int, point_value_fen: int) -> None:
-    """Create or change a merchant's loyalty terms."""
+    """Create or change a merchant's loyalty terms (a grid manager: only for its grids' merchants)."""
+    await check_merchant_in_scope(operator, merchant_id)
     await sales.merchant_terms(merchant_id)
     async with transaction():
         before = await MerchantProgram.get_or_none(merchant_id=merchant_id)

@@ -57,9 +57,9 @@ MEMBERS_TAG = "Ops: members"
     responses=problem_responses((404, "merchant.not_found", "no such merchant")),
 )
 @roles(OperatorRole.GRID_MANAGER, OperatorRole.CAMPAIGN_MANAGER, OperatorRole.AUDITOR)
-async def get_terms(merchant_id: Id) -> ProgramOut:
+async def get_terms(merchant_id: Id, operator: Principal = Depends(current_operator)) -> ProgramOut:
     """Earning rate and point value in force (platform defaults when none set) and the merchant's category."""
-    return await admin.terms_out(merchant_id)
+    return await admin.terms_for_ops(operator, merchant_id)
 
 
 @router.put(

@@ -18,7 +18,7 @@ from app.core.models import Operator
 from app.core.timeutil import utcnow
 from merchants.errors import BranchNotFound
 from merchants.models import Branch, GridManager, Merchant, MerchantStatus, Store
-from merchants.repository import OpsScope
+from merchants.repository import OpsScope, merchant_for_ops, ops_scope
 from merchants.validation import haversine_m
 
 # Other domains add dashboard figures (members joined, sales, points, vouchers) by registering a
@@ -71,6 +71,11 @@ async def get_branch(branch_id: int) -> Branch:
     if branch is None:
         raise BranchNotFound("grid not found")
     return branch
+
+
+async def check_merchant_in_scope(operator: Principal, merchant_id: int) -> None:
+    """404 `merchant.not_found` unless the merchant is in the operator's grids (admins: any merchant)."""
+    await merchant_for_ops(await ops_scope(operator), merchant_id)
 
 
 async def _adopt_unassigned() -> None:

@@ -45,9 +45,28 @@ async def persisted(campaign_id: int) -> int:
     return await FlashWin.filter(campaign_id=campaign_id).count()
 
 
-async def wait_until(condition: Callable[[], Awaitable[bool]], worker: subprocess.Popen[bytes]) -> None:
+WAIT_SECONDS = 120.0  # generous for a loaded 2-core machine; a worker that never claims fails here
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]],
+    worker: subprocess.Popen[bytes],
+    campaign_id: int,
+    what: str,
+) -> None:
+    """Poll until `condition` holds; fail with what was awaited and the persistence state when the worker
+    dies or the deadline passes (the worker is killed then, so no process outlives the test)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
     while not await condition():
         assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else "worker died"
+        if loop.time() > deadline:
+            worker.kill()
+            worker.wait()
+            done, backlog = await persisted(campaign_id), await stream_backlog(campaign_id)
+            raise AssertionError(
+                f"{what}: not within {WAIT_SECONDS:.0f} s ({done}/{STOCK} persisted, {backlog=})"
+            )
         await asyncio.sleep(0.005)
 
 
@@ -69,7 +88,9 @@ async def test_worker_killed_twice_during_persistence(
     await get_redis().xreadgroup(GROUP, "ghost", {k(campaign_id, "stream"): ">"}, count=200)
 
     first = start_worker()
-    await wait_until(lambda: _more_than(campaign_id, 0), first)
+    await wait_until(
+        lambda: _more_than(campaign_id, 0), first, campaign_id, "the first worker persists a win"
+    )
     first.send_signal(signal.SIGKILL)
     first.wait()
 
@@ -77,14 +98,21 @@ async def test_worker_killed_twice_during_persistence(
     assert (await sell(crowd[:1300]))["won"] == 1300  # second wins of the first 1,300 members
     second = start_worker()
     done_before = await persisted(campaign_id)
-    await wait_until(lambda: _more_than(campaign_id, done_before), second)
+    await wait_until(
+        lambda: _more_than(campaign_id, done_before), second, campaign_id, "the second worker persists a win"
+    )
     second.send_signal(signal.SIGKILL)
     second.wait()
 
     assert (await sell(crowd[1300:1700]))["won"] == 0  # sold out
     third = start_worker()
     try:
-        await wait_until(lambda: _settled(campaign_id), third)
+        await wait_until(
+            lambda: _settled(campaign_id),
+            third,
+            campaign_id,
+            "the third worker claims what the dead ones left and persists the whole stock",
+        )
     finally:
         third.send_signal(signal.SIGTERM)
         third.wait(timeout=30)

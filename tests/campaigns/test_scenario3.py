@@ -67,26 +67,41 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
     early = await ch.grab(client, cid, targeted[0][1])
     assert early.json()["outcome"] == "not_started"
     opens_ms = int(await get_redis().hget(k(cid, "meta"), "start"))
-    while (await get_redis().time())[0] * 1000 < opens_ms:  # noqa: ASYNC110 - the sale opens on Redis's clock
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while (await get_redis().time())[0] * 1000 < opens_ms:  # the sale opens on Redis's clock
+        assert loop.time() < deadline, f"the sale never opened on Redis's clock (start {opens_ms} ms)"
         await asyncio.sleep(0.05)
 
-    async def watch() -> list[int]:
-        """The ops dashboard polling the live view while the crowd grabs."""
-        seen = []
-        for _ in range(6):
-            live = await client.get(f"/ops/v1/campaigns/{cid}/live", headers=approver)
-            seen.append(live.json()["left"])
-            await asyncio.sleep(0)
+    async def left() -> int:
+        live = await client.get(f"/ops/v1/campaigns/{cid}/live", headers=approver)
+        assert live.status_code == 200, live.text
+        return int(live.json()["left"])
+
+    async def watch(seen: list[int]) -> list[int]:
+        """The ops dashboard polling the live view while the crowd grabs, until it shows the stock gone."""
+        deadline = loop.time() + 120
+        while seen[-1] > 0:
+            assert loop.time() < deadline, f"the live view never showed the stock gone; last seen {seen[-5:]}"
+            await asyncio.sleep(0.01)
+            seen.append(await left())
         return seen
 
-    crowd = [h for _, h in targeted + others]
+    # The members outside the audience press first, so their presses reach the script while stock is left
+    # (once it is gone the script answers sold_out before it looks at the audience).
+    crowd = [h for _, h in others + targeted]
     presses, dashboard = await asyncio.gather(
-        asyncio.gather(*(ch.grab(client, cid, h) for h in crowd for _ in range(2))), watch()
+        asyncio.gather(*(ch.grab(client, cid, h) for h in crowd for _ in range(2))), watch([await left()])
     )
     outcomes = Counter(p.json()["outcome"] for p in presses)
     assert outcomes["won"] == STOCK
     assert set(outcomes) <= {"won", "sold_out", "limit_reached", "not_eligible"}
-    assert dashboard == sorted(dashboard, reverse=True)  # the stock only drains
+    outsiders = Counter(p.json()["outcome"] for p in presses[: 2 * len(others)])
+    assert set(outsiders) <= {"not_eligible", "sold_out"}, outsiders
+    assert outsiders["not_eligible"] > 0, outsiders  # they did press before the stock ran out
+    # The dashboard saw the whole drain, from the full stock to none, never going back up.
+    assert dashboard[0] == STOCK and dashboard[-1] == 0, dashboard
+    assert dashboard == sorted(dashboard, reverse=True), dashboard
     await ch.drain(cid)
     wins = await FlashWin.filter(campaign_id=cid).values_list("member_id", flat=True)
     assert len(wins) == STOCK

@@ -46,7 +46,9 @@ async def test_a_sale_earns_points_at_the_default_rate(client: httpx.AsyncClient
 async def test_merchant_terms_set_by_ops_decide_the_rate(client: httpx.AsyncClient) -> None:
     merchant, merchant_id = await active_merchant(client)
     member, _ = await joined_member(client)
-    ops = await login_operator(client, "grid_manager")
+    ops = await login_operator(
+        client
+    )  # an admin: this merchant is in no grid (grid managers: their grids only)
     terms = {"earn_rate": 250, "point_value_fen": 2}
 
     put = await client.put(f"/ops/v1/loyalty/merchants/{merchant_id}/terms", json=terms, headers=ops)

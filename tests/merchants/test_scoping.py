@@ -33,9 +33,14 @@ async def test_staff_of_one_merchant_never_reach_another_merchants_stores(client
     assert [s["id"] for s in stores] == [store_a]
     application = (await client.get("/merchant/v1/application", headers=owner_a)).json()
     assert application["id"] == merchant_a
-    await client.patch("/merchant/v1/application", json={"hours": "A hours"}, headers=owner_a)
+    # A's edits land on A's store and nowhere else: B's whole application is what it was.
+    b_before = (await client.get("/merchant/v1/application", headers=owner_b)).json()
+    patched = await client.patch("/merchant/v1/application", json={"hours": "A hours"}, headers=owner_a)
+    assert patched.status_code == 200, patched.text
+    a = (await client.get("/merchant/v1/application", headers=owner_a)).json()
+    assert a["id"] == merchant_a and [s["hours"] for s in a["stores"]] == ["A hours"]
     b = (await client.get("/merchant/v1/application", headers=owner_b)).json()
-    assert b["id"] == merchant_b and b["stores"][0]["hours"] != "A hours"
+    assert b == b_before and b["id"] == merchant_b
     assert b["stores"][0]["qr_version"] == 1  # A's regenerate of B's store did nothing
 
 
