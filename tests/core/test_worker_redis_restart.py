@@ -259,8 +259,16 @@ async def test_make_run_revives_its_embedded_redis_and_its_worker_resumes(
             await eventually(
                 lambda: flash_keys_rebuilt(own, campaign_id), "a cron run after the revival", left, log
             )
-            async with httpx.AsyncClient(timeout=10) as http:
-                ready = (await http.get(f"http://127.0.0.1:{api_port}/readyz")).json()
+            readyz: dict[str, Any] = {}
+
+            async def beat_again() -> bool:
+                # The revived Redis starts empty: the heartbeat is back at the worker's next beat.
+                async with httpx.AsyncClient(timeout=10) as http:
+                    readyz.update((await http.get(f"http://127.0.0.1:{api_port}/readyz")).json())
+                return bool(readyz.get("workers"))
+
+            await eventually(beat_again, "/readyz showing the worker's heartbeat again", RESUME_BOUND, log)
+            ready = readyz
             assert ready["checks"] == {"database": "ok", "redis": "ok"}
             assert [w["restarts"] >= 1 and w["embedded"] for w in ready["workers"]] == [True]
         finally:
