@@ -262,10 +262,11 @@ async def test_make_run_revives_its_embedded_redis_and_its_worker_resumes(
             readyz: dict[str, Any] = {}
 
             async def beat_again() -> bool:
-                # The revived Redis starts empty: the heartbeat is back at the worker's next beat.
+                # The revived Redis loads its last snapshot, which may hold a heartbeat from before the
+                # kill (restarts 0): the worker's next beat after the revival overwrites it.
                 async with httpx.AsyncClient(timeout=10) as http:
                     readyz.update((await http.get(f"http://127.0.0.1:{api_port}/readyz")).json())
-                return bool(readyz.get("workers"))
+                return any(w["restarts"] >= 1 for w in readyz.get("workers") or [])
 
             await eventually(beat_again, "/readyz showing the worker's heartbeat again", RESUME_BOUND, log)
             ready = readyz
