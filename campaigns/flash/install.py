@@ -27,7 +27,7 @@ from app.core.sql import column
 from app.core.timeutil import BUSINESS_TZ, utcnow
 from campaigns.audience import eligibility
 from campaigns.flash import persistence as flash_persist
-from campaigns.flash.keys import ACTIVE_SET, EVENTS_CHANNEL, GROUP, PLACEHOLDER, campaign_keys, k, lock_key
+from campaigns.flash.keys import ACTIVE_SET, GROUP, PLACEHOLDER, campaign_keys, events_channel, k, lock_key
 from campaigns.lifecycle import budget
 from campaigns.lifecycle.table import RUNNING
 from campaigns.models import BlockedMember, Campaign, CampaignStats, CampaignStatus, CampaignType, FlashWin
@@ -77,7 +77,7 @@ def _day_offset() -> int:
 
 async def publish_changed(campaign_id: int) -> None:
     """Tell every API process to drop what it cached about the campaign."""
-    await get_redis().publish(EVENTS_CHANNEL, f"changed {campaign_id}")
+    await get_redis().publish(events_channel(), f"changed {campaign_id}")
 
 
 async def ensure_loaded(campaign_id: int) -> str:
