@@ -8,7 +8,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP     := $(VENV)/.dev-stamp
 
 .PHONY: run test install install-runtime migrate lint typecheck pytest makemigrations openapi loadtest \
-	fuzz worker clean
+	fuzz chaos worker clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ loadtest: install
 # fails on any 5xx. FUZZ_ARGS="--examples 50 --only /ops/v1/campaigns" for more or fewer cases.
 fuzz: install
 	$(BIN)/python -m loadtests.fuzz $(FUZZ_ARGS)
+
+# Faults under load on PostgreSQL (LINLI_DATABASE_URL, else the local `test` database) and a Redis server of
+# its own on a spare port: a flash sale through worker SIGKILLs, FLUSHALL, a Redis kill-and-restart and
+# backend terminations, then a till burst under backend terminations; fails on any lost, duplicated or
+# wrong answer. CHAOS_ARGS="--members 2000 --stock 1500" for a bigger crowd.
+chaos: install
+	$(BIN)/python -m loadtests.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

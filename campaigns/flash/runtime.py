@@ -186,14 +186,14 @@ class FlashRuntime:
         """Count a sold-out answer given without Redis, for the campaign's statistics."""
         self.fast_counts[(campaign_id, SOLD_OUT.outcome)] += 1
 
-    def journal_win(self, campaign_id: int, member_id: int, answer: GrabAnswer) -> None:
+    def journal_win(self, campaign_id: int, member_id: int, answer: GrabAnswer, key: str = "") -> None:
         """Queue a win this process answered for the write-behind."""
         if not self.journal_on:
             return
         if len(self.journal) >= JOURNAL_MAX:
             log.error("flash write-behind journal full; the stream still carries the wins")
             return
-        self.journal.append((time.monotonic(), Win.from_answer(campaign_id, member_id, answer)))
+        self.journal.append((time.monotonic(), Win.from_answer(campaign_id, member_id, answer, key)))
 
     def load_soon(self, campaign_id: int) -> None:
         """Start loading (or rebuilding) a campaign's keys in the background, once per process."""
