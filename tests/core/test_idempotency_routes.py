@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -23,7 +23,7 @@ from loyalty.models import Sale, VoucherRedemption
 from miniprogram_api.billpay.models import BillOrder
 from tests.billpay import support as bp
 from tests.conftest import _SQLITE_FILE, BACKEND
-from tests.core.test_db_faults import PG_DSN, impatient_sqlite, sqlite_write_locked, terminate_unnoticed
+from tests.core.test_db_faults import PG_DSN, impatient_sqlite, sqlite_write_locked
 from tests.loyalty.support import active_merchant, joined_member, member_code
 from tests.loyalty.test_vouchers import bought_voucher, published_benefit, token_for
 
@@ -31,18 +31,6 @@ from tests.loyalty.test_vouchers import bought_voucher, published_benefit, token
 async def scope_of(key: str) -> str:
     """The scope the API gave a key it stored (`<audience>:<id>` of the caller)."""
     return (await IdempotencyRecord.get(key=key)).scope
-
-
-@asynccontextmanager
-async def database_failing() -> AsyncIterator[None]:
-    """The next request meets a failing database: dead pooled connections, or SQLite locked."""
-    if BACKEND == "postgres":
-        assert terminate_unnoticed() >= 1
-        yield
-        return
-    async with impatient_sqlite():
-        with sqlite_write_locked():
-            yield
 
 
 @asynccontextmanager
@@ -97,6 +85,35 @@ async def key_held(scope: str, key: str) -> AsyncIterator[asyncio.Event]:
         await task
 
 
+async def failed_midway(
+    send: Callable[[], Awaitable[httpx.Response]], scope: str, key: str
+) -> httpx.Response:
+    """Send a request while the database fails under it. PostgreSQL: its connection is terminated while
+    it waits on its key's claim (held by a transaction that then ends); SQLite: another connection holds
+    the write lock."""
+    if BACKEND == "sqlite":
+        async with impatient_sqlite():
+            with sqlite_write_locked():
+                return await send()
+    async with key_held(scope, key):
+        request = asyncio.create_task(send())
+        killer = await asyncpg.connect(PG_DSN)
+        try:
+            for _ in range(500):
+                waiting = await killer.fetch(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO core_idempotency%'"
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.02)
+            assert len(waiting) == 1, "the request never waited on its claim"
+            assert await killer.fetchval("SELECT pg_terminate_backend($1, 5000)", waiting[0]["pid"])
+        finally:
+            await killer.close()
+        return await asyncio.wait_for(request, timeout=30)
+
+
 async def a_sale(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, object], int]:
     """A merchant's auth header, a sale body for a joined member, and the member id."""
     merchant, _ = await active_merchant(client)
@@ -113,23 +130,22 @@ async def post_sale(
 
 async def test_a_sale_that_met_a_failing_database_is_not_remembered(client: httpx.AsyncClient) -> None:
     merchant, body, member_id = await a_sale(client)
-    headers = merchant | {"Idempotency-Key": "sale-1"}
-    async with database_failing():
-        failed = await client.post("/merchant/v1/sales", json=body, headers=headers)
+    assert (await post_sale(client, merchant, body | {"amount_fen": 100}, "probe")).status_code == 201
+    failed = await failed_midway(
+        lambda: post_sale(client, merchant, body, "sale-1"), await scope_of("probe"), "sale-1"
+    )
     assert failed.status_code == 503, failed.text
     assert not await IdempotencyRecord.filter(key="sale-1").exists()
-    done = await client.post("/merchant/v1/sales", json=body, headers=headers)
+    done = await post_sale(client, merchant, body, "sale-1")
     assert done.status_code == 201, done.text
-    again = await client.post("/merchant/v1/sales", json=body, headers=headers)
+    again = await post_sale(client, merchant, body, "sale-1")
     assert again.json() == done.json() and again.headers["Idempotent-Replayed"] == "true"
-    assert await Sale.filter(member_id=member_id).count() == 1
+    assert await Sale.filter(member_id=member_id).count() == 2  # the probe and this one
 
 
 async def test_a_key_whose_holder_died_is_taken_over_at_once(client: httpx.AsyncClient) -> None:
     merchant, body, member_id = await a_sale(client)
-    probe = await client.post(
-        "/merchant/v1/sales", json=body, headers=merchant | {"Idempotency-Key": "probe"}
-    )
+    probe = await post_sale(client, merchant, body, "probe")
     assert probe.status_code == 201
     async with key_held(await scope_of("probe"), "sale-2") as die:
         request = asyncio.create_task(post_sale(client, merchant, body, "sale-2"))
@@ -146,14 +162,15 @@ async def test_a_key_held_by_a_live_request_answers_try_again(
 ) -> None:
     monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.5)
     merchant, body, member_id = await a_sale(client)
-    probe = await client.post(
-        "/merchant/v1/sales", json=body, headers=merchant | {"Idempotency-Key": "probe"}
-    )
+    probe = await post_sale(client, merchant, body, "probe")
     assert probe.status_code == 201
-    async with impatient_sqlite(), key_held(await scope_of("probe"), "sale-3"):
-        busy = await client.post(
-            "/merchant/v1/sales", json=body, headers=merchant | {"Idempotency-Key": "sale-3"}
-        )
+    scope = await scope_of("probe")
+    if BACKEND == "sqlite":
+        async with impatient_sqlite(), key_held(scope, "sale-3"):
+            busy = await post_sale(client, merchant, body, "sale-3")
+    else:
+        async with key_held(scope, "sale-3"):
+            busy = await post_sale(client, merchant, body, "sale-3")
     # PostgreSQL waits for the holder up to WAIT_SECONDS; SQLite's lock wait ends as "database busy".
     expected = (409, "idempotency.in_progress") if BACKEND == "postgres" else (503, "service.unavailable")
     assert (busy.status_code, busy.json()["code"]) == expected, busy.text
@@ -180,11 +197,21 @@ async def test_a_sale_outlives_its_expired_key(client: httpx.AsyncClient) -> Non
 async def test_a_redemption_that_met_a_failing_database_is_not_remembered(client: httpx.AsyncClient) -> None:
     merchant, _ = await active_merchant(client)
     member, _ = await joined_member(client)
-    voucher_id = await bought_voucher(client, merchant, member, await published_benefit(client))
+    benefit_id = await published_benefit(client)
+    voucher_id = await bought_voucher(client, merchant, member, benefit_id)
+    probe = await bought_voucher(client, merchant, member, benefit_id)
+    probe_body = {"token": await token_for(client, member, probe), "bill_amount_fen": 2800}
+    probed = await client.post(
+        "/merchant/v1/redemptions", json=probe_body, headers=merchant | {"Idempotency-Key": "probe"}
+    )
+    assert probed.status_code == 201, probed.text
     body = {"token": await token_for(client, member, voucher_id), "bill_amount_fen": 2800}
     headers = merchant | {"Idempotency-Key": "redeem-1"}
-    async with database_failing():
-        failed = await client.post("/merchant/v1/redemptions", json=body, headers=headers)
+    failed = await failed_midway(
+        lambda: client.post("/merchant/v1/redemptions", json=body, headers=headers),
+        await scope_of("probe"),
+        "redeem-1",
+    )
     assert failed.status_code == 503, failed.text
     done = await client.post("/merchant/v1/redemptions", json=body, headers=headers)
     assert done.status_code == 201, done.text
@@ -202,8 +229,13 @@ async def test_a_bill_order_whose_holder_died_after_its_effect_answers_that_orde
     biller = await bp.make_biller(client)
     member, member_id = await bp.member(client)
     due = await bp.amount_due(client, member, biller["id"], "ACC-1")
-    async with database_failing():
-        failed = await bp.create_order(client, member, biller["id"], "ACC-1", amount=due, key="order-1")
+    probe = await bp.create_order(client, member, biller["id"], "ACC-9", key="probe")
+    assert probe.status_code == 201, probe.text
+    failed = await failed_midway(
+        lambda: bp.create_order(client, member, biller["id"], "ACC-1", amount=due, key="order-1"),
+        await scope_of("probe"),
+        "order-1",
+    )
     assert failed.status_code == 503, failed.text
     assert not await IdempotencyRecord.filter(key="order-1").exists()  # released after the failure
     first = await bp.create_order(client, member, biller["id"], "ACC-1", amount=due, key="order-1")
@@ -215,4 +247,4 @@ async def test_a_bill_order_whose_holder_died_after_its_effect_answers_that_orde
     again = await bp.create_order(client, member, biller["id"], "ACC-1", amount=due, key="order-1")
     assert again.status_code == 201, again.text
     assert again.json()["id"] == first.json()["id"]
-    assert await BillOrder.filter(member_id=member_id).count() == 1
+    assert await BillOrder.filter(member_id=member_id).count() == 2  # the probe and this one
