@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DEV_STAMP     := $(VENV)/.dev-stamp
 
-.PHONY: run test install install-runtime migrate lint typecheck pytest makemigrations openapi loadtest \
+.PHONY: run demo test install install-runtime migrate lint typecheck pytest makemigrations openapi loadtest \
 	fuzz chaos mutants worker clean
 
 $(RUNTIME_STAMP): pyproject.toml
@@ -28,6 +28,10 @@ migrate: install-runtime
 
 run: migrate
 	$(BIN)/linli serve
+
+# A demo city to try every scenario on (idempotent); then `make run`.
+demo: migrate
+	$(BIN)/linli demo
 
 worker: install-runtime
 	$(BIN)/linli worker
