@@ -112,6 +112,51 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return await with_stores(settings, run, redis=True)
 
 
+def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every job and cron job by name."""
+    from app.wiring import wire
+    from app.worker import collect
+
+    wire()
+    jobs, crons, _ = collect()
+    for job in sorted(jobs, key=lambda j: j.name):
+        print(f"{job.name:<36} job   (tries {job.max_tries}, timeout {job.timeout}s)")
+    for cron in sorted(crons, key=lambda c: c.name):
+        print(f"{cron.name:<36} cron")
+    return 0
+
+
+async def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one job or cron job now, in this process (every job is safe to run twice)."""
+    import json
+
+    from app.wiring import wire
+    from app.worker import collect
+
+    wire()
+    jobs, crons, _ = collect()
+    job = next((j for j in jobs if j.name == args.name), None)
+    cron = next((c for c in crons if c.name == args.name), None)
+    if job is None and cron is None:
+        print(f"no job or cron job named {args.name!r}; `linli jobs list` shows them", file=sys.stderr)
+        return 2
+    positional = json.loads(args.args)
+    if not isinstance(positional, list):
+        print("--args must be a JSON list", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        if job is not None:
+            result = await job(*positional)
+        else:
+            assert cron is not None
+            result = await cron.coroutine({"job_id": f"cli:{args.name}", "job_try": 1}, *positional)
+        print(f"{args.name}: done" + ("" if result is None else f" ({result})"))
+        return 0
+
+    return await with_stores(settings, run, redis=True)
+
+
 def version() -> str:
     """The installed distribution's version (pyproject.toml `[project] version`)."""
     try:
@@ -195,6 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing. Development only.",
     )
     demo.set_defaults(handler=cmd_demo)
+
+    jobs = sub.add_parser(
+        "jobs", help="list or run jobs and cron jobs", description="List the jobs, or run one now."
+    )
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    jobs_list = jobs_sub.add_parser("list", help="every job and cron job by name")
+    jobs_list.set_defaults(sync_handler=cmd_jobs_list)
+    jobs_run = jobs_sub.add_parser(
+        "run",
+        help="run a job or cron job now, in this process",
+        description="Run a job or cron job now (settlement for a day, expiry, reconciliation…); every "
+        "job is safe to run twice.",
+    )
+    jobs_run.add_argument("name", help="the job's name, as `linli jobs list` prints it")
+    jobs_run.add_argument(
+        "--args",
+        default="[]",
+        help="the job's arguments as a JSON list, e.g. '[\"2026-12-05\"]' (default: [])",
+    )
+    jobs_run.set_defaults(handler=cmd_jobs_run)
 
     openapi = sub.add_parser(
         "openapi", help="export the OpenAPI document", description="Write the OpenAPI document to a file."

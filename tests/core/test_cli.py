@@ -48,7 +48,14 @@ def test_version_prints_the_project_version() -> None:
 
 def test_the_command_tree_is_complete() -> None:
     names = {name for name, _ in _parsers(build_parser())}
-    assert {"linli serve", "linli create-operator", "linli openapi", "linli stores rebuild-geo"} <= names
+    assert {
+        "linli serve",
+        "linli create-operator",
+        "linli openapi",
+        "linli stores rebuild-geo",
+        "linli demo",
+    } <= names
+    assert {"linli jobs list", "linli jobs run"} <= names
 
 
 def test_every_command_and_option_has_help_and_every_optional_option_its_default() -> None:
@@ -103,3 +110,22 @@ async def test_create_operator_grants_admin_by_default() -> None:
     assert process.returncode == 0, stderr.decode()
     operator = await Operator.get(username="first-admin")
     assert operator.roles == ["admin"]
+
+
+def test_jobs_are_listed_and_one_runs_now_by_name() -> None:
+    listed = subprocess.run([LINLI, "jobs", "list"], capture_output=True, text=True, timeout=60, check=False)
+    assert listed.returncode == 0, listed.stderr
+    names = {line.split()[0] for line in listed.stdout.splitlines()}
+    assert {"loyalty.build_settlement", "loyalty.settlement_cron", "campaigns.tick"} <= names
+    ran = subprocess.run(
+        [LINLI, "jobs", "run", "loyalty.build_settlement", "--args", '["2026-12-04"]'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=os.environ | {"LINLI_LOG_LEVEL": "WARNING"},
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().startswith("loyalty.build_settlement: done")
+    unknown = subprocess.run([LINLI, "jobs", "run", "no.such"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "linli jobs list" in unknown.stderr
