@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     )
     access_token_ttl: int = Field(900, description="access token lifetime, seconds")
     refresh_token_ttl: int = Field(30 * 86400, description="refresh token lifetime, seconds")
+    refresh_grace_seconds: int = Field(
+        10,
+        ge=0,
+        le=300,
+        description="seconds a just-rotated refresh token still answers (with the same new token), so two "
+        "parallel refreshes of one client do not end its session",
+    )
 
     dev_login: bool | None = Field(
         None, description="accept `dev:<name>` login codes (default: on in development, off in production)"

@@ -30,6 +30,13 @@ class AuthSession(Model):
     audience = fields.CharField(max_length=16)
     principal_id = fields.BigIntField()
     refresh_hash = fields.CharField(max_length=64, unique=True)
+    previous_refresh_hash = fields.CharField(
+        max_length=64, null=True, description="the refresh token the last rotation replaced"
+    )
+    rotated_at = fields.DatetimeField(null=True, description="when the refresh token last rotated")
+    refresh_enc = fields.TextField(
+        null=True, description="the current refresh token, encrypted: answered again within the grace"
+    )
     secret_enc = fields.TextField(null=True)  # e.g. the WeChat session_key, encrypted
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -83,7 +84,10 @@ async def test_revocation_survives_redis_loss(client: httpx.AsyncClient) -> None
     assert await get_redis().exists(LOADED_KEY)  # rebuilt from the database
 
 
-async def test_refresh_rotates_and_reuse_kills_the_session(client: httpx.AsyncClient) -> None:
+async def test_refresh_rotates_and_reuse_kills_the_session(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "refresh_grace_seconds", 0)  # any replay is after the grace
     tokens = (await client.post("/mp/v1/auth/login", json={"code": "dev:frank"})).json()
     rotated = await client.post("/mp/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert rotated.status_code == 200
@@ -94,6 +98,23 @@ async def test_refresh_rotates_and_reuse_kills_the_session(client: httpx.AsyncCl
     replay = await client.post("/mp/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert replay.json()["code"] == "auth.token_revoked"
     assert (await client.get("/mp/v1/me", headers=bearer(new["access_token"]))).status_code == 401
+
+
+async def test_two_parallel_refreshes_of_one_client_keep_its_session(client: httpx.AsyncClient) -> None:
+    tokens = (await client.post("/mp/v1/auth/login", json={"code": "dev:grace"})).json()
+    body = {"refresh_token": tokens["refresh_token"]}
+    first, second = await asyncio.gather(
+        client.post("/mp/v1/auth/refresh", json=body), client.post("/mp/v1/auth/refresh", json=body)
+    )
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    # Both got the one new refresh token, which goes on working; both access tokens work.
+    assert first.json()["refresh_token"] == second.json()["refresh_token"] != tokens["refresh_token"]
+    for answer in (first, second):
+        assert (
+            await client.get("/mp/v1/me", headers=bearer(answer.json()["access_token"]))
+        ).status_code == 200
+    again = await client.post("/mp/v1/auth/refresh", json={"refresh_token": first.json()["refresh_token"]})
+    assert again.status_code == 200, again.text
 
 
 # -- merchant staff ----------------------------------------------------------------------------

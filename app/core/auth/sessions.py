@@ -27,7 +27,7 @@ from app.core.auth.tokens import (
     new_refresh_token,
 )
 from app.core.config import get_settings
-from app.core.crypto import encrypt
+from app.core.crypto import decrypt, encrypt
 from app.core.errors import Unauthorized
 from app.core.models import AuthSession
 from app.core.redis_client import channel, get_redis
@@ -87,15 +87,29 @@ async def rotate_refresh_token(audience: Audience, refresh_token: str) -> tuple[
         raise Unauthorized("refresh token invalid", code="auth.token_invalid")
     if session.expires_at <= utcnow():
         raise Unauthorized("session expired", code="auth.token_expired")
+    presented = hash_refresh_token(refresh_token)
     new_token, new_hash = new_refresh_token(session_id)
-    swapped = await AuthSession.filter(
-        id=session_id, refresh_hash=hash_refresh_token(refresh_token), revoked_at__isnull=True
-    ).update(refresh_hash=new_hash)
-    if not swapped:
-        # A stolen-and-replayed refresh token: end the session for everyone holding it.
-        await revoke_sessions([session_id])
-        raise Unauthorized("refresh token reused; session revoked", code="auth.token_revoked")
-    return session, new_token
+    now = utcnow()
+    swapped = await AuthSession.filter(id=session_id, refresh_hash=presented, revoked_at__isnull=True).update(
+        refresh_hash=new_hash, previous_refresh_hash=presented, rotated_at=now, refresh_enc=encrypt(new_token)
+    )
+    if swapped:
+        return session, new_token
+    # Two refreshes of one client at once (a mini-program waking two pages): the one that lost the race
+    # gets the token the winner got, for a few seconds; after that the old token is a replay.
+    current = await AuthSession.get(id=session_id)
+    grace = timedelta(seconds=get_settings().refresh_grace_seconds)
+    if (
+        current.revoked_at is None
+        and current.previous_refresh_hash == presented
+        and current.rotated_at is not None
+        and now - current.rotated_at <= grace
+        and current.refresh_enc
+    ):
+        return current, decrypt(current.refresh_enc)
+    # A stolen-and-replayed refresh token: end the session for everyone holding it.
+    await revoke_sessions([session_id])
+    raise Unauthorized("refresh token reused; session revoked", code="auth.token_revoked")
 
 
 async def refresh_session(
