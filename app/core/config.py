@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     )
     access_token_ttl: int = Field(900, description="access token lifetime, seconds")
     refresh_token_ttl: int = Field(30 * 86400, description="refresh token lifetime, seconds")
+    console_idle_timeout: int = Field(
+        1800, description="seconds without a request after which an ops console session ends"
+    )
+    cors_origins: str = Field(
+        "", description="comma-separated origins allowed to call the API from a browser (none by default)"
+    )
 
     dev_login: bool | None = Field(
         None, description="accept `dev:<name>` login codes (default: on in development, off in production)"

@@ -1,0 +1,69 @@
+"""Merchant review: the queue of submitted applications, one application, approve or reject it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.console.deps import checked, require, signed_in
+from app.console.rendering import render
+from app.console.session import ConsoleSession
+from app.core.inputs import Id
+from app.core.pagination import PageParams, paginate
+from merchants import repository, views
+from merchants import router_ops as ops
+from merchants.models import MerchantStatus
+from merchants.onboarding import approve_application, reject_application
+
+router = APIRouter(prefix="/merchants")
+
+
+@router.get("")
+async def merchant_list(
+    request: Request,
+    status: MerchantStatus | None = Query(MerchantStatus.SUBMITTED),
+    cursor: str | None = Query(None, max_length=256),
+    session: ConsoleSession = Depends(signed_in),
+) -> Response:
+    """Merchants of the operator's grids by status; `submitted` is the review queue."""
+    require(session, ops.list_merchants)
+    query = repository.merchants_in(await repository.ops_scope(session.principal))
+    if status is not None:
+        query = query.filter(status=status)
+    rows, next_cursor = await paginate(query, PageParams(cursor, 50))
+    context = {"merchants": rows, "status": status, "statuses": list(MerchantStatus), "next": next_cursor}
+    return render(request, "merchants.html", context, session=session)
+
+
+@router.get("/{merchant_id}")
+async def merchant_detail(
+    request: Request, merchant_id: Id, session: ConsoleSession = Depends(signed_in)
+) -> Response:
+    """One application, masked as `/ops/v1` shows it, with the review buttons."""
+    require(session, ops.get_merchant)
+    await repository.merchant_for_ops(await repository.ops_scope(session.principal), merchant_id)
+    merchant = await views.merchant_out(merchant_id, reveal=False)
+    context = {"merchant": merchant, "done": request.query_params.get("done")}
+    return render(request, "merchant.html", context, session=session)
+
+
+@router.post("/{merchant_id}/approve")
+async def approve(merchant_id: Id, session: ConsoleSession = Depends(checked)) -> Response:
+    """Approve a submitted application (the same service and audit as `/ops/v1`)."""
+    require(session, ops.approve)
+    scope = await repository.ops_scope(session.principal)
+    await approve_application(session.principal, scope, merchant_id)
+    return RedirectResponse(f"/console/merchants/{merchant_id}?done=approved", status_code=303)
+
+
+@router.post("/{merchant_id}/reject")
+async def reject(
+    merchant_id: Id,
+    reason: str = Form(..., min_length=1, max_length=500),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Reject a submitted application with a reason the merchant sees."""
+    require(session, ops.reject)
+    scope = await repository.ops_scope(session.principal)
+    await reject_application(session.principal, scope, merchant_id, reason)
+    return RedirectResponse(f"/console/merchants/{merchant_id}?done=rejected", status_code=303)
