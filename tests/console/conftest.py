@@ -55,4 +55,6 @@ async def context(browser: Browser, server: str) -> AsyncIterator[BrowserContext
 @pytest.fixture
 async def page(context: BrowserContext) -> Page:
     """A tab of the test's browser profile."""
-    return await context.new_page()
+    tab = await context.new_page()
+    tab.set_default_timeout(10_000)
+    return tab
