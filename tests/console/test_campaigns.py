@@ -1,0 +1,113 @@
+"""Console campaigns: a flash campaign with inline errors, four eyes, an auditor's writes refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from playwright.async_api import Page
+
+from app.core.models import AuditEntry
+from app.core.timeutil import BUSINESS_TZ, utcnow
+from campaigns.models import Campaign, CampaignStatus
+from tests.console.support import login, operator, screenshot
+
+
+def local_input(delta: timedelta) -> str:
+    """A `datetime-local` value `delta` from now, Beijing time."""
+    return (utcnow() + delta).astimezone(BUSINESS_TZ).strftime("%Y-%m-%dT%H:%M")
+
+
+async def fill_flash_form(page: Page, **values: str) -> None:
+    """Fill the new flash campaign form (points reward unless told otherwise)."""
+    fields = {
+        "name": "10:00 latte flash sale",
+        "starts_at": local_input(timedelta(days=1)),
+        "ends_at": local_input(timedelta(days=1, hours=1)),
+        "stock": "1000",
+        "per_member_limit": "1",
+        "price": "1.00",
+        "reward_title": "Latte points",
+        "reward_points": "100",
+        "reward_value": "",
+        "cost": "0.50",
+    } | values
+    for name, value in fields.items():
+        await page.fill(f"input[name={name}]", value)
+    await page.select_option("select[name=reward_kind]", "points")
+
+
+async def test_a_flash_campaign_refused_to_its_author_and_approved_by_another(page: Page) -> None:
+    author = await operator("campaign_manager", "approver")
+    approver = await operator("approver")
+    await login(page, author)
+    await page.goto("/console/campaigns")
+    await page.click("#new-campaign")
+    # Invalid input comes back inline, in Chinese, with what was typed kept.
+    await fill_flash_form(page, name="", price="1.234", stock="0")
+    await page.click("#create")
+    assert await page.inner_text("#error-price") == "请输入金额（元），最多两位小数"
+    await page.fill("input[name=price]", "1.00")
+    await page.click("#create")
+    assert await page.inner_text("#error-name") == "至少 1 个字符"
+    assert await page.inner_text("#error-stock") == "不能小于 1"
+    assert await page.input_value("input[name=reward_title]") == "Latte points"
+    await screenshot(page, "campaign-new")
+    await page.fill("input[name=name]", "10:00 latte flash sale")
+    await page.fill("input[name=stock]", "1000")
+    await page.click("#create")
+    await page.wait_for_selector("#submit")
+    campaign = await Campaign.get(name="10:00 latte flash sale")
+    assert campaign.config["price_fen"] == 100 and campaign.config["reward"]["cost_fen"] == 50
+    await page.click("#submit")
+    await page.wait_for_selector("#four-eyes")
+    await page.click("#approve")
+    assert "campaign.four_eyes" in await page.inner_text(".problem")
+    await campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.PENDING_APPROVAL
+
+    await page.goto("/console/")
+    await page.click("#logout")
+    await login(page, approver)
+    await page.goto(f"/console/campaigns/{campaign.id}")
+    assert await page.query_selector("#four-eyes") is None
+    await screenshot(page, "campaign-approval")
+    await page.click("#approve")
+    await page.wait_for_selector(".notice")
+    assert await page.inner_text("#status") == "已批准"
+    entry = await AuditEntry.get(action="campaign.approve")
+    assert entry.actor_type == "ops" and entry.target_id == str(campaign.id)
+    await page.goto("/console/campaigns?status=&type=flash")
+    assert "10:00 latte flash sale" in await page.inner_text("#campaigns")
+    await screenshot(page, "campaigns")
+
+
+async def test_an_auditor_sees_pages_but_writes_are_refused(page: Page) -> None:
+    author = await operator("campaign_manager")
+    auditor = await operator("auditor")
+    await login(page, author)
+    await page.click("text=活动")
+    await page.click("#new-campaign")
+    await fill_flash_form(page)
+    await page.click("#create")
+    await page.click("#submit")
+    await page.wait_for_selector(".notice")
+    campaign_url = page.url.split("?")[0]
+    await page.click("#logout")
+
+    await login(page, auditor)
+    await page.goto(campaign_url)
+    assert await page.inner_text("#status") == "待审批"
+    assert await page.query_selector("#approve") is None
+    assert await page.query_selector("#new-campaign") is None
+    # The approve form posted anyway (a valid CSRF token, the wrong role): refused like the API refuses.
+    status = await page.evaluate(
+        """() => fetch(location.pathname + '/approve', {method: 'POST',
+             body: new URLSearchParams({csrf_token: document.querySelector('input[name=csrf_token]').value})})
+           .then(r => r.status)"""
+    )
+    assert status == 403
+    await page.goto("/console/campaigns/new")
+    assert "无权操作" in await page.inner_text(".problem")
+    await page.goto("/console/merchants")
+    assert "无权操作" in await page.inner_text(".problem")
+    assert await AuditEntry.filter(action="campaign.approve").count() == 0
