@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from app.core.auth.deps import OperatorRole, StaffRole
@@ -57,6 +58,12 @@ def merchants_in(scope: OpsScope) -> QuerySet[Merchant]:
     if scope.everything:
         return Merchant.all()
     return Merchant.filter(grid_id__in=list(scope.grid_ids))
+
+
+async def status_counts(scope: OpsScope) -> dict[str, int]:
+    """How many merchants the operator may see are in each status."""
+    rows = await merchants_in(scope).annotate(n=Count("id")).group_by("status").values("status", "n")
+    return {str(getattr(r["status"], "value", r["status"])): int(r["n"]) for r in rows}
 
 
 async def merchant_for_ops(scope: OpsScope, merchant_id: int) -> Merchant:

@@ -25,6 +25,9 @@ async def test_the_live_view_moves_while_a_script_grabs(page: Page, client: http
     )
     assert max(heights) > 0
     await screenshot(page, "live-flash")
+    # The home page lists it with the stock the engine holds.
+    await page.goto("/console/")
+    assert "15 / 20" in await page.inner_text("#live-flash")
 
 
 async def test_the_event_stream_needs_the_console_cookie(server: str, client: httpx.AsyncClient) -> None:

@@ -35,7 +35,6 @@ async def test_an_application_approved_from_the_queue_is_audited_as_by_the_api(
     by_api = await submitted(client, "Corner Coffee")
     await login(page, username)
     assert await page.inner_text("#fig-merchants_submitted .n") == "2"
-    await screenshot(page, "home")
     await page.click("#fig-merchants_submitted")
     await page.wait_for_selector("#merchants")
     await screenshot(page, "merchant-queue")

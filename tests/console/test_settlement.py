@@ -39,6 +39,10 @@ async def test_statements_confirmed_and_the_csv_downloaded(page: Page, client: h
     await a_settled_day(client)
     today = business_day().isoformat()
     await login(page, await operator())
+    # Today's figures on the home page: one member joined, two sales worth ¥700, their points.
+    assert await page.inner_text("#fig-members_joined .n") == "1"
+    assert await page.inner_text("#fig-sales .n") == "¥700.00"
+    await screenshot(page, "home")
     await page.goto(f"/console/settlement?day={today}")
     rows = page.locator("#statements tbody tr")
     assert await rows.count() == 2
