@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -154,6 +155,24 @@ def branches(scope: OpsScope, *, mine: bool) -> QuerySet[Branch]:
     """Every branch (bank outlets are public), or only the caller's grids when `mine`."""
     query = Branch.all()
     return query.filter(id__in=list(scope.grid_ids)) if mine and not scope.everything else query
+
+
+async def grid_stores(grid_id: int) -> list[dict[str, Any]]:
+    """The stores of a grid's merchants with their coordinates and the merchant's status and activity."""
+    return list(
+        await Store.filter(merchant__grid_id=grid_id, lat__isnull=False, lng__isnull=False)
+        .order_by("id")
+        .values(
+            "id",
+            "name",
+            "lat",
+            "lng",
+            "merchant_id",
+            merchant_name="merchant__name",
+            status="merchant__status",
+            last_activity_at="merchant__last_activity_at",
+        )
+    )
 
 
 def grid_merchants(grid_id: int, *, idle_before: datetime | None = None) -> QuerySet[Merchant]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException
 from app.console.deps import LoginRequired
 from app.console.headers import SecurityHeaders
 from app.console.i18n import language_of
-from app.console.pages import auth, campaigns, home, live, merchants, operations, settlement
+from app.console.pages import auth, campaigns, grids, home, live, merchants, operations, settlement
 from app.console.rendering import render
 from app.core.errors import ProblemError
 from app.core.problem_i18n import translate
@@ -25,9 +26,11 @@ async def _login_first(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/console/login", status_code=303)
 
 
-def problem_page(request: Request, status: int, code: str, title: str, detail: str) -> Response:
+def problem_page(
+    request: Request, status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
+) -> Response:
     """A problem shown as a page: its title and detail in the page's language, its code for support."""
-    title, detail = translate(language_of(request), status, code, title, detail)
+    title, detail = translate(language_of(request), status, code, title, detail, extra=extra)
     session = getattr(request.state, "console_session", None)
     context = {"problem": {"status": status, "code": code, "title": title, "detail": detail}}
     return render(request, "problem.html", context, session=session, status_code=status)
@@ -35,7 +38,7 @@ def problem_page(request: Request, status: int, code: str, title: str, detail: s
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
-    return problem_page(request, exc.status, exc.code, exc.title, exc.detail)
+    return problem_page(request, exc.status, exc.code, exc.title, exc.detail, exc.extra)
 
 
 async def _on_invalid(request: Request, exc: Exception) -> Response:
@@ -55,7 +58,7 @@ def build_console() -> FastAPI:
     """The console: pages, its static files, problems rendered as pages, security headers."""
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, home, merchants, campaigns, live, settlement, operations):
+    for module in (auth, home, grids, merchants, campaigns, live, settlement, operations):
         console.include_router(module.router)
     console.add_exception_handler(LoginRequired, _login_first)
     console.add_exception_handler(ProblemError, _on_problem)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.core.errors import InvalidField
 from app.core.timeutil import BUSINESS_TZ
 
 
@@ -77,3 +78,9 @@ def from_validation(
         dotted = ".".join(names)
         field = next((fields[key] for key in (dotted, *reversed(names)) if key in fields), "_form")
         errors.setdefault(field, message(dict(error), _))
+
+
+def invalid(errors: FieldErrors) -> InvalidField:
+    """The first field error as the 422 problem the page shows."""
+    field, text = next(iter(errors.items()))
+    return InvalidField(field, text)
