@@ -7,8 +7,8 @@ from playwright.async_api import Page
 
 from app.core.models import AuditEntry
 from tests.console.support import login, operator, screenshot
-from tests.helpers import PASSWORD, bearer
-from tests.merchants.support import draft_merchant
+from tests.helpers import PASSWORD, bearer, login_operator
+from tests.merchants.support import active_merchant, draft_merchant
 
 
 async def submitted(client: httpx.AsyncClient, name: str) -> int:
@@ -74,3 +74,30 @@ async def test_a_rejection_names_its_reason_and_a_second_review_shows_the_proble
     await stale.click("#approve")
     problem = await stale.inner_text(".problem")
     assert "状态不允许此操作" in problem
+
+
+async def test_the_licence_suspension_and_a_pending_legal_change(
+    page: Page, client: httpx.AsyncClient
+) -> None:
+    username = await operator()
+    admin = await login_operator(client)
+    owner, merchant_id, _ = await active_merchant(client, admin, "Tea House")
+    edited = await client.patch("/merchant/v1/application", json={"legal_rep_name": "Li Lei"}, headers=owner)
+    assert edited.status_code == 200, edited.text
+    await login(page, username)
+    await page.goto(f"/console/merchants/{merchant_id}")
+    assert await page.eval_on_selector("img.licence", "img => img.complete && img.naturalWidth > 0")
+    assert "Li Lei" in await page.inner_text("#pending-change")
+    await page.click("#approve-change")
+    await page.wait_for_selector(".notice")
+    assert "Li Lei" in await page.inner_text("dl.facts")
+    await page.fill("input[name=reason]", "licence renewal")
+    await page.click("#suspend")
+    await page.wait_for_selector(".notice")
+    assert await page.inner_text("#status") == "已暂停"
+    await page.fill("input[name=reason]", "licence renewed")
+    await page.click("#reactivate")
+    await page.wait_for_selector(".notice")
+    assert await page.inner_text("#status") == "已启用"
+    actions = await AuditEntry.filter(target_type="merchant", target_id=str(merchant_id), actor_type="ops")
+    assert {"merchant.suspend", "merchant.reactivate"} <= {a.action for a in actions}

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.console.deps import checked, require, signed_in
 from app.console.rendering import render
 from app.console.session import ConsoleSession
+from app.core.errors import InvalidField
 from app.core.inputs import Id
 from app.core.pagination import PageParams, paginate
 from merchants import repository, views
 from merchants import router_ops as ops
 from merchants.models import MerchantStatus
-from merchants.onboarding import approve_application, reject_application
+from merchants.onboarding import (
+    approve_application,
+    decide_change,
+    licence_response,
+    reactivate_merchant,
+    reject_application,
+    suspend_merchant,
+)
 
 router = APIRouter(prefix="/merchants")
 
@@ -67,3 +77,56 @@ async def reject(
     scope = await repository.ops_scope(session.principal)
     await reject_application(session.principal, scope, merchant_id, reason)
     return RedirectResponse(f"/console/merchants/{merchant_id}?done=rejected", status_code=303)
+
+
+@router.get("/{merchant_id}/licence")
+async def licence(merchant_id: Id, session: ConsoleSession = Depends(signed_in)) -> Response:
+    """The business licence image, for the reviewer."""
+    require(session, ops.get_licence)
+    scope = await repository.ops_scope(session.principal)
+    return await licence_response(await repository.merchant_for_ops(scope, merchant_id))
+
+
+@router.post("/{merchant_id}/suspend")
+async def suspend(
+    merchant_id: Id,
+    reason: str = Form(..., min_length=1, max_length=500),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Take an active merchant off the platform, with a reason."""
+    require(session, ops.suspend)
+    scope = await repository.ops_scope(session.principal)
+    await suspend_merchant(session.principal, scope, merchant_id, reason)
+    return RedirectResponse(f"/console/merchants/{merchant_id}?done=suspended", status_code=303)
+
+
+@router.post("/{merchant_id}/reactivate")
+async def reactivate(
+    merchant_id: Id,
+    reason: str = Form(..., min_length=1, max_length=500),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Bring a suspended merchant back, with a reason."""
+    require(session, ops.reactivate)
+    scope = await repository.ops_scope(session.principal)
+    await reactivate_merchant(session.principal, scope, merchant_id, reason)
+    return RedirectResponse(f"/console/merchants/{merchant_id}?done=reactivated", status_code=303)
+
+
+@router.post("/{merchant_id}/changes/{change_id}/{decision}")
+async def decide(
+    merchant_id: Id,
+    change_id: Id,
+    decision: Literal["approve", "reject"],
+    reason: str = Form("", max_length=500),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Approve (apply) or reject a pending legal-field change."""
+    require(session, ops.approve_change if decision == "approve" else ops.reject_change)
+    if decision == "reject" and not reason.strip():
+        raise InvalidField("reason", "say why the change is rejected")
+    scope = await repository.ops_scope(session.principal)
+    await decide_change(
+        session.principal, scope, merchant_id, change_id, approve=decision == "approve", reason=reason
+    )
+    return RedirectResponse(f"/console/merchants/{merchant_id}?done=change_{decision}d", status_code=303)
