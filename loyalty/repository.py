@@ -7,6 +7,7 @@ from datetime import datetime
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
 
+from app.core.crypto import lookup_hash
 from loyalty.errors import PaymentNotFound, RedemptionNotFound, SaleNotFound, VoucherNotFound
 from loyalty.models import (
     Member,
@@ -105,3 +106,9 @@ async def day_figures(start: datetime, end: datetime) -> dict[str, int]:
             created_at__gte=start, created_at__lt=end, status=RedemptionStatus.REDEEMED
         ).count(),
     }
+
+
+async def member_by_phone(phone: str) -> Member | None:
+    """The member whose bound phone this is (by its keyed lookup hash; the phone itself is never stored
+    in clear)."""
+    return await Member.get_or_none(phone_hash=lookup_hash(phone))

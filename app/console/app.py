@@ -14,7 +14,17 @@ from starlette.exceptions import HTTPException
 from app.console.deps import LoginRequired
 from app.console.headers import SecurityHeaders
 from app.console.i18n import language_of
-from app.console.pages import auth, campaigns, grids, home, live, merchants, operations, settlement
+from app.console.pages import (
+    auth,
+    campaigns,
+    grids,
+    home,
+    live,
+    members,
+    merchants,
+    operations,
+    settlement,
+)
 from app.console.rendering import render
 from app.core.errors import ProblemError
 from app.core.problem_i18n import translate
@@ -58,7 +68,7 @@ def build_console() -> FastAPI:
     """The console: pages, its static files, problems rendered as pages, security headers."""
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, home, grids, merchants, campaigns, live, settlement, operations):
+    for module in (auth, home, grids, merchants, members, campaigns, live, settlement, operations):
         console.include_router(module.router)
     console.add_exception_handler(LoginRequired, _login_first)
     console.add_exception_handler(ProblemError, _on_problem)

@@ -10,12 +10,13 @@ from loyalty.members.pool import (
     set_consents,
     update_profile,
 )
-from loyalty.members.segments import Segments, member_segments, members_in_segment
+from loyalty.members.segments import Segments, import_tags, member_segments, members_in_segment, tag_counts
 
 __all__ = [
     "Segments",
     "bind_phone",
     "get_member",
+    "import_tags",
     "join",
     "joined_member",
     "member_for_identity",
@@ -23,5 +24,6 @@ __all__ = [
     "members_in_segment",
     "note_store_scan",
     "set_consents",
+    "tag_counts",
     "update_profile",
 ]
