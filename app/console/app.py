@@ -16,6 +16,7 @@ from app.console.headers import SecurityHeaders
 from app.console.i18n import language_of
 from app.console.pages import (
     auth,
+    benefits,
     campaigns,
     grids,
     home,
@@ -68,7 +69,7 @@ def build_console() -> FastAPI:
     """The console: pages, its static files, problems rendered as pages, security headers."""
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, home, grids, merchants, members, campaigns, live, settlement, operations):
+    for module in (auth, home, grids, merchants, members, campaigns, live, benefits, settlement, operations):
         console.include_router(module.router)
     console.add_exception_handler(LoginRequired, _login_first)
     console.add_exception_handler(ProblemError, _on_problem)
