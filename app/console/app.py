@@ -17,6 +17,7 @@ from app.console.i18n import language_of
 from app.console.pages import (
     auth,
     benefits,
+    billpay,
     campaigns,
     grids,
     home,
@@ -69,7 +70,19 @@ def build_console() -> FastAPI:
     """The console: pages, its static files, problems rendered as pages, security headers."""
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, home, grids, merchants, members, campaigns, live, benefits, settlement, operations):
+    for module in (
+        auth,
+        home,
+        grids,
+        merchants,
+        members,
+        campaigns,
+        live,
+        benefits,
+        billpay,
+        settlement,
+        operations,
+    ):
         console.include_router(module.router)
     console.add_exception_handler(LoginRequired, _login_first)
     console.add_exception_handler(ProblemError, _on_problem)

@@ -1,0 +1,41 @@
+"""Bill payment in the console: billers, orders by state, a day reconciled and a mismatch resolved."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.async_api import Page
+
+from app.core.models import AuditEntry
+from app.core.timeutil import business_day
+from miniprogram_api.billpay.models import SimBillerPayment
+from tests.billpay.support import make_biller, member, paid_order
+from tests.billpay.support import quick_billpay_jobs as quick_billpay_jobs  # autouse fixture
+from tests.console.support import login, operator, screenshot
+from tests.helpers import login_operator, run_jobs
+
+
+async def test_a_day_reconciled_and_a_mismatch_resolved(page: Page, client: httpx.AsyncClient) -> None:
+    biller = await make_biller(client, await login_operator(client))
+    alice, _ = await member(client)
+    await paid_order(client, alice, biller["id"], "3100000001")
+    lost = await paid_order(client, alice, biller["id"], "3100000002")
+    await run_jobs()
+    await SimBillerPayment.filter(order_ref=lost["ref"]).delete()
+
+    await login(page, await operator())
+    await page.goto("/console/billpay/orders?state=succeeded")
+    assert await page.locator("#orders tbody tr").count() == 2
+    await page.goto("/console/billpay")
+    assert biller["name"] in await page.inner_text("#billers")
+    await page.fill("input[name=day]", business_day().isoformat())
+    await page.click("#reconcile")
+    await page.wait_for_selector(".notice")
+    await run_jobs()
+    await page.reload()
+    assert lost["ref"] in await page.inner_text("#mismatches")
+    await page.fill("#mismatches input[name=note]", "biller re-sent the payment")
+    await page.locator("#mismatches button").click()
+    await page.wait_for_selector(".notice")
+    assert await page.locator("#mismatches button").count() == 0
+    assert await AuditEntry.filter(action__startswith="billpay.").count() >= 1
+    await screenshot(page, "billpay")
