@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from playwright.async_api import Page
 
 from app.core.models import AuditEntry
 from app.core.timeutil import BUSINESS_TZ, utcnow
 from campaigns.models import Campaign, CampaignStatus
+from tests.campaigns import support as ch
 from tests.console.support import login, operator, screenshot
 
 
@@ -111,3 +113,28 @@ async def test_an_auditor_sees_pages_but_writes_are_refused(page: Page) -> None:
     await page.goto("/console/merchants")
     assert "无权操作" in await page.inner_text(".problem")
     assert await AuditEntry.filter(action="campaign.approve").count() == 0
+
+
+async def test_a_live_campaign_paused_resumed_and_ended_with_its_results(
+    page: Page, client: httpx.AsyncClient
+) -> None:
+    campaign_id = await ch.live_flash(client, await ch.ops(client), stock=10)
+    for _, headers in await ch.members(3):
+        assert (await ch.grab(client, campaign_id, headers)).json()["outcome"] == "won"
+    await ch.drain(campaign_id)
+    await login(page, await operator("campaign_manager"))
+    await page.goto(f"/console/campaigns/{campaign_id}")
+    assert "3" in await page.inner_text("#analytics")
+    await page.click("#pause")
+    await page.wait_for_selector(".notice")
+    assert await page.inner_text("#status") == "已暂停"
+    await page.click("#resume")
+    await page.wait_for_selector(".notice")
+    assert await page.inner_text("#status") == "进行中"
+    await page.fill("#lifecycle input[name=reason]", "stock moved to the weekend")
+    await page.click("#end")
+    await page.wait_for_selector(".notice")
+    assert await page.inner_text("#status") == "已结束"
+    assert await page.query_selector("#lifecycle") is None
+    actions = [e.action async for e in AuditEntry.filter(target_id=str(campaign_id)).order_by("id")]
+    assert actions[-3:] == ["campaign.pause", "campaign.resume", "campaign.end"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,12 +19,21 @@ from app.core.pagination import PageParams, paginate
 from app.core.problem_i18n import translate
 from campaigns import repository
 from campaigns import router_ops as ops
-from campaigns.management import approve_campaign, create_campaign, reject_campaign, submit_campaign
+from campaigns.lifecycle import Action, allowed_actions
+from campaigns.management import (
+    act_on_campaign,
+    approve_campaign,
+    campaign_analytics,
+    create_campaign,
+    reject_campaign,
+    submit_campaign,
+)
 from campaigns.models import CampaignStatus, CampaignType
 from campaigns.schemas import CampaignIn
 from campaigns.views import campaign_out
 
 router = APIRouter(prefix="/campaigns")
+OPERATOR_ACTIONS = ("pause", "resume", "end", "cancel")  # the rest are submit, approve, reject, edit, start
 
 # Where each CampaignIn field is on the form.
 FIELDS = {
@@ -166,6 +175,11 @@ async def campaign_detail(
         "can_manage": session.can(roles_of(ops.submit_campaign)),
         "can_approve": session.can(roles_of(ops.approve_campaign)),
         "wrote_it": me in (campaign.created_by, campaign.updated_by),
+        "can_act": session.can(roles_of(ops.preheat_campaign)),
+        "actions": [a.value for a in allowed_actions(campaign.status) if a.value in OPERATOR_ACTIONS],
+        "analytics": await campaign_analytics(await repository.get_campaign(campaign_id))
+        if session.can(roles_of(ops.campaign_analytics))
+        else None,
     }
     return render(request, "campaign.html", context, session=session)
 
@@ -200,3 +214,16 @@ async def reject(
     require(session, ops.reject_campaign)
     await reject_campaign(session.principal, campaign_id, reason)
     return RedirectResponse(f"/console/campaigns/{campaign_id}?done=rejected", status_code=303)
+
+
+@router.post("/{campaign_id}/{action}")
+async def act(
+    campaign_id: Id,
+    action: Literal["pause", "resume", "end", "cancel"],
+    reason: str = Form("", max_length=500),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Pause, resume, end or cancel a campaign (the service's transitions and audit)."""
+    require(session, ops.preheat_campaign)  # the same MANAGE roles as every lifecycle route
+    await act_on_campaign(session.principal, campaign_id, Action(action), reason)
+    return RedirectResponse(f"/console/campaigns/{campaign_id}?done={action}", status_code=303)
