@@ -63,8 +63,11 @@ def message(error: Mapping[str, Any], _: Callable[[str], str]) -> str:
     template = _(key)
     if template == key:
         return str(error.get("msg", ""))
+    context = dict(error.get("ctx") or {})
+    if error.get("type") == "value_error":  # a model's own rule: its sentence is the only detail there is
+        context = {"detail": str(error.get("msg", "")).removeprefix("Value error, ")}
     try:
-        return template.format(**(error.get("ctx") or {}))
+        return template.format(**context)
     except (KeyError, IndexError, ValueError):
         return template
 

@@ -6,6 +6,7 @@ from campaigns.management.service import approve as approve_campaign
 from campaigns.management.service import create as create_campaign
 from campaigns.management.service import reject as reject_campaign
 from campaigns.management.service import submit as submit_campaign
+from campaigns.management.service import update as update_campaign
 
 __all__ = [
     "act_on_campaign",
@@ -14,4 +15,5 @@ __all__ = [
     "create_campaign",
     "reject_campaign",
     "submit_campaign",
+    "update_campaign",
 ]

@@ -31,7 +31,7 @@ async def fill_flash_form(page: Page, **values: str) -> None:
         "reward_title": "Latte points",
         "reward_points": "100",
         "reward_value": "",
-        "cost": "0.50",
+        "reward_cost": "0.50",
     } | values
     for name, value in fields.items():
         await page.fill(f"input[name={name}]", value)
@@ -138,3 +138,54 @@ async def test_a_live_campaign_paused_resumed_and_ended_with_its_results(
     assert await page.query_selector("#lifecycle") is None
     actions = [e.action async for e in AuditEntry.filter(target_id=str(campaign_id)).order_by("id")]
     assert actions[-3:] == ["campaign.pause", "campaign.resume", "campaign.end"]
+
+
+async def test_each_type_has_its_form_and_a_draft_is_edited(page: Page) -> None:
+    await login(page, await operator("campaign_manager"))
+    await page.goto("/console/campaigns/new")
+    for kind in ("flash", "spend_and_get", "multiplier", "checkin", "lucky_draw", "referral"):
+        await page.click(f"#type-{kind}")
+        assert await page.input_value("input[name=type]") == kind
+    # A lucky draw whose chances add up to more than certainty: the model's rule, shown above the form.
+    await page.click("#type-lucky_draw")
+    await page.fill("input[name=name]", "Year-end draw")
+    await page.fill("input[name=starts_at]", local_input(timedelta(days=2)))
+    await page.fill("input[name=ends_at]", local_input(timedelta(days=9)))
+    await page.fill("input[name=cost_points]", "50")
+    for i, (name, ppm) in enumerate((("Coffee", "600000"), ("Cake", "500000"))):
+        await page.fill(f"input[name=prize{i}_name]", name)
+        await page.fill(f"input[name=prize{i}_ppm]", ppm)
+        await page.fill(f"input[name=prize{i}_stock]", "10")
+        await page.fill(f"input[name=prize{i}_reward_title]", f"{name} points")
+        await page.fill(f"input[name=prize{i}_reward_points]", "100")
+    await page.click("#create")
+    assert "probabilities add up to more than 1,000,000 ppm" in await page.inner_text("#error-_form")
+    await page.fill("input[name=prize1_ppm]", "0")
+    await page.click("#create")
+    assert await page.inner_text("#error-prize1_ppm") == "不能小于 1"
+    await page.fill("input[name=prize1_ppm]", "100000")
+    await page.check("input[name=tiers][value=gold]")
+    await page.click("#create")
+    await page.wait_for_selector(".notice")
+    draw = await Campaign.get(name="Year-end draw")
+    assert [p["probability_ppm"] for p in draw.config["prizes"]] == [600000, 100000]
+    assert draw.audience["tiers"] == ["gold"]
+
+    # Edited: the form comes back filled in; a stale copy of it is refused (the service's version check).
+    await page.click("#edit")
+    assert await page.input_value("input[name=prize0_name]") == "Coffee"
+    assert await page.is_checked("input[name=tiers][value=gold]")
+    stale = await page.context.new_page()
+    await stale.goto(page.url)
+    await page.fill("input[name=name]", "Year-end lucky draw")
+    await page.click("#save")
+    await page.wait_for_selector(".notice")
+    await draw.refresh_from_db()
+    assert (draw.name, draw.version) == ("Year-end lucky draw", 2)
+    await stale.fill("input[name=cost_points]", "80")
+    await stale.click("#save")
+    assert (
+        "campaign.version_conflict" in await stale.content() or await stale.locator(".problem").count() == 1
+    )
+    await draw.refresh_from_db()
+    assert draw.config["cost_points"] == 50

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.console import forms
+from app.console import campaign_form, forms
 from app.console.deps import checked, require, roles_of, signed_in
 from app.console.i18n import language_of, translator
 from app.console.rendering import render
@@ -27,46 +27,14 @@ from campaigns.management import (
     create_campaign,
     reject_campaign,
     submit_campaign,
+    update_campaign,
 )
 from campaigns.models import CampaignStatus, CampaignType
-from campaigns.schemas import CampaignIn
+from campaigns.schemas import CampaignIn, CampaignPatch
 from campaigns.views import campaign_out
 
 router = APIRouter(prefix="/campaigns")
 OPERATOR_ACTIONS = ("pause", "resume", "end", "cancel")  # the rest are submit, approve, reject, edit, start
-
-# Where each CampaignIn field is on the form.
-FIELDS = {
-    "name": "name",
-    "starts_at": "starts_at",
-    "ends_at": "ends_at",
-    "per_member_limit": "per_member_limit",
-    "stock": "stock",
-    "price_fen": "price",
-    "reward": "reward_value",
-    "reward.kind": "reward_kind",
-    "title": "reward_title",
-    "value_fen": "reward_value",
-    "points": "reward_points",
-    "benefit_id": "benefit_id",
-    "cost_fen": "cost",
-    "budget_fen": "budget",
-}
-FORM_FIELDS = (
-    "name",
-    "starts_at",
-    "ends_at",
-    "per_member_limit",
-    "stock",
-    "price",
-    "reward_kind",
-    "reward_title",
-    "reward_value",
-    "reward_points",
-    "benefit_id",
-    "cost",
-    "budget",
-)
 
 
 @router.get("")
@@ -96,69 +64,128 @@ async def campaign_list(
     return render(request, "campaigns.html", context, session=session)
 
 
-@router.get("/new")
-async def new_campaign(request: Request, session: ConsoleSession = Depends(signed_in)) -> Response:
-    """The form of a new flash campaign."""
-    require(session, ops.create_campaign)
-    values = {"per_member_limit": "1", "reward_kind": "voucher", "stock": "100"}
-    return render(request, "campaign_new.html", {"values": values, "errors": {}}, session=session)
-
-
-def _flash_body(values: dict[str, str], errors: forms.FieldErrors, _: Any) -> dict[str, Any]:
-    kind = values["reward_kind"] or "voucher"
-    reward: dict[str, Any] = {"kind": kind, "title": values["reward_title"]}
-    for key, field in (("value_fen", "reward_value"), ("cost_fen", "cost")):
-        amount = forms.fen(values[field], field, errors, _)
-        if amount is not None:
-            reward[key] = amount
-    for key, field in (("points", "reward_points"), ("benefit_id", "benefit_id")):
-        number = forms.integer(values[field], field, errors, _)
-        if number is not None:
-            reward[key] = number
-    config: dict[str, Any] = {"type": "flash", "reward": reward}
-    stock = forms.integer(values["stock"], "stock", errors, _)
-    if stock is not None:
-        config["stock"] = stock
-    config["price_fen"] = forms.fen(values["price"], "price", errors, _) or 0
-    body: dict[str, Any] = {
-        "name": values["name"],
-        "starts_at": forms.instant(values["starts_at"], "starts_at", errors, _),
-        "ends_at": forms.instant(values["ends_at"], "ends_at", errors, _),
-        "config": config,
+def _form_context(
+    kind: CampaignType,
+    values: dict[str, str],
+    checked: dict[str, list[str]],
+    errors: dict[str, str],
+    problem: dict[str, str] | None = None,
+    campaign: Any = None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind.value,
+        "types": list(CampaignType),
+        "own_fields": campaign_form.own_fields(kind),
+        "rewards": campaign_form.rewards_of(kind),
+        "prizes": campaign_form.PRIZES,
+        "tiers": campaign_form.TIERS,
+        "values": values,
+        "checked": checked,
+        "errors": errors,
+        "problem": problem,
+        "campaign": campaign,
     }
-    limit = forms.integer(values["per_member_limit"], "per_member_limit", errors, _)
-    if limit is not None:
-        body["per_member_limit"] = limit
-    budget = forms.fen(values["budget"], "budget", errors, _)
-    if budget is not None:
-        body["budget_fen"] = budget
-    return body
+
+
+@router.get("/new")
+async def new_campaign(
+    request: Request,
+    type_: str = Query("flash", alias="type", max_length=32),
+    session: ConsoleSession = Depends(signed_in),
+) -> Response:
+    """The form of a new campaign of one of the six types."""
+    require(session, ops.create_campaign)
+    kind = CampaignType(type_) if type_ in set(CampaignType) else CampaignType.FLASH
+    values = {"per_member_limit": "1", "stock": "100"}
+    context = _form_context(kind, values, {}, {})
+    return render(request, "campaign_form.html", context, session=session)
+
+
+async def _read(
+    request: Request, kind: CampaignType
+) -> tuple[dict[str, str], dict[str, list[str]], forms.FieldErrors, dict[str, Any]]:
+    _ = translator(language_of(request))
+    form = await request.form()
+    values = {name: str(form.get(name) or "") for name in campaign_form.field_names(kind)}
+    checked = {name: [str(v) for v in form.getlist(name)] for name in ("tiers", "new_members_only")}
+    errors = forms.FieldErrors()
+    body = campaign_form.body(kind, values, checked, errors, _)
+    return values, checked, errors, body
+
+
+def _place(
+    request: Request, kind: CampaignType, exc: ValidationError | ProblemError, errors: forms.FieldErrors
+) -> dict[str, str] | None:
+    """Put a refusal's field errors on the form; a problem without fields is shown above it."""
+    _ = translator(language_of(request))
+    known = set(campaign_form.field_names(kind)) | {"tiers"}
+    if isinstance(exc, ValidationError):
+        for error in exc.errors():
+            errors.setdefault(campaign_form.field_of(error["loc"], known), forms.message(dict(error), _))
+        return None
+    for error in exc.extra.get("errors") or []:
+        location = str(error.get("field", "")).split(".")
+        errors.setdefault(campaign_form.field_of(location, known), str(error.get("message")))
+    title, detail = translate(language_of(request), exc.status, exc.code, exc.title, exc.detail)
+    return {"title": title, "detail": detail}
 
 
 @router.post("")
-async def create(request: Request, session: ConsoleSession = Depends(checked)) -> Response:
-    """Create a draft flash campaign; invalid fields come back inline on the form."""
+async def create(
+    request: Request,
+    type_: str = Form("flash", alias="type", max_length=32),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Create a draft campaign; invalid fields come back inline on the form."""
     require(session, ops.create_campaign)
-    _ = translator(language_of(request))
-    form = await request.form()
-    values = {name: str(form.get(name) or "") for name in FORM_FIELDS}
-    errors = forms.FieldErrors()
-    body = _flash_body(values, errors, _)
-    problem: dict[str, str] | None = None
+    kind = CampaignType(type_) if type_ in set(CampaignType) else CampaignType.FLASH
+    values, checked_boxes, errors, body = await _read(request, kind)
+    problem = None
     if not errors:
         try:
             campaign = await create_campaign(session.principal, CampaignIn.model_validate(body))
-        except ValidationError as exc:
-            forms.from_validation(exc, FIELDS, errors, _)
-        except ProblemError as exc:
-            for error in exc.extra.get("errors") or []:
-                errors.setdefault(FIELDS.get(str(error.get("field")), "_form"), str(error.get("message")))
-            title, detail = translate(language_of(request), exc.status, exc.code, exc.title, exc.detail)
-            problem = {"title": title, "detail": detail}
+        except (ValidationError, ProblemError) as exc:
+            problem = _place(request, kind, exc, errors)
         else:
             return RedirectResponse(f"/console/campaigns/{campaign.id}?done=created", status_code=303)
-    context = {"values": values, "errors": errors, "problem": problem}
-    return render(request, "campaign_new.html", context, session=session, status_code=422)
+    context = _form_context(kind, values, checked_boxes, errors, problem)
+    return render(request, "campaign_form.html", context, session=session, status_code=422)
+
+
+@router.get("/{campaign_id}/edit")
+async def edit_form(
+    request: Request, campaign_id: Id, session: ConsoleSession = Depends(signed_in)
+) -> Response:
+    """The campaign's form, filled in, for an edit (an approved campaign goes back to approval)."""
+    require(session, ops.update_campaign)
+    campaign = await campaign_out(await repository.get_campaign(campaign_id))
+    values, checked_boxes = campaign_form.values_of(campaign)
+    context = _form_context(campaign.type, values, checked_boxes, {}, campaign=campaign)
+    return render(request, "campaign_form.html", context, session=session)
+
+
+@router.post("/{campaign_id}/edit")
+async def edit(
+    request: Request,
+    campaign_id: Id,
+    version: int = Form(..., ge=1),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Save an edit of the version the operator read (409 when someone changed it meanwhile)."""
+    require(session, ops.update_campaign)
+    campaign = await campaign_out(await repository.get_campaign(campaign_id))
+    values, checked_boxes, errors, body = await _read(request, campaign.type)
+    problem = None
+    if not errors:
+        try:
+            patch = CampaignPatch.model_validate(body | {"version": version})
+            await update_campaign(session.principal, campaign_id, patch)
+        except (ValidationError, ProblemError) as exc:
+            problem = _place(request, campaign.type, exc, errors)
+        else:
+            return RedirectResponse(f"/console/campaigns/{campaign_id}?done=edited", status_code=303)
+    context = _form_context(campaign.type, values, checked_boxes, errors, problem, campaign=campaign)
+    return render(request, "campaign_form.html", context, session=session, status_code=422)
 
 
 @router.get("/{campaign_id}")
