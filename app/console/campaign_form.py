@@ -218,7 +218,7 @@ def values_of(campaign: Any) -> tuple[dict[str, str], dict[str, list[str]]]:
     for key, value in config.items():
         if key in ("type", "prizes") or key.endswith("reward"):
             continue
-        name = RENAME.get(key, key)
+        name: str = RENAME.get(str(key), str(key))
         values[name] = _money(value) if name in MONEY else str(value)
     for prefix, reward in [(k, v) for k, v in config.items() if k.endswith("reward")] + [
         (f"prize{i}_reward", p["reward"]) for i, p in enumerate(config.get("prizes", []))
