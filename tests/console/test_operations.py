@@ -3,11 +3,16 @@ audit log with filters, dead jobs."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import httpx
 from playwright.async_api import Browser, Page
 
 from app.core.models import AuditEntry, DeadJob, Operator
+from app.core.timeutil import business_day
+from loyalty.models import DailyRun
 from tests.console.support import login, operator, screenshot
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, bearer, run_jobs
 
 
 async def test_an_admin_adds_an_operator_and_a_role_change_ends_their_session(
@@ -62,14 +67,42 @@ async def test_a_new_password_ends_the_session(page: Page) -> None:
     await login(page, username, "another-long-passphrase")
 
 
-async def test_dead_jobs_are_listed_and_inspected(page: Page) -> None:
-    job = await DeadJob.create(
-        job_id="outbox:41", job_name="loyalty.build_settlement", args=["2026-12-04"], tries=8, error="boom"
-    )
-    await login(page, await operator())
+async def test_dead_jobs_inspected_and_sent_again_as_by_the_api(
+    page: Page, client: httpx.AsyncClient
+) -> None:
+    day = (business_day() - timedelta(days=1)).isoformat()
+    by_console, by_api = [
+        await DeadJob.create(
+            job_id=f"outbox:{n}", job_name="loyalty.build_settlement", args=[day], tries=8, error="boom"
+        )
+        for n in (41, 42)
+    ]
+    username = await operator()
+    await login(page, username)
     await page.goto("/console/jobs/dead")
-    await page.click(f"#dead-jobs a[href='/console/jobs/dead/{job.id}']")
+    await page.click(f"#dead-jobs a[href='/console/jobs/dead/{by_console.id}']")
     assert await page.inner_text("#error") == "boom"
+    await page.click("#requeue")
+    await page.wait_for_selector(".notice")
+    token = (
+        await client.post("/ops/v1/auth/login", json={"username": username, "password": PASSWORD})
+    ).json()
+    response = await client.post(
+        f"/ops/v1/jobs/dead/{by_api.id}/requeue", headers=bearer(token["access_token"])
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["job_name"] == "loyalty.build_settlement"
+    await run_jobs()
+    assert await DeadJob.all().count() == 0
+    assert await DailyRun.filter(name="settlement", business_day=day).exists()
+    entries = await AuditEntry.filter(action="job.requeue").order_by("target_id")
+    assert [e.target_id for e in entries] == [str(by_console.id), str(by_api.id)]
+    # The same record but for what differs by nature (which dead job, which outbox message).
+    console_entry, api_entry = (
+        (e.actor_type, e.actor_id, e.action, e.target_type, (e.before or {})["tries"], sorted(e.after or {}))
+        for e in entries
+    )
+    assert console_entry == api_entry
     # Operators other than admins are refused, as by the API.
     await page.click("#logout")
     await login(page, await operator("auditor"))

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.console.deps import checked, require, signed_in
 from app.console.rendering import render
 from app.console.session import COOKIE, ConsoleSession
-from app.core import queries
+from app.core import jobs, queries
 from app.core import router_ops as ops
 from app.core.auth import operators
 from app.core.auth.deps import OperatorRole
@@ -66,7 +66,8 @@ async def dead_jobs(
     """Jobs that failed on every try, newest first."""
     require(session, ops.dead_jobs)
     rows, next_cursor = await paginate(queries.dead_jobs(), PageParams(cursor, 50))
-    return render(request, "dead_jobs.html", {"jobs": rows, "next": next_cursor}, session=session)
+    context = {"jobs": rows, "next": next_cursor, "done": request.query_params.get("done")}
+    return render(request, "dead_jobs.html", context, session=session)
 
 
 @router.get("/jobs/dead/{dead_id}")
@@ -74,6 +75,14 @@ async def dead_job(request: Request, dead_id: Id, session: ConsoleSession = Depe
     """One dead job with its arguments and last error."""
     require(session, ops.dead_job)
     return render(request, "dead_job.html", {"job": await queries.dead_job(dead_id)}, session=session)
+
+
+@router.post("/jobs/dead/{dead_id}/requeue")
+async def requeue(dead_id: Id, session: ConsoleSession = Depends(checked)) -> Response:
+    """Send a dead job again (the core service: its dead record goes, audited)."""
+    require(session, ops.requeue_dead_job)
+    await jobs.requeue_dead(session.principal, dead_id)
+    return RedirectResponse("/console/jobs/dead?done=requeued", status_code=303)
 
 
 @router.get("/operators")
