@@ -11,6 +11,7 @@ from merchants.grids.service import (
     grid_summary,
     inactive_before,
     managers_of,
+    merchant_metrics,
     register_metric_provider,
     update_branch,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "grid_summary",
     "inactive_before",
     "managers_of",
+    "merchant_metrics",
     "recently_active",
     "record_activity",
     "register_metric_provider",

@@ -7,13 +7,15 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.console.deps import checked, require, signed_in
+from app.console.deps import checked, require, roles_of, signed_in
 from app.console.rendering import render
 from app.console.session import ConsoleSession
 from app.core.errors import InvalidField
 from app.core.inputs import Id
 from app.core.pagination import PageParams, paginate
-from merchants import repository, views
+from loyalty import admin as loyalty_admin
+from loyalty import router_ops as loyalty_ops
+from merchants import grids, repository, views
 from merchants import router_ops as ops
 from merchants.models import MerchantStatus
 from merchants.onboarding import (
@@ -53,7 +55,15 @@ async def merchant_detail(
     require(session, ops.get_merchant)
     await repository.merchant_for_ops(await repository.ops_scope(session.principal), merchant_id)
     merchant = await views.merchant_out(merchant_id, reveal=False)
-    context = {"merchant": merchant, "done": request.query_params.get("done")}
+    context = {
+        "merchant": merchant,
+        "done": request.query_params.get("done"),
+        "terms": await loyalty_admin.terms_for_ops(session.principal, merchant_id)
+        if session.can(roles_of(loyalty_ops.get_terms))
+        else None,
+        "can_set_terms": session.can(roles_of(loyalty_ops.set_terms)),
+        "activity": (await grids.merchant_metrics([merchant_id])).get(merchant_id, {}),
+    }
     return render(request, "merchant.html", context, session=session)
 
 
@@ -130,3 +140,16 @@ async def decide(
         session.principal, scope, merchant_id, change_id, approve=decision == "approve", reason=reason
     )
     return RedirectResponse(f"/console/merchants/{merchant_id}?done=change_{decision}d", status_code=303)
+
+
+@router.post("/{merchant_id}/terms")
+async def set_terms(
+    merchant_id: Id,
+    earn_rate: int = Form(..., ge=0, le=10_000),
+    point_value_fen: int = Form(..., ge=1, le=10_000),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Set the merchant's earning rate (points per ¥100) and point value (fen); audited."""
+    require(session, loyalty_ops.set_terms)
+    await loyalty_admin.set_terms(session.principal, merchant_id, earn_rate, point_value_fen)
+    return RedirectResponse(f"/console/merchants/{merchant_id}?done=terms_set", status_code=303)
