@@ -12,6 +12,8 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from tests.console import support
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -30,6 +32,7 @@ async def server(app: FastAPI) -> AsyncIterator[str]:
     task = asyncio.create_task(instance.serve())
     while not instance.started:  # noqa: ASYNC110 - uvicorn exposes no event for this
         await asyncio.sleep(0.02)
+    support.BASE_URL["value"] = f"http://127.0.0.1:{port}"
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     await task

@@ -7,13 +7,13 @@ import httpx
 from playwright.async_api import Page
 
 from loyalty.models import Benefit, BenefitStatus, Voucher
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 from tests.loyalty.support import active_merchant, joined_member
 
 
 async def test_a_benefit_created_published_and_given(page: Page, client: httpx.AsyncClient) -> None:
     (_, first), (_, second) = await joined_member(client), await joined_member(client)
-    await login(page, await operator("campaign_manager"))
+    await sign_in(page, await operator("campaign_manager"))
     await page.goto("/console/benefits")
     await page.fill("input[name=name]", "¥5 off coffee")
     await page.fill("input[name=face_value]", "five")
@@ -54,7 +54,7 @@ async def test_a_merchant_proposal_approved_by_an_approver(page: Page, client: h
     }
     created = await client.post("/merchant/v1/benefits", json=proposal, headers=merchant)
     assert created.status_code == 201, created.text
-    await login(page, await operator("approver"))
+    await sign_in(page, await operator("approver"))
     await page.goto("/console/benefits?status=pending_review")
     await page.click("#benefits a:text('Free cookie')")
     assert await page.query_selector("#publish") is None

@@ -10,7 +10,7 @@ from app.core.timeutil import business_day
 from miniprogram_api.billpay.models import SimBillerPayment
 from tests.billpay.support import make_biller, member, paid_order
 from tests.billpay.support import quick_billpay_jobs as quick_billpay_jobs  # autouse fixture
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 from tests.helpers import login_operator, run_jobs
 
 
@@ -22,7 +22,7 @@ async def test_a_day_reconciled_and_a_mismatch_resolved(page: Page, client: http
     await run_jobs()
     await SimBillerPayment.filter(order_ref=lost["ref"]).delete()
 
-    await login(page, await operator())
+    await sign_in(page, await operator())
     await page.goto("/console/billpay/orders?state=succeeded")
     assert await page.locator("#orders tbody tr").count() == 2
     await page.goto("/console/billpay")

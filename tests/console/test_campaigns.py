@@ -11,7 +11,7 @@ from app.core.models import AuditEntry
 from app.core.timeutil import BUSINESS_TZ, utcnow
 from campaigns.models import Campaign, CampaignStatus
 from tests.campaigns import support as ch
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 
 
 def local_input(delta: timedelta) -> str:
@@ -41,7 +41,7 @@ async def fill_flash_form(page: Page, **values: str) -> None:
 async def test_a_flash_campaign_refused_to_its_author_and_approved_by_another(page: Page) -> None:
     author = await operator("campaign_manager", "approver")
     approver = await operator("approver")
-    await login(page, author)
+    await sign_in(page, author)
     await page.goto("/console/campaigns")
     await page.click("#new-campaign")
     # Invalid input comes back inline, in Chinese, with what was typed kept.
@@ -69,7 +69,7 @@ async def test_a_flash_campaign_refused_to_its_author_and_approved_by_another(pa
 
     await page.goto("/console/")
     await page.click("#logout")
-    await login(page, approver)
+    await sign_in(page, approver)
     await page.goto(f"/console/campaigns/{campaign.id}")
     assert await page.query_selector("#four-eyes") is None
     await screenshot(page, "campaign-approval")
@@ -86,7 +86,7 @@ async def test_a_flash_campaign_refused_to_its_author_and_approved_by_another(pa
 async def test_an_auditor_sees_pages_but_writes_are_refused(page: Page) -> None:
     author = await operator("campaign_manager")
     auditor = await operator("auditor")
-    await login(page, author)
+    await sign_in(page, author)
     await page.click("text=活动")
     await page.click("#new-campaign")
     await fill_flash_form(page)
@@ -96,7 +96,7 @@ async def test_an_auditor_sees_pages_but_writes_are_refused(page: Page) -> None:
     campaign_url = page.url.split("?")[0]
     await page.click("#logout")
 
-    await login(page, auditor)
+    await sign_in(page, auditor)
     await page.goto(campaign_url)
     assert await page.inner_text("#status") == "待审批"
     assert await page.query_selector("#approve") is None
@@ -122,7 +122,7 @@ async def test_a_live_campaign_paused_resumed_and_ended_with_its_results(
     for _, headers in await ch.members(3):
         assert (await ch.grab(client, campaign_id, headers)).json()["outcome"] == "won"
     await ch.drain(campaign_id)
-    await login(page, await operator("campaign_manager"))
+    await sign_in(page, await operator("campaign_manager"))
     await page.goto(f"/console/campaigns/{campaign_id}")
     assert "3" in await page.inner_text("#analytics")
     await page.click("#pause")
@@ -141,7 +141,7 @@ async def test_a_live_campaign_paused_resumed_and_ended_with_its_results(
 
 
 async def test_each_type_has_its_form_and_a_draft_is_edited(page: Page) -> None:
-    await login(page, await operator("campaign_manager"))
+    await sign_in(page, await operator("campaign_manager"))
     await page.goto("/console/campaigns/new")
     for kind in ("flash", "spend_and_get", "multiplier", "checkin", "lucky_draw", "referral"):
         await page.click(f"#type-{kind}")

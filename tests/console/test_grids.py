@@ -11,13 +11,13 @@ from playwright.async_api import Page
 from app.core.models import Operator
 from app.core.timeutil import utcnow
 from merchants.models import Branch, Merchant
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 from tests.helpers import login_operator
 from tests.merchants import support as ms
 
 
 async def test_a_branch_registered_drawn_and_managed(page: Page, client: httpx.AsyncClient) -> None:
-    await login(page, await operator())
+    await sign_in(page, await operator())
     await page.goto("/console/grids")
     await page.fill("form.card input[name=name]", "Harbour Road Branch")
     await page.fill("form.card input[name=lat]", "95")

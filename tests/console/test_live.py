@@ -6,12 +6,12 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.campaigns import support as ch
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 
 
 async def test_the_live_view_moves_while_a_script_grabs(page: Page, client: httpx.AsyncClient) -> None:
     campaign_id = await ch.live_flash(client, await ch.ops(client), stock=20, limit=1)
-    await login(page, await operator("campaign_manager"))
+    await sign_in(page, await operator("campaign_manager"))
     await page.goto(f"/console/campaigns/{campaign_id}/live")
     await expect(page.locator("#at")).not_to_have_text("—")
     await expect(page.locator("#left")).to_have_text("20")

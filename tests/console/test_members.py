@@ -10,7 +10,7 @@ from playwright.async_api import Page
 
 from app.core.models import AuditEntry
 from loyalty.models import Member
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 from tests.helpers import login_member
 
 
@@ -21,7 +21,7 @@ async def test_lookup_tag_import_and_a_points_credit(
     bound = await client.post("/mp/v1/me/phone", json={"code": "dev:13912345678"}, headers=member)
     assert bound.status_code == 200, bound.text
     member_id = (await Member.get(phone_hash__isnull=False)).id
-    await login(page, await operator())
+    await sign_in(page, await operator())
     await page.goto("/console/members")
     await page.fill("#lookup", "13912345678")
     await page.click("#find")

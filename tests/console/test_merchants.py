@@ -6,7 +6,7 @@ import httpx
 from playwright.async_api import Page
 
 from app.core.models import AuditEntry
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 from tests.helpers import PASSWORD, bearer, login_operator
 from tests.merchants.support import active_merchant, draft_merchant
 
@@ -33,7 +33,7 @@ async def test_an_application_approved_from_the_queue_is_audited_as_by_the_api(
     username = await operator()
     by_console = await submitted(client, "Corner Coffee")
     by_api = await submitted(client, "Corner Coffee")
-    await login(page, username)
+    await sign_in(page, username)
     assert await page.inner_text("#fig-merchants_submitted .n") == "2"
     await page.click("#fig-merchants_submitted")
     await page.wait_for_selector("#merchants")
@@ -62,7 +62,7 @@ async def test_a_rejection_names_its_reason_and_a_second_review_shows_the_proble
 ) -> None:
     username = await operator()
     merchant_id = await submitted(client, "Noodle Bar")
-    await login(page, username)
+    await sign_in(page, username)
     stale = await page.context.new_page()
     await stale.goto(f"/console/merchants/{merchant_id}")
     await page.goto(f"/console/merchants/{merchant_id}")
@@ -84,7 +84,7 @@ async def test_the_licence_suspension_and_a_pending_legal_change(
     owner, merchant_id, _ = await active_merchant(client, admin, "Tea House")
     edited = await client.patch("/merchant/v1/application", json={"legal_rep_name": "Li Lei"}, headers=owner)
     assert edited.status_code == 200, edited.text
-    await login(page, username)
+    await sign_in(page, username)
     await page.goto(f"/console/merchants/{merchant_id}")
     assert await page.eval_on_selector("img.licence", "img => img.complete && img.naturalWidth > 0")
     assert "Li Lei" in await page.inner_text("#pending-change")

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page
 from app.core.models import AuditEntry, DeadJob, Operator
 from app.core.timeutil import business_day
 from loyalty.models import DailyRun
-from tests.console.support import login, operator, screenshot
+from tests.console.support import login, operator, screenshot, sign_in
 from tests.helpers import PASSWORD, bearer, run_jobs
 
 
@@ -19,7 +19,7 @@ async def test_an_admin_adds_an_operator_and_a_role_change_ends_their_session(
     page: Page, browser: Browser, server: str
 ) -> None:
     admin = await operator()
-    await login(page, admin)
+    await sign_in(page, admin)
     await page.goto("/console/operators")
     await page.fill("form.card input[name=username]", "wang.approver")
     await page.fill("form.card input[name=password]", PASSWORD)
@@ -56,7 +56,7 @@ async def test_an_admin_adds_an_operator_and_a_role_change_ends_their_session(
 
 async def test_a_new_password_ends_the_session(page: Page) -> None:
     username = await operator("auditor")
-    await login(page, username)
+    await sign_in(page, username)
     await page.click("#who")
     await page.fill("input[name=current_password]", PASSWORD)
     await page.fill("input[name=new_password]", "another-long-passphrase")
@@ -78,7 +78,7 @@ async def test_dead_jobs_inspected_and_sent_again_as_by_the_api(
         for n in (41, 42)
     ]
     username = await operator()
-    await login(page, username)
+    await sign_in(page, username)
     await page.goto("/console/jobs/dead")
     await page.click(f"#dead-jobs a[href='/console/jobs/dead/{by_console.id}']")
     assert await page.inner_text("#error") == "boom"
@@ -105,6 +105,6 @@ async def test_dead_jobs_inspected_and_sent_again_as_by_the_api(
     assert console_entry == api_entry
     # Operators other than admins are refused, as by the API.
     await page.click("#logout")
-    await login(page, await operator("auditor"))
+    await sign_in(page, await operator("auditor"))
     await page.goto("/console/jobs/dead")
     assert "无权操作" in await page.inner_text(".problem")

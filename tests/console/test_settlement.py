@@ -14,7 +14,7 @@ from app.core.jobs import enqueue
 from app.core.models import AuditEntry
 from app.core.timeutil import business_day
 from loyalty.settlement.tasks import build_settlement
-from tests.console.support import login, operator, screenshot
+from tests.console.support import operator, screenshot, sign_in
 from tests.helpers import login_member, login_operator, run_jobs
 from tests.loyalty.support import sale
 from tests.merchants import support as merchants_support
@@ -38,7 +38,7 @@ async def a_settled_day(client: httpx.AsyncClient) -> None:
 async def test_statements_confirmed_and_the_csv_downloaded(page: Page, client: httpx.AsyncClient) -> None:
     await a_settled_day(client)
     today = business_day().isoformat()
-    await login(page, await operator())
+    await sign_in(page, await operator())
     # Today's figures on the home page: one member joined, two sales worth ¥700, their points.
     assert await page.inner_text("#fig-members_joined .n") == "1"
     assert await page.inner_text("#fig-sales .n") == "¥700.00"
@@ -63,7 +63,7 @@ async def test_statements_confirmed_and_the_csv_downloaded(page: Page, client: h
 
 async def test_an_auditor_reads_statements_but_cannot_confirm(page: Page, client: httpx.AsyncClient) -> None:
     await a_settled_day(client)
-    await login(page, await operator("auditor"))
+    await sign_in(page, await operator("auditor"))
     await page.goto(f"/console/settlement?day={business_day().isoformat()}")
     assert await page.locator("#statements tbody tr").count() == 2
     assert await page.locator("#statements button").count() == 0
