@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.async_api import Page
 
+from app.console.pages import auth as auth_page
 from app.console.session import COOKIE
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.models import AuthSession
 from app.core.redis_client import get_redis
 from tests.console.support import login, operator, screenshot
@@ -97,3 +99,20 @@ async def test_idle_sessions_end_and_revoked_api_sessions_end_the_console(page: 
     await get_redis().delete(*keys)
     await page.goto("/console/")
     assert page.url.endswith("/console/login")
+
+
+async def test_cookies_are_secure_in_production(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production = Settings(
+        env="production",
+        token_secret="t" * 32,
+        qr_secret="q" * 32,
+        data_key=get_settings().data_key,
+        database_url="postgres://db/linli",
+        redis_url="redis://redis:6379/0",
+    )
+    monkeypatch.setattr(auth_page, "get_settings", lambda: production)
+    response = await client.get("/console/login")
+    cookie = response.headers["set-cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie

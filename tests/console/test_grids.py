@@ -47,6 +47,11 @@ async def test_a_branch_registered_drawn_and_managed(page: Page, client: httpx.A
         f"#grid-merchants tr:has(a[href='/console/merchants/{busy}'])"
     )
 
+    await page.goto(f"/console/merchants?status=active&grid={branch.id}")
+    assert await page.locator("#merchants tbody tr").count() == 2
+    await page.goto("/console/merchants?status=active&grid=999999")
+    assert "暂无数据" in await page.inner_text("#merchants")
+    await page.goto(f"/console/grids/{branch.id}")
     manager = await operator("grid_manager")
     manager_id = (await Operator.get(username=manager)).id
     await page.fill("input[name=operator_id]", str(manager_id))

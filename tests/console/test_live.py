@@ -20,6 +20,7 @@ async def test_the_live_view_moves_while_a_script_grabs(page: Page, client: http
         assert response.json()["outcome"] == "won", response.text
     await expect(page.locator("#left")).to_have_text("15")
     await expect(page.locator("#issued")).to_have_text("5")
+    await expect(page.locator("#state")).to_have_text("抢购中")
     heights = await page.eval_on_selector_all(
         "#grabs-chart rect.bar", "bars => bars.map(b => Number(b.getAttribute('height')))"
     )

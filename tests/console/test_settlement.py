@@ -51,6 +51,11 @@ async def test_statements_confirmed_and_the_csv_downloaded(page: Page, client: h
     await page.wait_for_selector(".notice")
     assert await AuditEntry.filter(action="settlement.confirm").count() == 1
     await screenshot(page, "settlement")
+    first_merchant = await page.locator("#statements tbody tr a").first.get_attribute("href")
+    merchant_id = str(first_merchant).rsplit("/", 1)[1]
+    await page.goto(f"/console/settlement?day={today}&merchant={merchant_id}")
+    assert await page.locator("#statements tbody tr").count() == 1
+    await page.goto(f"/console/settlement?day={today}")
     async with page.expect_download() as download_info:
         await page.click("#csv")
     download = await download_info.value

@@ -34,16 +34,28 @@ router = APIRouter(prefix="/merchants")
 async def merchant_list(
     request: Request,
     status: MerchantStatus | None = Query(MerchantStatus.SUBMITTED),
+    grid: str = Query("", max_length=20, description="a grid id, or empty for all the operator's grids"),
     cursor: str | None = Query(None, max_length=256),
     session: ConsoleSession = Depends(signed_in),
 ) -> Response:
-    """Merchants of the operator's grids by status; `submitted` is the review queue."""
+    """Merchants of the operator's grids by status and grid; `submitted` is the review queue."""
     require(session, ops.list_merchants)
-    query = repository.merchants_in(await repository.ops_scope(session.principal))
+    scope = await repository.ops_scope(session.principal)
+    query = repository.merchants_in(scope)
     if status is not None:
         query = query.filter(status=status)
+    if grid.isdigit():
+        query = query.filter(grid_id=int(grid))
     rows, next_cursor = await paginate(query, PageParams(cursor, 50))
-    context = {"merchants": rows, "status": status, "statuses": list(MerchantStatus), "next": next_cursor}
+    grids_shown = await paginate(repository.branches(scope, mine=not scope.everything), PageParams(None, 100))
+    context = {
+        "merchants": rows,
+        "status": status,
+        "statuses": list(MerchantStatus),
+        "grid": grid,
+        "grids": grids_shown[0],
+        "next": next_cursor,
+    }
     return render(request, "merchants.html", context, session=session)
 
 

@@ -26,7 +26,7 @@ async def statements(
     request: Request,
     day: Day | None = None,
     status_: str = Query("", alias="status", max_length=16),
-    merchant_id: Id | None = None,
+    merchant: str = Query("", max_length=20, description="a merchant id"),
     cursor: str | None = Query(None, max_length=256),
     session: ConsoleSession = Depends(signed_in),
 ) -> Response:
@@ -35,11 +35,13 @@ async def statements(
     days = await settled_days()
     day = day or (days[-1] if days else business_day() - timedelta(days=1))
     status = StatementStatus(status_) if status_ in set(StatementStatus) else None
+    merchant_id = int(merchant) if merchant.isdigit() else None
     query = statement_query(day=day, merchant_id=merchant_id, status=status).select_related("merchant")
     rows, next_cursor = await paginate(query, PageParams(cursor, 50))
     context = {
         "statements": rows,
         "day": day,
+        "merchant": merchant,
         "days": list(reversed(days[-31:])),
         "status": status,
         "statuses": list(StatementStatus),

@@ -39,7 +39,8 @@
     text("issued", String(view.issued));
     text("persisted", String(view.persisted));
     text("participants", String(view.participants));
-    text("state", view.state || view.status);
+    var state = document.getElementById("state");
+    state.textContent = (view.state && state.dataset[view.state]) || view.state || view.status;
     text("at", new Date(view.at).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }));
     if (left === 0 && soldOut === null) {
       soldOut = new Date(view.at).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
