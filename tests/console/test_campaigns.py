@@ -189,3 +189,16 @@ async def test_each_type_has_its_form_and_a_draft_is_edited(page: Page) -> None:
     )
     await draw.refresh_from_db()
     assert draw.config["cost_points"] == 50
+
+    # Its audience list: two members added, one removed.
+    (first, _), (second, _) = await ch.members(2)
+    await page.goto(f"/console/campaigns/{draw.id}")
+    await page.fill("textarea[name=member_ids]", f"{first}\n{second}")
+    await page.click("#audience-submit")
+    await page.wait_for_selector(".notice")
+    assert "2" in await page.inner_text("#audience-list")
+    await page.fill("textarea[name=member_ids]", str(first))
+    await page.check("input[name=remove]")
+    await page.click("#audience-submit")
+    await page.wait_for_selector(".notice")
+    assert "1" in await page.inner_text("#audience-list")

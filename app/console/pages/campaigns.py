@@ -13,7 +13,7 @@ from app.console.deps import checked, require, roles_of, signed_in
 from app.console.i18n import language_of, translator
 from app.console.rendering import render
 from app.console.session import ConsoleSession
-from app.core.errors import ProblemError
+from app.core.errors import InvalidField, ProblemError
 from app.core.inputs import Id
 from app.core.pagination import PageParams, paginate
 from app.core.problem_i18n import translate
@@ -22,10 +22,12 @@ from campaigns import router_ops as ops
 from campaigns.lifecycle import Action, allowed_actions
 from campaigns.management import (
     act_on_campaign,
+    add_to_audience,
     approve_campaign,
     campaign_analytics,
     create_campaign,
     reject_campaign,
+    remove_from_audience,
     submit_campaign,
     update_campaign,
 )
@@ -34,6 +36,7 @@ from campaigns.schemas import CampaignIn, CampaignPatch
 from campaigns.views import campaign_out
 
 router = APIRouter(prefix="/campaigns")
+MAX_AUDIENCE_BATCH = 10_000  # as the API's bulk body allows
 OPERATOR_ACTIONS = ("pause", "resume", "end", "cancel")  # the rest are submit, approve, reject, edit, start
 
 
@@ -203,6 +206,8 @@ async def campaign_detail(
         "can_approve": session.can(roles_of(ops.approve_campaign)),
         "wrote_it": me in (campaign.created_by, campaign.updated_by),
         "can_act": session.can(roles_of(ops.preheat_campaign)),
+        "audience_list": await repository.audience_list(campaign_id).count(),
+        "can_edit_audience": session.can(roles_of(ops.add_audience)),
         "actions": [a.value for a in allowed_actions(campaign.status) if a.value in OPERATOR_ACTIONS],
         "analytics": await campaign_analytics(await repository.get_campaign(campaign_id))
         if session.can(roles_of(ops.campaign_analytics))
@@ -241,6 +246,28 @@ async def reject(
     require(session, ops.reject_campaign)
     await reject_campaign(session.principal, campaign_id, reason)
     return RedirectResponse(f"/console/campaigns/{campaign_id}?done=rejected", status_code=303)
+
+
+@router.post("/{campaign_id}/audience-members")
+async def audience_members(
+    campaign_id: Id,
+    member_ids: str = Form(..., max_length=200_000),
+    remove: bool = Form(False),
+    session: ConsoleSession = Depends(checked),
+) -> Response:
+    """Add members to the campaign's audience list, or remove them (an approved campaign goes back to
+    approval)."""
+    require(session, ops.remove_audience if remove else ops.add_audience)
+    parts = member_ids.replace(",", " ").split()
+    if not parts or len(parts) > MAX_AUDIENCE_BATCH or not all(p.isdigit() for p in parts):
+        raise InvalidField("member_ids", f"1 to {MAX_AUDIENCE_BATCH} member ids")
+    ids = [int(p) for p in parts]
+    if remove:
+        await remove_from_audience(session.principal, campaign_id, ids)
+    else:
+        await add_to_audience(session.principal, campaign_id, ids)
+    done = "audience_removed" if remove else "audience_added"
+    return RedirectResponse(f"/console/campaigns/{campaign_id}?done={done}", status_code=303)
 
 
 @router.post("/{campaign_id}/{action}")
