@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from app.core.models import AuditEntry
 from app.core.timeutil import BUSINESS_TZ, utcnow
@@ -78,6 +78,17 @@ async def test_a_flash_campaign_refused_to_its_author_and_approved_by_another(pa
     assert await page.inner_text("#status") == "已批准"
     entry = await AuditEntry.get(action="campaign.approve")
     assert entry.actor_type == "ops" and entry.target_id == str(campaign.id)
+    # The filter updates the list in place (htmx): no page load, the address follows.
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    await page.goto("/console/campaigns")
+    await page.evaluate("() => { window.notReloaded = true; }")
+    await page.select_option("select[name=type]", "lucky_draw")
+    await page.click("form.filters button")
+    await page.wait_for_url("**/console/campaigns?*type=lucky_draw*")
+    await expect(page.locator("#campaigns")).to_contain_text("暂无数据")
+    assert await page.evaluate("() => window.notReloaded === true")
+    assert violations == []  # htmx runs under the CSP: no inline style, no eval
     await page.goto("/console/campaigns?status=&type=flash")
     assert "10:00 latte flash sale" in await page.inner_text("#campaigns")
     await screenshot(page, "campaigns")
