@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from app.console.deps import LoginRequired
+from app.console.deps import LoginRequired, screen_form
 from app.console.headers import SecurityHeaders
 from app.console.i18n import language_of
 from app.console.pages import (
@@ -29,6 +29,7 @@ from app.console.pages import (
 )
 from app.console.rendering import render
 from app.core.errors import ProblemError
+from app.core.inputs import screen_request
 from app.core.problem_i18n import translate
 
 STATIC = Path(__file__).with_name("static")
@@ -68,7 +69,13 @@ async def _on_http(request: Request, exc: Exception) -> Response:
 
 def build_console() -> FastAPI:
     """The console: pages, its static files, problems rendered as pages, security headers."""
-    console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    console = FastAPI(
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        # Strings the database cannot store are refused in the address and in forms, as on the API.
+        dependencies=[Depends(screen_request), Depends(screen_form)],
+    )
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth,

@@ -9,7 +9,8 @@ from fastapi import Request
 
 from app.console.session import COOKIE, ConsoleSession, csrf_matches, load
 from app.core.auth.deps import ROLES_ATTR
-from app.core.errors import Forbidden
+from app.core.errors import Forbidden, InvalidField
+from app.core.inputs import unstorable
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -23,6 +24,21 @@ class CsrfRefused(Forbidden):
     """A state change without the session's CSRF token (a forged or stale form)."""
 
     code, title = "console.csrf", "CSRF check failed"
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def screen_form(request: Request) -> None:
+    """Refuse form fields the database cannot store (NUL, lone surrogates), as the API refuses them in
+    JSON (`app.core.inputs.screen_request`), before any page reads them."""
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return
+    form = await request.form()
+    for name, value in form.multi_items():
+        reason = unstorable(name) or (unstorable(value) if isinstance(value, str) else None)
+        if reason is not None:
+            raise InvalidField(name.replace("\x00", "\\u0000"), reason)
 
 
 async def signed_in(request: Request) -> ConsoleSession:

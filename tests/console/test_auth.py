@@ -116,3 +116,14 @@ async def test_cookies_are_secure_in_production(
     response = await client.get("/console/login")
     cookie = response.headers["set-cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+async def test_strings_the_database_cannot_store_are_refused(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as client:
+        form = await client.get("/console/login")
+        token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        response = await client.post(
+            "/console/login", data={"username": "admin\x00", "password": "x", "csrf_token": token}
+        )
+    assert response.status_code == 422
+    assert "username" in response.text and "validation_error" in response.text

@@ -61,6 +61,9 @@ async def login(
     except ProblemError as exc:
         title, detail = translate(language_of(request), exc.status, exc.code, exc.title, exc.detail)
         return _login_page(request, {"title": title, "detail": detail}, status_code=exc.status)
+    previous = request.cookies.get(COOKIE)
+    if (old := await console_session.load(previous)) is not None and previous:
+        await console_session.end(previous, old)  # one console session per browser: the old one ends
     principal = decode_access_token(pair.access_token, Audience.OPERATOR)
     cookie = await console_session.bind(principal, username)
     response = RedirectResponse("/console/", status_code=303)
