@@ -10,7 +10,14 @@ from loyalty.members.pool import (
     set_consents,
     update_profile,
 )
-from loyalty.members.segments import Segments, import_tags, member_segments, members_in_segment, tag_counts
+from loyalty.members.segments import (
+    Segments,
+    import_tags,
+    member_segments,
+    members_in_segment,
+    remove_tag,
+    tag_counts,
+)
 
 __all__ = [
     "Segments",
@@ -23,6 +30,7 @@ __all__ = [
     "member_segments",
     "members_in_segment",
     "note_store_scan",
+    "remove_tag",
     "set_consents",
     "tag_counts",
     "update_profile",

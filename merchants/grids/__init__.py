@@ -13,6 +13,7 @@ from merchants.grids.service import (
     managers_of,
     merchant_metrics,
     register_metric_provider,
+    unassign_manager,
     update_branch,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "recently_active",
     "record_activity",
     "register_metric_provider",
+    "unassign_manager",
     "update_branch",
 ]

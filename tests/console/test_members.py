@@ -55,3 +55,6 @@ async def test_lookup_tag_import_and_a_points_credit(
     assert await page.inner_text("#tagged") == "1"
     assert await page.inner_text("#unknown") == "1"
     assert "payroll" in await page.inner_text("#tags")
+    await page.click("#remove-tag-payroll")
+    await page.wait_for_selector(".notice")
+    assert "payroll" not in await page.inner_text("#tags")

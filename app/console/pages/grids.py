@@ -146,3 +146,11 @@ async def assign(
     require(session, ops.assign_manager)
     await grids.assign_manager(session.principal, grid_id, operator_id)
     return RedirectResponse(f"/console/grids/{grid_id}?done=manager_assigned", status_code=303)
+
+
+@router.post("/{grid_id}/managers/{operator_id}/remove")
+async def unassign(grid_id: Id, operator_id: Id, session: ConsoleSession = Depends(checked)) -> Response:
+    """The operator no longer manages this grid (admin)."""
+    require(session, ops.unassign_manager)
+    await grids.unassign_manager(session.principal, grid_id, operator_id)
+    return RedirectResponse(f"/console/grids/{grid_id}?done=manager_removed", status_code=303)

@@ -18,7 +18,7 @@ from app.core.pagination import PageParams, paginate
 from loyalty import admin
 from loyalty import repository as loyalty_repository
 from loyalty import router_ops as ops
-from loyalty.members import get_member, import_tags, tag_counts
+from loyalty.members import get_member, import_tags, remove_tag, tag_counts
 from loyalty.models import Tier
 
 router = APIRouter(prefix="/members")
@@ -64,6 +64,7 @@ async def tags(request: Request, session: ConsoleSession = Depends(signed_in)) -
         "tags": await tag_counts(),
         "can_import": session.can(roles_of(ops.import_tags)),
         "report": None,
+        "done": request.query_params.get("done"),
     }
     return render(request, "tags.html", context, session=session)
 
@@ -81,8 +82,16 @@ async def tags_import(
     if len(content) > ops.MAX_IMPORT_BYTES:
         raise InvalidField("file", f"at most {ops.MAX_IMPORT_BYTES // (1024 * 1024)} MB")
     report = await import_tags(session.principal, tag, content)
-    context = {"tags": await tag_counts(), "can_import": True, "report": report}
+    context = {"tags": await tag_counts(), "can_import": True, "report": report, "done": None}
     return render(request, "tags.html", context, session=session)
+
+
+@router.post("/tags/{tag}/remove")
+async def tag_remove(request: Request, tag: str, session: ConsoleSession = Depends(checked)) -> Response:
+    """Untag every member (e.g. before importing a fresh list); automatic tags are refused."""
+    require(session, ops.remove_tag)
+    await remove_tag(session.principal, tag)
+    return RedirectResponse("/console/members/tags?done=tag_removed", status_code=303)
 
 
 @router.get("/{member_id}")
