@@ -100,6 +100,18 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return uvloop.run(run_worker(settings))  # 1 when Redis stayed out of reach: the supervisor restarts it
 
 
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Seed the demo city and print what to try next."""
+    from app.demo import next_steps, seed_demo
+
+    async def run() -> int:
+        seeded = await seed_demo(settings)
+        print(next_steps(seeded, f"http://{settings.host}:{settings.port}"))
+        return 0
+
+    return await with_stores(settings, run, redis=True)
+
+
 def version() -> str:
     """The installed distribution's version (pyproject.toml `[project] version`)."""
     try:
@@ -174,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="role to grant, repeat for several (default: admin)",
     )
     create_op.set_defaults(handler=cmd_create_operator)
+
+    demo = sub.add_parser(
+        "demo",
+        help="seed a demo city to try every scenario",
+        description="Seed a small city (grids, merchants, members, benefits, one campaign of each type "
+        "with a live flash sale, a simulated biller) on the configured stores; running it again adds "
+        "nothing. Development only.",
+    )
+    demo.set_defaults(handler=cmd_demo)
 
     openapi = sub.add_parser(
         "openapi", help="export the OpenAPI document", description="Write the OpenAPI document to a file."

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -86,4 +87,22 @@ async def run_worker(settings: Settings) -> int:
             task.cancel()
         _worker_failed = runner.failed.is_set()
         log.log(logging.CRITICAL if _worker_failed else logging.INFO, "worker stopping")
+        exit_if_still_running(settings.job_timeout)
     return 1 if _worker_failed else 0
+
+
+def exit_if_still_running(seconds: float) -> threading.Timer:
+    """Make sure a stopping process is gone within `seconds`: running jobs get that long to finish (they
+    are safe to run again), but a job or loop that ignores its cancellation, or blocks the event loop,
+    must not keep the process alive past its supervisor's patience. A thread, so a blocked loop cannot
+    stop it."""
+
+    def give_up() -> None:
+        log.critical("still running %ss after the stop was asked: exiting now", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer

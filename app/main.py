@@ -24,7 +24,7 @@ from app.core.health import router as health_router
 from app.core.inputs import screen_request
 from app.core.logs import configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.openapi_complete import complete
+from app.core.openapi_complete import complete, route_operation_id
 from app.core.plugins import Mount
 from app.lifecycle import resources, stop_server_when_worker_fails
 from app.wiring import PLUGINS, wire
@@ -150,6 +150,8 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         # Strings the database cannot store (NUL, lone surrogates) are a 422 on every route.
         dependencies=[Depends(screen_request)],
+        # Operation ids a generated client reads well (`grab`, `listNearbyStores`): see `complete`.
+        generate_unique_id_function=route_operation_id,
     )
     install_error_handlers(app)
     # The last added is the outermost. The fast lanes sit inside RequestContextMiddleware, so their

@@ -191,6 +191,9 @@ class FlashWin(Model):
     epoch = fields.IntField(description="generation of the Redis keys that issued the win")
     won_at = fields.DatetimeField(description="Redis time of the grab")
     created_at = fields.DatetimeField(auto_now_add=True)
+    idempotency_key = fields.CharField(
+        max_length=255, null=True, description="the grab's Idempotency-Key, answered again after a rebuild"
+    )
 
     class Meta:
         table = "campaigns_flash_win"

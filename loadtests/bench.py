@@ -184,7 +184,7 @@ async def script_capacity(out: Path) -> dict[str, float]:
     from app.core.db import close_db, init_db
     from app.core.redis_client import close_redis, get_redis, init_redis
     from campaigns.flash.engine import GRAB_SCRIPT
-    from campaigns.flash.keys import ACTIVE_SET, EVENTS_CHANNEL, campaign_keys, grab_keys
+    from campaigns.flash.keys import ACTIVE_SET, campaign_keys, events_channel, grab_keys
     from loadtests import setup
 
     await init_redis(get_settings())
@@ -197,6 +197,7 @@ async def script_capacity(out: Path) -> dict[str, float]:
         redis = get_redis()
         await redis.srem(ACTIVE_SET, campaign.id)  # type: ignore[misc]
         sha = await redis.script_load(GRAB_SCRIPT.source)
+        channel = events_channel()
         url = urlsplit(os.environ["LINLI_REDIS_URL"])
         keys = grab_keys(campaign.id)
         results: dict[str, float] = {}
@@ -205,7 +206,7 @@ async def script_capacity(out: Path) -> dict[str, float]:
             command = [
                 "redis-benchmark", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379),
                 "--dbnum", (url.path.strip("/") or "0"), "-n", str(200_000 // batch), "-c", "32",
-                "-r", "100000", "-q", "--csv", "EVALSHA", sha, str(len(keys)), *keys, EVENTS_CHANNEL, *grabs,
+                "-r", "100000", "-q", "--csv", "EVALSHA", sha, str(len(keys)), *keys, channel, *grabs,
             ]  # fmt: skip
             done = await asyncio.to_thread(
                 subprocess.run, command, capture_output=True, text=True, check=True

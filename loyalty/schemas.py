@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.core.crypto import mask_name
-from app.core.inputs import MAX_INT64, Day, Id, Instant
+from app.core.inputs import MAX_INT64, Day, Id, Instant, Patch
 from loyalty.ledger.balances import Expiring, Summary
 from loyalty.members.pool import member_phone
 from loyalty.models import (
@@ -98,7 +98,7 @@ class ConsentsIn(BaseModel):
     marketing: StrictBool | None = None
 
 
-class ProfileIn(BaseModel):
+class ProfileIn(Patch):
     """Editable profile fields."""
 
     model_config = ConfigDict(json_schema_extra={"example": {"nickname": "Alice", "birthday": "1990-05-17"}})
@@ -536,7 +536,7 @@ class BenefitProposalIn(BenefitTerms):
     )
 
 
-class BenefitPatch(BaseModel):
+class BenefitPatch(Patch):
     """Change a benefit: texts, price, or stock (added or removed)."""
 
     model_config = ConfigDict(json_schema_extra={"example": {"add_stock": 500}})

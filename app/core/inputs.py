@@ -22,7 +22,16 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 MAX_INT64 = 2**63 - 1
 MAX_INT32 = 2**31 - 1
@@ -70,6 +79,26 @@ class Patch(BaseModel):
         if value is None and info.field_name not in cls.nullable:
             raise ValueError("may not be null: leave the field out to keep its value")
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The documented body says what is accepted: `null` only where `nullable` allows it."""
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, prop in target.get("properties", {}).items():
+            if name in cls.nullable:
+                continue
+            options = prop.get("anyOf")
+            if options and {"type": "null"} in options:
+                rest = [option for option in options if option != {"type": "null"}]
+                del prop["anyOf"]
+                if len(rest) == 1:
+                    prop.update(rest[0])
+                else:
+                    prop["anyOf"] = rest
+            if prop.get("default", ...) is None:
+                del prop["default"]
+        return schema
 
 
 def unstorable(text: str) -> str | None:

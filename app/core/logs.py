@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+trace_id_var: ContextVar[str | None] = ContextVar("trace_id", default=None)  # W3C traceparent's trace id
 
 # Mainland mobile numbers: 1[3-9]x xxxx xxxx, not part of a longer digit run.
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -41,6 +42,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             payload["request_id"] = request_id
+        trace_id = trace_id_var.get()
+        if trace_id:
+            payload["trace_id"] = trace_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 payload[key] = value
@@ -54,8 +58,11 @@ class MaskingTextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = request_id_var.get()
+        trace_id = trace_id_var.get()
         line = super().format(record)
-        return mask_text(f"[{request_id}] {line}" if request_id else line)
+        if request_id:
+            line = f"[{request_id}{' trace ' + trace_id if trace_id else ''}] {line}"
+        return mask_text(line)
 
 
 def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
@@ -76,3 +83,11 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
+    # One access line per request, Linli's (`linli.access`, with the route template and the problem
+    # code): uvicorn logs access lines whenever its logger has a handler, so it gets none.
+    logging.getLogger("uvicorn.access").propagate = False
+    # arq reports every job and cron run at INFO (most of a quiet worker's lines): shown at DEBUG only. Job
+    # failures, retries and dead jobs are Linli's own WARNING and ERROR lines.
+    logging.getLogger("arq.worker").setLevel(
+        logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
+    )

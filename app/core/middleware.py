@@ -12,13 +12,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import problem_response
 from app.core.faults import unavailable_service
-from app.core.logs import request_id_var
+from app.core.logs import request_id_var, trace_id_var
 from app.core.metrics import observe_request
 from app.core.problem_i18n import negotiate
 
 access_log = logging.getLogger("linli.access")
 error_log = logging.getLogger("linli.errors")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# W3C Trace Context: version-traceid-parentid-flags, the trace id not all zeros.
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?!0{32})([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_PROBLEM_CODE = re.compile(rb'"code":\s*"([^"\\]{1,100})"')
 UNAVAILABLE = "service.unavailable"
 RETRY_AFTER = "1"  # seconds: a lost connection is replaced on the next request
 
@@ -44,25 +47,36 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = None
+        incoming = traceparent = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
-                break
+            elif name == b"traceparent":
+                traceparent = _TRACEPARENT.match(value.decode("latin-1").strip().lower())
         request_id = incoming if incoming and _VALID_ID.match(incoming) else secrets.token_hex(16)
         token = request_id_var.set(request_id)
+        trace_token = trace_id_var.set(traceparent.group(1) if traceparent else None)
         status = 500
+        code: str | None = None
+        problem = False
         started = time.perf_counter()
         header = (b"x-request-id", request_id.encode())
 
         started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started_response
+            nonlocal status, started_response, code, problem
             if message["type"] == "http.response.start":
                 status = message["status"]
                 started_response = True
                 message["headers"] = [*message.get("headers", []), header]
+                problem = status >= 400 and any(
+                    name == b"content-type" and value.startswith(b"application/problem+json")
+                    for name, value in message["headers"]
+                )
+            elif problem and code is None:
+                found = _PROBLEM_CODE.search(message.get("body", b""))
+                code = found.group(1).decode() if found else None
             await send(message)
 
         try:
@@ -98,10 +112,14 @@ class RequestContextMiddleware:
             observe_request(scope["method"], template, status, elapsed)
             if self.log_requests:
                 access_log.info(
-                    "%s %s %s",
+                    "%s %s %s%s",
                     scope["method"],
                     template,
                     status,
-                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2)},
+                    f" {code}" if code else "",
+                    extra={"status": status, "duration_ms": round(elapsed * 1000, 2)}
+                    | ({"code": code} if code else {})
+                    | ({"trace_id": traceparent.group(1)} if traceparent else {}),
                 )
             request_id_var.reset(token)
+            trace_id_var.reset(trace_token)

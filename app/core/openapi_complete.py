@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.routing import APIRoute
+
 from app.core.errors import PROBLEM_JSON, problem_responses
 from app.core.inputs import MAX_INT64
 
@@ -49,8 +51,34 @@ _NAMED: dict[str, Any] = {
 _MAX_DEPTH = 6
 
 
+def route_operation_id(route: APIRoute) -> str:
+    """A provisional operation id, `<audience>:<function name>`, that `complete` makes readable."""
+    audience = next((a for a in ("mp", "merchant", "ops") if route.path.startswith(f"/{a}/")), "platform")
+    return f"{audience}:{route.name}"
+
+
+def _camel(words: str) -> str:
+    first, *rest = [w for w in words.split("_") if w]
+    return first + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def _readable_operation_ids(document: dict[str, Any]) -> None:
+    """`listNearbyStores`-style ids from the route functions' names; a name several audiences use
+    (`login`, `me`) carries its audience (`mpLogin`, `opsLogin`), so every id stays unique."""
+    operations = [op for ops in document.get("paths", {}).values() for op in ops.values()]
+    provisional = [str(op.get("operationId", "")).partition(":") for op in operations]
+    uses: dict[str, int] = {}
+    for _, found, name in provisional:
+        if found:
+            uses[name] = uses.get(name, 0) + 1
+    for op, (audience, found, name) in zip(operations, provisional, strict=True):
+        if found:
+            op["operationId"] = _camel(name if uses[name] == 1 else f"{audience}_{name}")
+
+
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """Add the shared error responses and missing examples to every operation, in place."""
+    _readable_operation_ids(document)
     schemas = document.get("components", {}).get("schemas", {})
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():

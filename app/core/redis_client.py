@@ -19,7 +19,7 @@ from arq.connections import ArqRedis
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 
 log = logging.getLogger("linli.redis")
 
@@ -211,6 +211,16 @@ def get_redis() -> ArqRedis:
     if _client is None:
         raise RuntimeError("redis is not initialised; call init_redis() at start-up")
     return _client
+
+
+def channel(name: str) -> str:
+    """A pub/sub channel of this deployment: channels are server-wide in Redis (not per database), so
+    each carries the deployment's namespace, and another deployment's messages never reach us."""
+    namespace = get_settings().redis_namespace
+    if not namespace:
+        database = get_redis().connection_pool.connection_kwargs.get("db", 0)
+        namespace = f"db{int(database or 0)}"
+    return f"linli:{namespace}:{name}"
 
 
 def set_redis(client: ArqRedis | None) -> None:

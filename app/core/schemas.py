@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.auth.deps import OperatorRole
+from app.core.inputs import Patch
 from app.core.models import DeadJob
 
 
@@ -26,7 +27,7 @@ class OperatorIn(BaseModel):
     roles: list[OperatorRole] = Field(min_length=1)
 
 
-class OperatorPatch(BaseModel):
+class OperatorPatch(Patch):
     """Role or status change of an operator."""
 
     roles: list[OperatorRole] | None = None

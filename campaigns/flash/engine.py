@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.redis_client import LuaScript
-from campaigns.flash.keys import EVENTS_CHANNEL, grab_keys
+from campaigns.flash.keys import events_channel, grab_keys
 
 GRAB_SCRIPT = LuaScript.from_file(Path(__file__).with_name("grab.lua"))
 MAX_BATCH = 256
@@ -110,7 +110,7 @@ class GrabBatcher:
             task.add_done_callback(self._in_flight.discard)
 
     async def _send(self, campaign_id: int, batch: list[_Pending]) -> None:
-        args: list[str] = [EVENTS_CHANNEL]
+        args: list[str] = [events_channel()]
         for member, key, ip, _ in batch:
             args += (member, key, ip)
         try:

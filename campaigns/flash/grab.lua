@@ -47,7 +47,7 @@ local function take_slot()
   return tonumber(redis.call('LPOP', KEYS[8]))
 end
 
-local function grab(member, ip)
+local function grab(member, ip, key)
   local wait = limited('m:' .. member, member_rate)
   if wait == 0 then wait = limited('ip:' .. ip, ip_rate) end
   if wait > 0 then return 'rate_limited ' .. wait, false end
@@ -76,7 +76,7 @@ local function grab(member, ip)
   local day_sequence = redis.call('HINCRBY', KEYS[2], day_field, 1)
   local ticket = cid .. '-' .. epoch .. '-' .. slot
   redis.call('XADD', KEYS[7], '*', 'm', member, 's', slot, 'q', sequence, 'd', day, 'dq', day_sequence,
-    't', ticket, 'ts', now, 'e', epoch)
+    't', ticket, 'ts', now, 'e', epoch, 'k', key)
   if left == 0 then redis.call('PUBLISH', ARGV[1], 'soldout ' .. cid .. ' ' .. epoch) end
   return 'won ' .. ticket .. ' ' .. slot .. ' ' .. sequence .. ' ' .. day .. ' ' .. day_sequence .. ' ' .. now,
     true
@@ -93,7 +93,7 @@ for i = 2, #ARGV, 3 do
   if key ~= '' then answer = redis.call('HGET', KEYS[5], member .. ':' .. key) end
   if not answer then
     local keep
-    answer, keep = grab(member, ip)
+    answer, keep = grab(member, ip, key)
     if keep and key ~= '' then redis.call('HSET', KEYS[5], member .. ':' .. key, answer) end
   end
   out[#out + 1] = answer

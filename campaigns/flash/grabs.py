@@ -46,7 +46,7 @@ async def grab(campaign_id: int, member_id: int, key: str, ip: str) -> GrabAnswe
         return _without_keys(campaign_id, view.status, view.starts)
     runtime.note(campaign_id, state)
     if answer.won:
-        runtime.journal_win(campaign_id, member_id, answer)
+        runtime.journal_win(campaign_id, member_id, answer, key)
     elif answer.outcome == "rate_limited":
         raise RateLimited(max(1, math.ceil(answer.retry_after_ms / 1000)), "too many grabs; slow down")
     return answer

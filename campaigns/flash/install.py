@@ -27,7 +27,7 @@ from app.core.sql import column
 from app.core.timeutil import BUSINESS_TZ, utcnow
 from campaigns.audience import eligibility
 from campaigns.flash import persistence as flash_persist
-from campaigns.flash.keys import ACTIVE_SET, EVENTS_CHANNEL, GROUP, PLACEHOLDER, campaign_keys, k, lock_key
+from campaigns.flash.keys import ACTIVE_SET, GROUP, PLACEHOLDER, campaign_keys, events_channel, k, lock_key
 from campaigns.lifecycle import budget
 from campaigns.lifecycle.table import RUNNING
 from campaigns.models import BlockedMember, Campaign, CampaignStats, CampaignStatus, CampaignType, FlashWin
@@ -77,7 +77,7 @@ def _day_offset() -> int:
 
 async def publish_changed(campaign_id: int) -> None:
     """Tell every API process to drop what it cached about the campaign."""
-    await get_redis().publish(EVENTS_CHANNEL, f"changed {campaign_id}")
+    await get_redis().publish(events_channel(), f"changed {campaign_id}")
 
 
 async def ensure_loaded(campaign_id: int) -> str:
@@ -151,16 +151,30 @@ async def _persist_stream_leftovers(campaign_id: int) -> None:
 async def _install(campaign: Campaign) -> None:
     cid = campaign.id
     wins = await FlashWin.filter(campaign_id=cid).values_list(
-        "slot", "member_id", "sequence", "business_day", "day_sequence"
+        "slot",
+        "member_id",
+        "sequence",
+        "business_day",
+        "day_sequence",
+        "ticket_id",
+        "won_at",
+        "idempotency_key",
     )
     taken = {int(w[0]) for w in wins}
     top = max(taken, default=0)
     free = [slot for slot in range(1, top + 1) if slot not in taken]
     member_wins: dict[str, int] = {}
-    for _, member_id, sequence, day, day_sequence in wins:
+    answered: dict[str, str] = {}  # member:key -> the answer its grab got, for the retries still to come
+    for slot, member_id, sequence, day, day_sequence, ticket, won_at, key in wins:
         member_wins[str(member_id)] = max(member_wins.get(str(member_id), 0), int(sequence))
-        day_field = f"{member_id}:{(day - EPOCH_DAY).days}"
+        day_number = (day - EPOCH_DAY).days
+        day_field = f"{member_id}:{day_number}"
         member_wins[day_field] = max(member_wins.get(day_field, 0), int(day_sequence))
+        if key:
+            won_ms = round(won_at.timestamp() * 1000)
+            answered[f"{member_id}:{key}"] = (
+                f"won {ticket} {slot} {sequence} {day_number} {day_sequence} {won_ms}"
+            )
     issued = len(wins)
     unit_cost = int((campaign.config.get("reward") or {}).get("cost_fen", 0))
     # Spent budget already counts the persisted wins, so it limits what is left, not the total.
@@ -190,6 +204,9 @@ async def _install(campaign: Campaign) -> None:
         pipe.sadd(k(cid, "blocked"), PLACEHOLDER)
         sadd_chunks(pipe, k(cid, "blocked"), [int(b) for b in blocked])
         pipe.hset(k(cid, "idem"), PLACEHOLDER, "0")
+        answers = list(answered.items())
+        for start in range(0, len(answers), CHUNK):
+            pipe.hset(k(cid, "idem"), mapping=dict(answers[start : start + CHUNK]))
         pipe.hset(k(cid, "rate"), PLACEHOLDER, "0")
         pipe.xgroup_create(k(cid, "stream"), GROUP, id="0", mkstream=True)
         for start in range(0, len(free), CHUNK):

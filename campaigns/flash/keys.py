@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.redis_client import key
+from app.core.redis_client import channel, key
 
 # Order matters: it is the KEYS order of grab.lua.
 GRAB_KEY_NAMES = (
@@ -21,10 +21,14 @@ GRAB_KEY_NAMES = (
 # Keys that live and expire with the campaign (the rebuild lock expires on its own).
 CAMPAIGN_KEY_NAMES = GRAB_KEY_NAMES
 
-EVENTS_CHANNEL = "linli:campaigns:events"
 ACTIVE_SET = "linli:flash:active"
 GROUP = "persist"
 PLACEHOLDER = "_"
+
+
+def events_channel() -> str:
+    """The channel of campaign events (changes, sold out) of this deployment."""
+    return channel("campaigns:events")
 
 
 def k(campaign_id: int, name: str) -> str:

@@ -64,6 +64,7 @@ _COLUMNS = (
     "epoch",
     "won_at",
     "created_at",
+    "idempotency_key",
 )
 
 
@@ -80,6 +81,7 @@ class Win:
     ticket_id: str
     won_at_ms: int
     epoch: int
+    key: str = ""  # the grab's Idempotency-Key ('' without one): a rebuild answers its retries again
 
     @classmethod
     def from_stream(cls, campaign_id: int, fields: dict[bytes, bytes]) -> Win:
@@ -94,10 +96,11 @@ class Win:
             ticket_id=fields[b"t"].decode(),
             won_at_ms=int(fields[b"ts"]),
             epoch=int(fields[b"e"]),
+            key=fields.get(b"k", b"").decode(),
         )
 
     @classmethod
-    def from_answer(cls, campaign_id: int, member_id: int, answer: GrabAnswer) -> Win:
+    def from_answer(cls, campaign_id: int, member_id: int, answer: GrabAnswer, key: str = "") -> Win:
         """From the answer the API process gave the member."""
         assert answer.ticket_id is not None
         return cls(
@@ -110,6 +113,7 @@ class Win:
             ticket_id=answer.ticket_id,
             won_at_ms=answer.won_at_ms,
             epoch=int(answer.ticket_id.split("-")[1]),
+            key=key,
         )
 
 
@@ -139,7 +143,7 @@ def _terms(campaign: Campaign) -> _Terms:
 _UNNEST = (  # PostgreSQL: one array per column, so a batch of any size is one small statement
     f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
     "$1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::date[], $6::int[], $7::int[], $8::int[],"
-    " $9::int[], $10::varchar[], $11::int[], $12::timestamptz[], $13::timestamptz[])"
+    " $9::int[], $10::varchar[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::varchar[])"
     " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id"
 )
 
@@ -161,6 +165,7 @@ def _rows(terms: _Terms, wins: list[Win]) -> list[tuple[object, ...]]:
             win.epoch,
             datetime.fromtimestamp(win.won_at_ms / 1000, UTC),
             now,
+            win.key or None,
         )
         for win in wins
     ]

@@ -30,7 +30,7 @@ from app.core.config import get_settings
 from app.core.redis_client import get_redis
 from campaigns.flash.engine import ENDED, NOT_STARTED, SOLD_OUT, CampaignState, GrabAnswer
 from campaigns.flash.install import ensure_loaded
-from campaigns.flash.keys import EVENTS_CHANNEL, k
+from campaigns.flash.keys import events_channel, k
 from campaigns.flash.persistence import Win, write_missing
 from campaigns.models import Campaign, CampaignStatus, CampaignType
 
@@ -186,14 +186,14 @@ class FlashRuntime:
         """Count a sold-out answer given without Redis, for the campaign's statistics."""
         self.fast_counts[(campaign_id, SOLD_OUT.outcome)] += 1
 
-    def journal_win(self, campaign_id: int, member_id: int, answer: GrabAnswer) -> None:
+    def journal_win(self, campaign_id: int, member_id: int, answer: GrabAnswer, key: str = "") -> None:
         """Queue a win this process answered for the write-behind."""
         if not self.journal_on:
             return
         if len(self.journal) >= JOURNAL_MAX:
             log.error("flash write-behind journal full; the stream still carries the wins")
             return
-        self.journal.append((time.monotonic(), Win.from_answer(campaign_id, member_id, answer)))
+        self.journal.append((time.monotonic(), Win.from_answer(campaign_id, member_id, answer, key)))
 
     def load_soon(self, campaign_id: int) -> None:
         """Start loading (or rebuilding) a campaign's keys in the background, once per process."""
@@ -232,7 +232,7 @@ class FlashRuntime:
         while not stop.is_set():
             pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(EVENTS_CHANNEL)
+                await pubsub.subscribe(events_channel())
                 self.reset()  # anything could have happened while we were not listening
                 self.synced = True
                 while not stop.is_set():
@@ -255,12 +255,19 @@ class FlashRuntime:
         if not parts or not parts[0].isdigit():
             return
         campaign_id = int(parts[0])
-        if kind == "soldout" and len(parts) > 1:
-            self._arm(campaign_id, int(parts[1]), SOLD_OUT_TTL_SYNCED)
+        if kind == "soldout" and len(parts) > 1 and parts[1].isdigit():
+            self._spawn(self._confirm_sold_out(campaign_id, int(parts[1])))
         elif kind == "changed":
             self.forget(campaign_id)
             if self.journal:
                 self.flush_soon.set()
+
+    async def _confirm_sold_out(self, campaign_id: int, epoch: int) -> None:
+        """Trust a sold-out message only once Redis itself says so: a message alone (forged, or from
+        a deployment that should not reach us) must not make this process refuse grabs."""
+        left, current = await get_redis().hmget(k(campaign_id, "meta"), ["left", "epoch"])  # type: ignore[misc]
+        if left is not None and int(left) == 0 and current is not None and int(current) == epoch:
+            self._arm(campaign_id, epoch, SOLD_OUT_TTL_SYNCED)
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         delay = FLUSH_INTERVAL

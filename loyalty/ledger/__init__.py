@@ -5,6 +5,7 @@ from loyalty.ledger.balances import expiring as points_expiring
 from loyalty.ledger.balances import history as points_history
 from loyalty.ledger.balances import summary as points_summary
 from loyalty.ledger.postings import EarnSource, Posting, SpendPurpose
+from loyalty.ledger.tiers import tier_for
 
 __all__ = [
     "EarnSource",
@@ -18,4 +19,5 @@ __all__ = [
     "points_summary",
     "reverse_points",
     "spend_points",
+    "tier_for",
 ]

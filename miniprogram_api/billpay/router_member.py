@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from app.core.auth.deps import current_member
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
-from app.core.idempotency import idempotent
+from app.core.idempotency import idempotent_across_commits
 from app.core.inputs import Id
 from app.core.pagination import Page, PageParams, page_params
 from app.core.ratelimit import limit_per_principal
@@ -244,7 +244,7 @@ async def delete_reminder(account_id: Id, member: Principal = Depends(current_me
         _BILLER_503,
     ),
 )
-@idempotent
+@idempotent_across_commits
 async def create_order(body: OrderIn, member: Principal = Depends(lookup_member)) -> OrderOut:
     """Check the amount with the biller and open an order to pay (state `created`, payable until
     `expires_at`), optionally using a bill-payment voucher that reduces the total. Send an
@@ -292,7 +292,7 @@ async def get_order(order_id: Id, member: Principal = Depends(current_member)) -
         (503, "bill.bank_unavailable", "the bank did not answer; the payment settles by itself"),
     ),
 )
-@idempotent
+@idempotent_across_commits
 async def pay_order(order_id: Id, member: Principal = Depends(current_member)) -> OrderOut:
     """Debit the total from the member's bank account once; the order becomes `paid` and is confirmed
     with the biller in the background. Paying a paid order again returns it unchanged."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.core.auth.deps import OperatorRole, current_operator, roles
 from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
-from app.core.idempotency import idempotent
+from app.core.idempotency import idempotent_across_commits
 from app.core.inputs import Day, Id
 from app.core.pagination import Page, PageParams, page_params, paginate
 from miniprogram_api.billpay import billers, reconciliation, repository, service, tasks
@@ -121,7 +121,7 @@ async def get_order(order_id: Id) -> OpsOrderOut:
     ),
 )
 @roles(OperatorRole.ADMIN)
-@idempotent
+@idempotent_across_commits
 async def reverse_order(
     order_id: Id, body: ReverseIn, operator: Principal = Depends(current_operator)
 ) -> OpsOrderOut:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.inputs import MAX_INT64, Day, Id
+from app.core.inputs import MAX_INT64, Day, Id, Patch
 from miniprogram_api.billpay.models import BillerType, MismatchKind, OrderState
 
 ACCOUNT_PATTERN = r"^[0-9A-Za-z-]{4,32}$"
@@ -383,8 +383,10 @@ class BillerIn(BaseModel):
     is_active: bool = True
 
 
-class BillerPatch(BaseModel):
+class BillerPatch(Patch):
     """Change a biller; absent fields stay as they are (`fee_cap: null` removes the cap)."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"fee_cap"})
 
     model_config = ConfigDict(
         json_schema_extra={"example": {"adapter_config": {"down": True}, "is_active": True}}

@@ -20,6 +20,7 @@ from miniprogram_api.billpay.state_machine import confirm, refund_order, resume_
 from tests.billpay.support import (
     OPENING,
     balance,
+    bill_voucher,
     biller_payments,
     billpay_settings,
     history,
@@ -27,8 +28,10 @@ from tests.billpay.support import (
     member,
     open_order,
     paid_order,
+    points,
     quick_billpay_jobs,  # noqa: F401  (autouse fixture)
     state_of,
+    voucher_status,
 )
 from tests.helpers import login_operator, run_jobs
 
@@ -60,8 +63,10 @@ async def test_biller_timing_out_then_rejecting_refunds_the_member(
 ) -> None:
     biller = await make_biller(client, adapter_config={"rejection_rate": 1.0})
     alice, alice_id = await member(client)
-    order = await paid_order(client, alice, biller["id"], "9110000002")
+    voucher_id = await bill_voucher(client, alice_id)
+    order = await paid_order(client, alice, biller["id"], "9110000002", voucher_id=voucher_id)
     assert await balance(alice_id) == OPENING - order["total"]
+    assert await voucher_status(voucher_id) != "active"  # spent on the order while it is paid
     with caplog.at_level(logging.INFO, logger="linli.notify"):
         await run_jobs()
     done = (await client.get(f"/mp/v1/bills/orders/{order['id']}", headers=alice)).json()
@@ -76,6 +81,8 @@ async def test_biller_timing_out_then_rejecting_refunds_the_member(
     ]
     assert done["receipt"] is None and done["refunded_at"]
     assert await balance(alice_id) == OPENING
+    assert await voucher_status(voucher_id) == "active"  # the refund gives the voucher back
+    assert await points(alice_id) == 0  # and earns nothing
     assert [p.accepted for p in await biller_payments(order["ref"])] == [False]
     assert any(getattr(r, "kind", None) == "bill_order_refunded" for r in caplog.records)
 
@@ -122,7 +129,8 @@ async def test_biller_down_leaves_orders_confirming_until_it_is_back(client: htt
 async def test_biller_down_past_the_last_attempt_refunds(client: httpx.AsyncClient) -> None:
     biller = await make_biller(client)
     alice, alice_id = await member(client)
-    order = await paid_order(client, alice, biller["id"], "3100123456")
+    voucher_id = await bill_voucher(client, alice_id)
+    order = await paid_order(client, alice, biller["id"], "3100123456", voucher_id=voucher_id)
     await Biller.filter(id=biller["id"]).update(adapter_config={"down": True})
     with billpay_settings(billpay_confirm_max_attempts=3):
         await run_jobs()
@@ -130,6 +138,7 @@ async def test_biller_down_past_the_last_attempt_refunds(client: httpx.AsyncClie
     assert refunded.state == "refunded" and refunded.attempt == 3
     assert refunded.failure_code == "biller_unavailable"
     assert await balance(alice_id) == OPENING
+    assert await voucher_status(voucher_id) == "active" and await points(alice_id) == 0
     assert await biller_payments(order["ref"]) == []
 
 

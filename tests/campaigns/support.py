@@ -198,7 +198,9 @@ async def process_runtime() -> AsyncIterator[None]:
     """Run this process's flash runtime (event follower, write-behind) as the API lifespan does."""
     stop = asyncio.Event()
     task = asyncio.create_task(runtime.run(stop))
-    while not runtime.synced:  # noqa: ASYNC110 - the runtime exposes no event for this
+    deadline = asyncio.get_running_loop().time() + ANSWER_DEADLINE
+    while not runtime.synced:
+        assert asyncio.get_running_loop().time() < deadline, "the flash runtime never subscribed"
         await asyncio.sleep(0.01)
     try:
         yield
@@ -207,9 +209,15 @@ async def process_runtime() -> AsyncIterator[None]:
         await task
 
 
+ANSWER_DEADLINE = 90.0  # seconds: a rebuild settles in a few; a loaded CI machine is slower
+
+
 async def grab_until_answered(client: httpx.AsyncClient, campaign_id: int, headers: dict[str, str]) -> str:
-    """Grab, retrying while the engine answers 503 (as a mini-program honouring Retry-After does)."""
+    """Grab, retrying while the engine answers 503 (as a mini-program honouring Retry-After does); fails
+    when the engine has not answered within ANSWER_DEADLINE seconds."""
+    deadline = asyncio.get_running_loop().time() + ANSWER_DEADLINE
     while True:
+        assert asyncio.get_running_loop().time() < deadline, f"campaign {campaign_id} never answered"
         response = await grab(client, campaign_id, headers)
         if response.status_code != 503:
             assert response.status_code == 200, response.text

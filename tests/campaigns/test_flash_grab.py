@@ -148,10 +148,15 @@ async def test_sold_out_is_answered_from_the_process_cache(client: httpx.AsyncCl
     assert runtime.fast_counts[(campaign_id, "sold_out")] == 6
 
 
-async def test_member_rate_limit(client: httpx.AsyncClient, team: ch.Ops) -> None:
+async def test_member_rate_limit(
+    client: httpx.AsyncClient, team: ch.Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One grab a second (GCRA, burst of one second): the second grab is limited unless a whole second
+    # passed between the two, so a slow machine cannot turn this test green or red by timing.
+    monkeypatch.setattr(get_settings(), "flash_member_rate", 1)  # loaded into the campaign at preheat
     campaign_id = await ch.live_flash(client, team, stock=100, limit=100)
     [(_, headers)] = await ch.members(1)
-    rate = get_settings().flash_member_rate
+    rate = 1
     answers = [await ch.grab(client, campaign_id, headers) for _ in range(rate + 1)]
     assert [a.status_code for a in answers[:rate]] == [200] * rate
     assert answers[-1].status_code == 429
@@ -263,9 +268,9 @@ async def test_the_documented_route_answers_like_the_lane(client: httpx.AsyncCli
 async def test_address_rate_limit(
     client: httpx.AsyncClient, team: ch.Ops, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(get_settings(), "flash_ip_rate", 2)  # loaded into the campaign at preheat
+    monkeypatch.setattr(get_settings(), "flash_ip_rate", 1)  # loaded into the campaign at preheat
     campaign_id = await ch.live_flash(client, team, stock=10)
-    crowd = await ch.members(3)
+    crowd = await ch.members(2)
     answers = [await ch.grab(client, campaign_id, headers) for _, headers in crowd]
-    assert [a.status_code for a in answers] == [200, 200, 429]
-    assert await get_redis().hget(k(campaign_id, "meta"), "issued") == b"2"  # the third never touched stock
+    assert [a.status_code for a in answers] == [200, 429]
+    assert await get_redis().hget(k(campaign_id, "meta"), "issued") == b"1"  # the second never touched stock

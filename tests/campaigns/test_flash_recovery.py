@@ -43,7 +43,7 @@ async def test_redis_flushed_mid_sale_with_write_behind(client: httpx.AsyncClien
         campaign_id = await ch.live_flash(client, team, stock=100, limit=1)
         crowd = await ch.members(250)
         first, rest = crowd[:60], crowd[60:]
-        answers = await asyncio.gather(*(ch.grab(client, campaign_id, h) for _, h in first))
+        answers = await asyncio.gather(*(ch.grab(client, campaign_id, h, key=f"first-{m}") for m, h in first))
         assert {a.json()["outcome"] for a in answers} == {"won"}
         # Redis restarts without persistence before the worker consumed a single stream entry.
         await get_redis().flushdb()
@@ -55,7 +55,10 @@ async def test_redis_flushed_mid_sale_with_write_behind(client: httpx.AsyncClien
         assert set(outcomes) == {"won", "sold_out"}
         campaign = await Campaign.get(id=campaign_id)
         assert campaign.flash_epoch == 2
-        # Those who won before the loss still have their win, and the engine remembers them.
+        # Those who won before the loss still have their win, and the engine remembers them: a retry
+        # of their grab (same key) answers the same win, a new grab is not a second one.
+        again = await asyncio.gather(*(ch.grab(client, campaign_id, h, key=f"first-{m}") for m, h in first))
+        assert [a.json() for a in again] == [a.json() for a in answers]
         assert (await ch.grab(client, campaign_id, first[0][1])).json()["outcome"] in (
             "limit_reached",
             "sold_out",

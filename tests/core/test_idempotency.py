@@ -96,6 +96,12 @@ async def test_business_errors_are_replayed_too(api: httpx.AsyncClient) -> None:
     assert first.status_code == second.status_code == 409
     assert first.json()["code"] == second.json()["code"] == "transfer.too_large"
     assert second.headers["idempotent-replayed"] == "true"
+    # The stored refusal is the problem the route gives without a key, field for field.
+    plain = await api.post("/test/transfers", json={"amount": 5000}, headers=await login_member(api))
+    assert {k: v for k, v in second.json().items() if k != "request_id"} == {
+        k: v for k, v in plain.json().items() if k != "request_id"
+    }
+    assert second.headers["content-type"] == plain.headers["content-type"] == "application/problem+json"
 
 
 async def test_validation_failure_stores_nothing(api: httpx.AsyncClient) -> None:

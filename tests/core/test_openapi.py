@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.core.errors import PROBLEM_JSON
@@ -84,3 +85,19 @@ def test_generated_examples_follow_the_schema_types() -> None:
         "kind": "cash",
         "note": "note",
     }
+
+
+def test_operation_ids_read_well_in_a_generated_client() -> None:
+    operations = {
+        (path, method): op["operationId"]
+        for path, ops in current_openapi()["paths"].items()
+        for method, op in ops.items()
+    }
+    ids = list(operations.values())
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[a-z][A-Za-z0-9]*", i) for i in ids), [i for i in ids if "_" in i]
+    assert operations[("/mp/v1/campaigns/{campaign_id}/grab", "post")] == "grab"
+    assert operations[("/mp/v1/stores/nearby", "get")] == "nearby"
+    # A name several audiences share carries its audience.
+    assert operations[("/mp/v1/auth/login", "post")] == "mpLogin"
+    assert operations[("/ops/v1/auth/login", "post")] == "opsLogin"

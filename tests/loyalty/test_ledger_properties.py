@@ -37,6 +37,8 @@ from loyalty.models import AccountKind, Member, PointsAccount, PointsLot
 from loyalty.till.sales import check_amount
 
 T = TypeVar("T")
+MEMBERS = 4
+WHO = st.integers(0, MEMBERS - 1)
 
 
 @dataclass
@@ -96,12 +98,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize()
     def members(self) -> None:
-        for n in range(2):
+        for n in range(MEMBERS):
             member = self.run(Member.create(openid=f"prop_{self.run_id}_{n}"))
             self.run(PointsAccount.create(member_id=member.id, balance=0))
             self.wallets.append(Wallet(member.id))
 
-    @rule(who=st.integers(0, 1), points=st.integers(1, 400))
+    @rule(who=WHO, points=st.integers(1, 400))
     def earn(self, who: int, points: int) -> None:
         wallet, reference = self.wallets[who], self.reference("earn")
         self.run(
@@ -122,7 +124,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if lot.expires_at <= self.clock:
                 lot.remaining = 0
 
-    @rule(who=st.integers(0, 1), points=st.integers(1, 500))
+    @rule(who=WHO, points=st.integers(1, 500))
     def spend(self, who: int, points: int) -> None:
         wallet, reference = self.wallets[who], self.reference("spend")
         usable = sum(lot.remaining for lot in wallet.lots.values() if lot.expires_at > self.clock)
@@ -142,7 +144,11 @@ class LedgerMachine(RuleBasedStateMachine):
             return  # nothing written, not even the expiry of due lots
         assert usable >= points and posting.points == points
         self._retire(wallet)
-        taken, need = [], points
+        self._consume(who, reference, points)
+
+    def _consume(self, who: int, reference: str, points: int) -> None:
+        """The model of a committed spend: the lots that expire first give first."""
+        wallet, taken, need = self.wallets[who], [], points
         for key in wallet.ordered():
             take = min(wallet.lots[key].remaining, need)
             wallet.lots[key].remaining -= take
@@ -153,7 +159,46 @@ class LedgerMachine(RuleBasedStateMachine):
         self.spent_from[reference] = taken
         self.posted[reference] = ("spend", who, points)
 
-    @rule(who=st.integers(0, 1))
+    @rule(who=WHO, points=st.integers(1, 300), n=st.integers(2, 5), with_expiry=st.booleans())
+    def concurrent_spends(self, who: int, points: int, n: int, with_expiry: bool) -> None:
+        """Several spends of one member at once (a till and two mini-programs), an expiry run among them
+        when drawn: exactly as many succeed as the usable points allow, none overdraws, and the lots
+        are taken in the order the database serialised the spends."""
+        wallet = self.wallets[who]
+        usable = sum(lot.remaining for lot in wallet.lots.values() if lot.expires_at > self.clock)
+        references = [self.reference("spend") for _ in range(n)]
+
+        async def all_at_once() -> list[object]:
+            spends = [
+                ledger.post_spend(
+                    wallet.member_id,
+                    points,
+                    source="benefit",
+                    reference=reference,
+                    counterpart=(AccountKind.REDEMPTION, 0),
+                    at=self.clock,
+                )
+                for reference in references
+            ]
+            expiry = [ledger.expire_member(wallet.member_id, self.clock)] if with_expiry else []
+            return list(await asyncio.gather(*spends, *expiry, return_exceptions=True))
+
+        results = self.run(all_at_once())
+        if with_expiry:
+            assert not isinstance(results[-1], BaseException), results[-1]
+        committed = []
+        for reference, result in zip(references, results[:n], strict=True):
+            if isinstance(result, ProblemError):
+                assert result.code == "points.insufficient", result.code
+            else:
+                assert not isinstance(result, BaseException), result
+                committed.append((result, reference))
+        assert len(committed) == min(n, usable // points), (len(committed), n, usable, points)
+        self._retire(wallet)
+        for _, reference in sorted(committed, key=lambda done: done[0].journal_id):  # type: ignore[attr-defined]
+            self._consume(who, reference, points)
+
+    @rule(who=WHO)
     def expire(self, who: int) -> None:
         wallet = self.wallets[who]
         due = sum(lot.remaining for lot in wallet.lots.values() if lot.expires_at <= self.clock)

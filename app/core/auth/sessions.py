@@ -30,12 +30,12 @@ from app.core.config import get_settings
 from app.core.crypto import encrypt
 from app.core.errors import Unauthorized
 from app.core.models import AuthSession
-from app.core.redis_client import get_redis
+from app.core.redis_client import channel, get_redis
 from app.core.timeutil import utcnow
 
 log = logging.getLogger("linli.auth")
 
-CHANNEL = "linli:auth:revoked"
+CHANNEL = "auth:revoked"  # carries the deployment's namespace: `redis_client.channel(CHANNEL)`
 LOADED_KEY = "{auth}:loaded"
 REVOKED_PREFIX = "{auth}:sid:"
 
@@ -127,7 +127,7 @@ async def revoke_sessions(session_ids: list[str]) -> None:
     async with redis.pipeline(transaction=False) as pipe:
         for sid in session_ids:
             pipe.set(REVOKED_PREFIX + sid, int(expires), ex=ttl)
-            pipe.publish(CHANNEL, f"{sid} {int(expires)}")
+            pipe.publish(channel(CHANNEL), f"{sid} {int(expires)}")
         await pipe.execute()
 
 
@@ -189,7 +189,7 @@ class RevocationCache:
         while not stop.is_set():
             pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(channel(CHANNEL))
                 await self.reload()
                 self.synced = True
                 last_reload = time.monotonic()
