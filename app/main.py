@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
+from app.console.app import build_console
 from app.core.auth.deps import ops_guard
 from app.core.auth.sessions import revocations
 from app.core.body_limit import BodyLimitMiddleware, RouteBodyLimit
@@ -159,6 +161,16 @@ def create_app(
         app.add_middleware(FastLanes, application=app)
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, routes=body_limits(settings))
     app.add_middleware(RequestContextMiddleware, log_requests=settings.access_log)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:  # outermost, so a preflight is answered before anything else reads the request
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language"],
+            expose_headers=["Retry-After", "Content-Language"],
+            max_age=600,
+        )
     app.include_router(health_router)
     ops_guarded = [Depends(ops_guard)]  # the ops API denies by default: endpoints declare their roles
     for mount in mounts():
@@ -166,6 +178,7 @@ def create_app(
             mount.router, prefix=mount.prefix, dependencies=ops_guarded if mount.guarded else []
         )
     install_docs(app)  # after the API routes, which are tried first
+    app.mount("/console", build_console())  # the ops console's pages (outside the OpenAPI document)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

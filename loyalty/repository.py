@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
 
+from app.core.crypto import lookup_hash
 from loyalty.errors import PaymentNotFound, RedemptionNotFound, SaleNotFound, VoucherNotFound
 from loyalty.models import (
+    Member,
     MerchantMember,
     PointsPayment,
+    RedemptionStatus,
     Sale,
+    SaleStatus,
     Voucher,
     VoucherRedemption,
     VoucherStatus,
@@ -81,3 +86,29 @@ async def redemption_of(merchant_id: int, redemption_id: int) -> VoucherRedempti
     if redemption is None:
         raise RedemptionNotFound("redemption not found")
     return redemption
+
+
+async def day_figures(start: datetime, end: datetime) -> dict[str, int]:
+    """The platform's loyalty figures of one period (the ops console's home page): members who joined,
+    sales standing (count, fen and points issued) and vouchers redeemed (reversals excluded)."""
+    sales = (
+        await Sale.filter(created_at__gte=start, created_at__lt=end, status=SaleStatus.COMPLETED)
+        .annotate(n=Count("id"), fen=Sum("amount_fen"), points=Sum("points"))
+        .values("n", "fen", "points")
+    )
+    row = sales[0] if sales else {}
+    return {
+        "members_joined": await Member.filter(joined_at__gte=start, joined_at__lt=end).count(),
+        "sales_count": int(row.get("n") or 0),
+        "sales_fen": int(row.get("fen") or 0),
+        "points_issued": int(row.get("points") or 0),
+        "vouchers_redeemed": await VoucherRedemption.filter(
+            created_at__gte=start, created_at__lt=end, status=RedemptionStatus.REDEEMED
+        ).count(),
+    }
+
+
+async def member_by_phone(phone: str) -> Member | None:
+    """The member whose bound phone this is (by its keyed lookup hash; the phone itself is never stored
+    in clear)."""
+    return await Member.get_or_none(phone_hash=lookup_hash(phone))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from app.core.auth.deps import OperatorRole, StaffRole
@@ -57,6 +59,12 @@ def merchants_in(scope: OpsScope) -> QuerySet[Merchant]:
     if scope.everything:
         return Merchant.all()
     return Merchant.filter(grid_id__in=list(scope.grid_ids))
+
+
+async def status_counts(scope: OpsScope) -> dict[str, int]:
+    """How many merchants the operator may see are in each status."""
+    rows = await merchants_in(scope).annotate(n=Count("id")).group_by("status").values("status", "n")
+    return {str(getattr(r["status"], "value", r["status"])): int(r["n"]) for r in rows}
 
 
 async def merchant_for_ops(scope: OpsScope, merchant_id: int) -> Merchant:
@@ -147,6 +155,24 @@ def branches(scope: OpsScope, *, mine: bool) -> QuerySet[Branch]:
     """Every branch (bank outlets are public), or only the caller's grids when `mine`."""
     query = Branch.all()
     return query.filter(id__in=list(scope.grid_ids)) if mine and not scope.everything else query
+
+
+async def grid_stores(grid_id: int) -> list[dict[str, Any]]:
+    """The stores of a grid's merchants with their coordinates and the merchant's status and activity."""
+    return list(
+        await Store.filter(merchant__grid_id=grid_id, lat__isnull=False, lng__isnull=False)
+        .order_by("id")
+        .values(
+            "id",
+            "name",
+            "lat",
+            "lng",
+            "merchant_id",
+            merchant_name="merchant__name",
+            status="merchant__status",
+            last_activity_at="merchant__last_activity_at",
+        )
+    )
 
 
 def grid_merchants(grid_id: int, *, idle_before: datetime | None = None) -> QuerySet[Merchant]:

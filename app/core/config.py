@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         description="seconds a just-rotated refresh token still answers (with the same new token), so two "
         "parallel refreshes of one client do not end its session",
     )
+    console_idle_timeout: int = Field(
+        1800, description="seconds without a request after which an ops console session ends"
+    )
+    cors_origins: str = Field(
+        "", description="comma-separated origins allowed to call the API from a browser (none by default)"
+    )
 
     dev_login: bool | None = Field(
         None, description="accept `dev:<name>` login codes (default: on in development, off in production)"

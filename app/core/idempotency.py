@@ -23,10 +23,11 @@ references, so even a crash between the work and the stored response cannot appl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -56,6 +57,17 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 def current_reference() -> str | None:
     """`<principal>:<key>` of the request being served, or None without an Idempotency-Key."""
     return _reference.get()
+
+
+@contextlib.contextmanager
+def one_time_reference(reference: str) -> Iterator[None]:
+    """Run service calls under a caller's own one-time key (e.g. a console form's nonce), as under an
+    `Idempotency-Key`: services that store `current_reference()` apply a resubmitted form once."""
+    token = _reference.set(reference)
+    try:
+        yield
+    finally:
+        _reference.reset(token)
 
 
 def _fingerprint(request: Request, body: bytes) -> str:

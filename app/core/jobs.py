@@ -20,8 +20,11 @@ from arq import Retry
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
+from app.core import audit
+from app.core.auth.tokens import Principal
 from app.core.config import get_settings
-from app.core.db import db, on_commit
+from app.core.db import db, on_commit, transaction
+from app.core.errors import NotFound
 from app.core.models import DeadJob, OutboxMessage
 from app.core.redis_client import get_redis
 from app.core.timeutil import utcnow
@@ -149,6 +152,33 @@ async def enqueue(job: Job, *args: Any, defer_seconds: int = 0, **kwargs: Any) -
     if not on_commit(send):
         await send()
     return int(message.id)
+
+
+async def requeue_dead(actor: Principal, dead_id: int) -> OutboxMessage:
+    """Send a dead job again with its arguments (every job is safe to run twice); its dead record goes,
+    the audit log keeps what it was."""
+    async with transaction():
+        dead = await DeadJob.get_or_none(id=dead_id)
+        if dead is None:
+            raise NotFound("dead job not found")
+        message = await OutboxMessage.create(
+            job_name=dead.job_name, args=dead.args, kwargs=dead.kwargs, defer_seconds=0, using_db=db()
+        )
+        await DeadJob.filter(id=dead_id).using_db(db()).delete()
+        await audit.record(
+            actor,
+            "job.requeue",
+            "dead_job",
+            dead_id,
+            before={"job_id": dead.job_id, "job_name": dead.job_name, "tries": dead.tries},
+            after={"outbox_id": message.id},
+        )
+
+        async def send() -> None:
+            await _send([message])
+
+        on_commit(send)
+    return message
 
 
 async def _send(messages: list[OutboxMessage]) -> None:

@@ -48,6 +48,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "auth.invalid_code": ("登录码无效", "身份提供方拒绝了该登录码"),
     "auth.provider_unavailable": ("身份服务暂不可用", "身份提供方暂时无法访问，请 {retry_after} 秒后重试"),
     "auth.forbidden": ("无权操作", "当前账号无权执行此操作"),
+    "console.csrf": ("请求校验失败", "表单已过期或来源不明，请刷新页面后重试"),
     "operator.exists": ("用户名已被占用", "已有运营人员使用该用户名"),
     "operator.last_admin": ("不能移除最后一位管理员", "系统至少需要保留一位在职的管理员"),
     # Merchants, stores, staff and grids.

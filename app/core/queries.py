@@ -7,7 +7,8 @@ from datetime import datetime
 from tortoise.queryset import QuerySet
 
 from app.core.errors import NotFound
-from app.core.models import AuditEntry, DeadJob, Operator
+from app.core.models import AuditEntry, AuthSession, DeadJob, Operator
+from app.core.timeutil import utcnow
 
 
 async def active_operator(operator_id: int) -> Operator | None:
@@ -18,6 +19,13 @@ async def active_operator(operator_id: int) -> Operator | None:
 async def operator(operator_id: int) -> Operator:
     """One operator (the caller's own record)."""
     return await Operator.get(id=operator_id)
+
+
+async def session_alive(session_id: str, audience: str) -> bool:
+    """Whether a login session exists, is not revoked and has not expired."""
+    return await AuthSession.exists(
+        id=session_id, audience=audience, revoked_at__isnull=True, expires_at__gt=utcnow()
+    )
 
 
 def operators() -> QuerySet[Operator]:

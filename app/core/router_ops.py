@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.core import queries
+from app.core import jobs, queries
 from app.core.auth import operators
 from app.core.auth.deps import OperatorRole, any_operator, current_operator, roles
 from app.core.auth.schemas import PasswordLoginIn, RefreshIn, TokenOut
@@ -21,6 +21,7 @@ from app.core.schemas import (
     OperatorOut,
     OperatorPatch,
     PasswordChangeIn,
+    RequeuedOut,
 )
 
 TAG = "Ops: operators and audit"
@@ -154,3 +155,17 @@ async def dead_jobs(page: PageParams = Depends(page_params)) -> Page[DeadJobOut]
 async def dead_job(dead_id: Id) -> DeadJobOut:
     """A dead job with its last error."""
     return DeadJobOut.of(await queries.dead_job(dead_id))
+
+
+@router.post(
+    "/jobs/dead/{dead_id}/requeue",
+    response_model=RequeuedOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a dead job again",
+    responses=problem_responses((404, "not_found", "no such dead job")),
+)
+@roles(OperatorRole.ADMIN)
+async def requeue_dead_job(dead_id: Id, operator: Principal = Depends(current_operator)) -> RequeuedOut:
+    """Queue the job again with its arguments (jobs are safe to run twice); its dead record goes; audited."""
+    message = await jobs.requeue_dead(operator, dead_id)
+    return RequeuedOut(job_name=message.job_name, outbox_id=message.id)

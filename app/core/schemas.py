@@ -96,3 +96,14 @@ class DeadJobOut(BaseModel):
             error=row.error,
             created_at=row.created_at,
         )
+
+
+class RequeuedOut(BaseModel):
+    """A dead job sent again: its name and the outbox message carrying it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"job_name": "loyalty.build_settlement", "outbox_id": 912}}
+    )
+
+    job_name: str
+    outbox_id: int

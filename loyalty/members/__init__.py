@@ -10,18 +10,28 @@ from loyalty.members.pool import (
     set_consents,
     update_profile,
 )
-from loyalty.members.segments import Segments, member_segments, members_in_segment
+from loyalty.members.segments import (
+    Segments,
+    import_tags,
+    member_segments,
+    members_in_segment,
+    remove_tag,
+    tag_counts,
+)
 
 __all__ = [
     "Segments",
     "bind_phone",
     "get_member",
+    "import_tags",
     "join",
     "joined_member",
     "member_for_identity",
     "member_segments",
     "members_in_segment",
     "note_store_scan",
+    "remove_tag",
     "set_consents",
+    "tag_counts",
     "update_profile",
 ]
