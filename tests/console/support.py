@@ -4,6 +4,8 @@ session where the form is not what a test is about), screenshots for the docs.""
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +20,13 @@ from app.core.models import Operator
 from tests.helpers import PASSWORD
 
 _seq = itertools.count(1)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+# The README's screenshots are rewritten only when asked (LINLI_CONSOLE_SCREENSHOTS=1): each run's pixels
+# differ slightly, and a test run should not dirty the work tree.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "console"
+    if os.environ.get("LINLI_CONSOLE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "linli-console-screenshots"
+)
 BASE_URL = {"value": ""}  # the test server's address, set by the `server` fixture
 
 
