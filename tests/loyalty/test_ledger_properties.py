@@ -194,7 +194,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert not isinstance(result, BaseException), result
                 committed.append((result, reference))
         assert len(committed) == min(n, usable // points), (len(committed), n, usable, points)
-        self._retire(wallet)
+        if committed or with_expiry:  # a refused spend writes nothing, not even the expiry of due lots
+            self._retire(wallet)
         for _, reference in sorted(committed, key=lambda done: done[0].journal_id):  # type: ignore[attr-defined]
             self._consume(who, reference, points)
 

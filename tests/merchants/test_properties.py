@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from app.core.models import AuditEntry
@@ -112,6 +112,10 @@ async def test_index_answers_like_the_database(
     from_index = orjson.loads(body)
     expected = await discovery.nearby_from_database(lat, lng, radius_m, None, skip + limit + 1)
     page = expected[skip : skip + limit]
+    # Redis keeps 52-bit geohashes (about half a metre here): a store within a metre or two of the
+    # circle's edge may fall on either side of it, so such cases say nothing about the index.
+    around = await discovery.nearby_from_database(lat, lng, radius_m + 5, None, len(places) + 1)
+    assume(all(abs(h.distance_m - radius_m) >= 2 for h in around))
     assert shown == len(from_index) and more == (len(expected) > skip + limit)
     # Redis keeps 52-bit geohashes (well under a metre): compare distances, and ids where they differ.
     # Stores (nearly) tied at either edge of the page may swap across it: those ids may differ.
