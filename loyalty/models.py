@@ -13,7 +13,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
-from merchants.models import Merchant
+from merchants.models import Branch, Merchant
 
 
 class Tier(StrEnum):
@@ -40,6 +40,12 @@ class Member(Model):
     share_profile = fields.BooleanField(default=False, description="consent: merchants may see me")
     marketing = fields.BooleanField(default=False, description="consent: marketing messages")
     consents_updated_at = fields.DatetimeField(null=True)
+    home_grid: fields.ForeignKeyNullableRelation[Branch] = fields.ForeignKeyField(
+        "merchants.Branch", related_name=False, null=True, on_delete=fields.SET_NULL,
+        description="the grid campaigns target the member by (where they live or bank)",
+    )  # fmt: skip
+    home_grid_id: int | None
+    home_grid_changed_at = fields.DatetimeField(null=True, description="when the member last chose it")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     last_active_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 

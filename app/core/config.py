@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     reversal_window_hours: int = Field(24, description="hours a till redemption or payment can be reversed")
     new_member_days: int = Field(30, description="days a member carries the automatic `new` tag")
     dormant_days: int = Field(90, description="days without activity before the automatic `dormant` tag")
+    home_grid_change_days: int = Field(
+        30, ge=0, description="days a member must wait before choosing another home grid"
+    )
 
     flash_preheat_seconds: int = Field(
         300, description="seconds before its start a flash campaign is loaded into Redis"

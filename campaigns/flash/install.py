@@ -226,7 +226,7 @@ async def _scalars(campaign: Campaign) -> dict[str, Any]:
         "end": _ms(campaign.ends_at),
         "limit": campaign.member_limit,
         "day_limit": campaign.member_day_limit,
-        "restricted": 1 if eligibility.restricted(campaign.audience) else 0,
+        "restricted": 1 if eligibility.restricted(eligibility.criteria(campaign)) else 0,
         "min_member": "" if min_member is None else min_member,
         "max_member": "" if max_member is None else max_member,
         "member_rate": settings.flash_member_rate,

@@ -8,6 +8,7 @@ from loyalty.members.pool import (
     member_for_identity,
     note_store_scan,
     set_consents,
+    set_home_grid,
     update_profile,
 )
 from loyalty.members.segments import Segments, member_segments, members_in_segment
@@ -23,5 +24,6 @@ __all__ = [
     "members_in_segment",
     "note_store_scan",
     "set_consents",
+    "set_home_grid",
     "update_profile",
 ]

@@ -70,16 +70,28 @@ def flash_body(
     limit: int = 1,
     starts_in: timedelta = timedelta(minutes=-1),
     lasts: timedelta = timedelta(hours=1),
+    price_fen: int = 0,
+    price_points: int = 0,
+    payment_minutes: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A flash campaign body; by default it started a minute ago and runs for an hour."""
+    """A flash campaign body (free unless priced); by default it started a minute ago and runs an hour."""
     reward = extra.pop("reward", {"kind": "voucher", "title": "Latte", "value_fen": 1600, "cost_fen": 100})
+    config: dict[str, Any] = {
+        "type": "flash",
+        "stock": stock,
+        "price_fen": price_fen,
+        "price_points": price_points,
+        "reward": reward,
+    }
+    if payment_minutes is not None:
+        config["payment_minutes"] = payment_minutes
     body: dict[str, Any] = {
         "name": f"flash {next(_seq)}",
         "starts_at": iso(starts_in),
         "ends_at": iso(starts_in + lasts),
         "per_member_limit": limit,
-        "config": {"type": "flash", "stock": stock, "price_fen": 100, "reward": reward},
+        "config": config,
     }
     body.update(extra)
     return body
@@ -155,12 +167,20 @@ async def members(n: int) -> list[tuple[int, dict[str, str]]]:
 
 
 async def segment_members(
-    n: int, *, tier: str = "regular", tags: tuple[str, ...] = (), joined: bool = True
+    n: int,
+    *,
+    tier: str = "regular",
+    tags: tuple[str, ...] = (),
+    joined: bool = True,
+    grid: int | None = None,
 ) -> list[tuple[int, dict[str, str]]]:
-    """n new members of a tier holding tags (joined the alliance unless `joined=False`), with tokens."""
+    """n new members of a tier holding tags, living in `grid` (joined the alliance unless
+    `joined=False`), with tokens."""
     created = await members(n)
     ids = [m for m, _ in created]
-    await Member.filter(id__in=ids).update(tier=tier, joined_at=utcnow() if joined else None)
+    await Member.filter(id__in=ids).update(
+        tier=tier, joined_at=utcnow() if joined else None, home_grid_id=grid
+    )
     await MemberTag.bulk_create(
         [MemberTag(member_id=m, tag=tag, source="import") for m in ids for tag in tags]
     )
