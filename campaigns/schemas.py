@@ -52,9 +52,19 @@ class FlashConfig(BaseModel):
 
     type: Literal[CampaignType.FLASH]
     stock: int = Field(ge=1, le=1_000_000)
-    price_points: int = Field(0, ge=0, le=10_000_000)
-    price_fen: int = Field(0, ge=0, le=10_000_000)
+    price_points: int = Field(0, ge=0, le=10_000_000, description="a win is an order paid in points")
+    price_fen: int = Field(0, ge=0, le=10_000_000, description="a win is an order paid from the bank account")
+    payment_minutes: int = Field(10, ge=1, le=60, description="minutes a winner has to pay a priced win")
+    expired_counts: bool = Field(
+        False, description="an unpaid or cancelled win still counts against the per-member limit"
+    )
     reward: Reward
+
+    @model_validator(mode="after")
+    def _one_price(self) -> FlashConfig:
+        if self.price_points and self.price_fen:
+            raise ValueError("price_fen: a flash item is priced in fen or in points, not both")
+        return self
 
 
 class SpendAndGetConfig(BaseModel):
@@ -747,3 +757,40 @@ class PayoutOut(BaseModel):
     voucher_id: int | None = Field(None, description="the voucher issued, in my vouchers")
     business_day: date
     created_at: datetime
+
+
+class FlashOrderOut(BaseModel):
+    """A priced flash win: an order to pay by its deadline (won → awaiting_payment → paid | expired |
+    cancelled)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 812,
+                "campaign_id": 7,
+                "campaign_name": "10:00 coffee vouchers at ¥1",
+                "ticket_id": "7-1-412",
+                "status": "awaiting_payment",
+                "price_fen": 100,
+                "price_points": 0,
+                "won_at": "2026-12-05T02:00:00.412Z",
+                "pay_by": "2026-12-05T02:10:00.412Z",
+                "seconds_left": 533,
+                "paid_at": None,
+                "released_at": None,
+            }
+        }
+    )
+
+    id: int
+    campaign_id: int
+    campaign_name: str
+    ticket_id: str
+    status: str = Field(description="awaiting_payment, paid, expired or cancelled")
+    price_fen: int = Field(description="to pay from the bank account (0: paid in points)")
+    price_points: int = Field(description="to pay in points (0: paid from the bank account)")
+    won_at: datetime
+    pay_by: datetime | None
+    seconds_left: int = Field(description="until the deadline; 0 once passed or no longer awaiting payment")
+    paid_at: datetime | None
+    released_at: datetime | None = Field(description="when the item went back on sale (expired, cancelled)")

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     flash_claim_idle_ms: int = Field(
         5000, description="idle milliseconds after which a dead persister's stream entries are claimed"
     )
+    flash_order_jobs_deferred: bool = Field(
+        True,
+        description="defer a priced batch's expiry job to its deadline and a debit's settlement by 30 s"
+        " (off: they run at once and find nothing due; the sweeper expires orders either way)",
+    )
     flash_key_retention: int = Field(86400, description="seconds flash keys are kept after the campaign ends")
 
     billpay_biller_timeout: float = Field(

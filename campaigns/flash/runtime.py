@@ -257,6 +257,8 @@ class FlashRuntime:
         campaign_id = int(parts[0])
         if kind == "soldout" and len(parts) > 1:
             self._arm(campaign_id, int(parts[1]), SOLD_OUT_TTL_SYNCED)
+        elif kind == "restocked":  # an expired or cancelled order gave its slot back
+            self.sold_out.pop(campaign_id, None)
         elif kind == "changed":
             self.forget(campaign_id)
             if self.journal:

@@ -21,6 +21,7 @@ from campaigns.flash import persistence as flash_persist
 from campaigns.flash.keys import GROUP, k
 from campaigns.flash.runtime import runtime
 from campaigns.models import FlashWin
+from loyalty import ledger as loyalty_ledger
 from loyalty.models import (
     Benefit,
     BenefitKind,
@@ -29,6 +30,7 @@ from loyalty.models import (
     Funder,
     Member,
     MemberTag,
+    PointsAccount,
     Voucher,
 )
 from tests.helpers import bearer
@@ -240,12 +242,46 @@ async def grab_until_answered(client: httpx.AsyncClient, campaign_id: int, heade
 
 
 async def assert_vouchers_match_wins(campaign_id: int) -> int:
-    """Every persisted win has exactly one loyalty voucher (its ticket as reference, same member) and
-    no voucher exists without its win; returns the number of vouchers."""
-    wins = dict(await FlashWin.filter(campaign_id=campaign_id).values_list("ticket_id", "member_id"))
+    """Every persisted free or paid win has exactly one loyalty voucher (its ticket as reference, same
+    member) and no voucher exists without its win; returns the number of vouchers."""
+    wins = dict(
+        await FlashWin.filter(campaign_id=campaign_id, status__in=["issued", "paid"]).values_list(
+            "ticket_id", "member_id"
+        )
+    )
     vouchers = await Voucher.filter(
         source="campaign", source_reference__startswith=f"{campaign_id}-"
     ).values_list("source_reference", "member_id")
     assert len(vouchers) == len({reference for reference, _ in vouchers})
     assert dict(vouchers) == wins
     return len(vouchers)
+
+
+async def with_points(member_ids: list[int], points: int) -> None:
+    """Give members a points account (if they have none) and credit them `points` (an ops grant)."""
+    have = set(await PointsAccount.filter(member_id__in=member_ids).values_list("member_id", flat=True))
+    await PointsAccount.bulk_create(
+        [PointsAccount(member_id=m, balance=0) for m in member_ids if m not in have]
+    )
+    for member_id in member_ids:
+        await loyalty_ledger.earn_points(
+            member_id,
+            points,
+            source=loyalty_ledger.EarnSource.OPS_GRANT,
+            reference=f"test-grant:{uuid.uuid4()}",
+        )
+
+
+async def persisted_order(campaign_id: int, member_id: int) -> FlashWin:
+    """The member's order in the campaign once the stream was persisted."""
+    await drain(campaign_id)
+    return await FlashWin.get(campaign_id=campaign_id, member_id=member_id, released_at__isnull=True)
+
+
+async def restocked(campaign_id: int) -> None:
+    """Wait until this process's runtime heard that a slot came back (it drops its sold-out flag)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while campaign_id in runtime.sold_out:
+        assert loop.time() < deadline, "the restocked event never arrived"
+        await asyncio.sleep(0.01)
