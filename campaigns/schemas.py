@@ -521,6 +521,15 @@ class AnalyticsOut(BaseModel):
                 "budget_count": None,
                 "budget_fen": 1500000,
                 "new_members_acquired": 57,
+                "orders": {
+                    "wins": 1180,
+                    "awaiting_payment": 0,
+                    "paid": 1000,
+                    "expired": 150,
+                    "cancelled": 30,
+                    "revenue_fen": 100000,
+                    "points_collected": 0,
+                },
                 "by_merchant": [
                     {"merchant_id": 3, "grid_id": 1, "vouchers_redeemed": 412, "discount_fen": 659200}
                 ],
@@ -536,7 +545,7 @@ class AnalyticsOut(BaseModel):
     grabs_tried: int
     grabs_won: int
     outcomes: dict[str, int]
-    rewards_issued: int = Field(description="flash wins persisted")
+    rewards_issued: int = Field(description="flash wins rewarded: free ones persisted, priced ones paid")
     vouchers_issued: int = Field(description="loyalty vouchers issued by the campaign")
     vouchers_redeemed: int = Field(description="of those, redeemed (and not reversed)")
     redemption_rate: float = Field(description="vouchers_redeemed / vouchers_issued (0 when none issued)")
@@ -549,8 +558,21 @@ class AnalyticsOut(BaseModel):
         description="rewarded members who joined the alliance after the campaign was approved and at most "
         "7 days after their first reward from it"
     )
+    orders: FlashOrdersOut | None = Field(None, description="a priced flash campaign's orders")
     by_merchant: list[MerchantResultOut]
     by_grid: list[GridResultOut]
+
+
+class FlashOrdersOut(BaseModel):
+    """What became of a priced flash campaign's wins (each a payment order)."""
+
+    wins: int = Field(description="wins persisted, including those whose slot went back on sale")
+    awaiting_payment: int
+    paid: int
+    expired: int = Field(description="not paid by the deadline")
+    cancelled: int
+    revenue_fen: int = Field(description="what members paid from their bank accounts")
+    points_collected: int = Field(description="what members paid in points")
 
 
 def validate_window(starts_at: datetime, ends_at: datetime) -> str | None:
