@@ -258,12 +258,12 @@ async def assert_vouchers_match_wins(campaign_id: int) -> int:
 
 
 async def with_points(member_ids: list[int], points: int) -> None:
-    """Give members a points account (if they have none) and credit them `points` (an ops grant)."""
+    """Give members a points account (if they have none) and credit them `points` (an ops grant; 0: none)."""
     have = set(await PointsAccount.filter(member_id__in=member_ids).values_list("member_id", flat=True))
     await PointsAccount.bulk_create(
         [PointsAccount(member_id=m, balance=0) for m in member_ids if m not in have]
     )
-    for member_id in member_ids:
+    for member_id in member_ids if points else []:
         await loyalty_ledger.earn_points(
             member_id,
             points,
