@@ -10,9 +10,11 @@ import httpx
 import pytest
 
 from app.core.config import get_settings
+from app.core.models import AuditEntry
 from app.core.redis_client import get_redis
 from app.core.timeutil import utcnow
 from campaigns.flash import orders
+from campaigns.flash import tasks as flash_tasks
 from campaigns.flash.keys import k
 from campaigns.flash.runtime import runtime
 from campaigns.models import Campaign, FlashWin
@@ -147,3 +149,36 @@ async def test_priced_configuration_is_checked(client: httpx.AsyncClient, team: 
         body["config"] |= config
         response = await client.post("/ops/v1/campaigns", json=body, headers=team.author)
         assert response.status_code == 422, (config, response.text)
+
+
+async def test_a_rebuild_after_releases_sells_the_released_slots_and_sequences(
+    client: httpx.AsyncClient, team: ch.Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "flash_recovery_settle_seconds", 0.05)
+    runtime.reset()
+    cid = await ch.live_flash(client, team, stock=3, limit=2, price_points=10)
+    [(member_id, member), (other_id, other)] = await ch.segment_members(2)
+    for _ in range(2):
+        assert (await ch.grab(client, cid, member, key=f"m{_}")).json()["outcome"] == "won"
+    assert (await ch.grab(client, cid, other)).json()["outcome"] == "won"
+    await ch.drain(cid)
+    first = await FlashWin.filter(campaign_id=cid, member_id=member_id, sequence=1).first()
+    assert first is not None
+    assert (await client.post(f"/mp/v1/me/flash-orders/{first.id}/cancel", headers=member)).status_code == 200
+    # Redis loses everything; the rebuild loads what the database holds: 2 held, 1 slot and the
+    # member's first sequence free.
+    await get_redis().flushdb()
+    await flash_tasks.maintain_flash()
+    live = (await client.get(f"/ops/v1/campaigns/{cid}/live", headers=team.author)).json()
+    assert (live["left"], live["issued"]) == (1, 2), live
+    runtime.forget(cid)  # the install's `changed` event does this in a process following the events
+    assert await ch.grab_until_answered(client, cid, member) == "won"  # the released sequence, again
+    await ch.drain(cid)
+    held = await FlashWin.filter(campaign_id=cid, released_at__isnull=True).values_list(
+        "member_id", "sequence", "slot"
+    )
+    assert sorted((m, q) for m, q, _ in held) == sorted([(member_id, 1), (member_id, 2), (other_id, 1)])
+    assert len({slot for _, _, slot in held}) == 3
+    assert await ch.grab_until_answered(client, cid, other) == "sold_out"
+    refused = await AuditEntry.filter(action="flash.win_refused").count()
+    assert refused == 0
