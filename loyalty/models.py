@@ -586,6 +586,29 @@ class LineKind(StrEnum):
     POINTS = "points"
     VOUCHER = "voucher"
     VOUCHER_REVERSAL = "voucher_reversal"
+    MEMBER_PAYMENT = "member_payment"
+
+
+class MemberPayment(Model):
+    """What members paid the bank for a merchant's goods (a paid flash order of a merchant-funded
+    campaign): the bank owes it to the merchant, on the day's statement."""
+
+    id = fields.BigIntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name=False, on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+    reference = fields.CharField(
+        max_length=96, unique=True, description="the payment, e.g. flash-order:<ticket>"
+    )
+    amount_fen = fields.BigIntField()
+    description = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "loyalty_member_payment"
+        indexes = (("created_at",),)
+        constraints = (CheckConstraint(check="amount_fen > 0", name="loyalty_member_payment_amount"),)
 
 
 class SettlementLine(Model):

@@ -30,8 +30,9 @@ from campaigns.errors import OrderCancelled, OrderExpired, OrderNotFound, OrderN
 from campaigns.flash import rewards
 from campaigns.flash.keys import EVENTS_CHANNEL, k
 from campaigns.lifecycle import budget
-from campaigns.models import RELEASED, Campaign, FlashWin, OrderStatus
+from campaigns.models import RELEASED, Campaign, FlashWin, Funder, OrderStatus
 from loyalty import ledger as loyalty_ledger
+from loyalty import settlement as loyalty_settlement
 
 log = logging.getLogger("linli.campaigns.orders")
 
@@ -105,6 +106,11 @@ async def settle_paid(win: FlashWin, now: datetime) -> bool:
         return False
     campaign = await Campaign.get(id=win.campaign_id)
     await rewards.reward(campaign, rewards.terms_of(campaign), [rewards.Win.of_row(win)])
+    if win.price_fen and campaign.funder == Funder.MERCHANT and campaign.funder_merchant_id is not None:
+        # A merchant-funded sale's takings are the merchant's (a bank-funded one's stay with the bank).
+        await loyalty_settlement.record_member_payment(
+            campaign.funder_merchant_id, payment_reference(win), int(win.price_fen), f"flash order {win.id}"
+        )
     return True
 
 

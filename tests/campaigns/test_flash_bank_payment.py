@@ -11,12 +11,15 @@ import pytest
 
 from app.core import bank
 from app.core.config import get_settings
-from app.core.timeutil import utcnow
+from app.core.timeutil import business_day, utcnow
 from campaigns.flash import orders, payments
 from campaigns.models import FlashWin
+from loyalty.models import SettlementLine, SettlementStatement
+from loyalty.settlement.statements import build_day
 from miniprogram_api.billpay.models import SimBankAccount, SimBankPayment
 from tests.campaigns import support as ch
 from tests.helpers import run_jobs
+from tests.loyalty.support import active_merchant
 
 
 @pytest.fixture(autouse=True)
@@ -101,3 +104,25 @@ async def test_a_lost_debit_answer_is_settled_by_asking_the_bank(
         win = await FlashWin.get(ticket_id=row.reference.removeprefix("flash-order:"))
         assert (row.status == "debited") == (win.status == "paid"), (row.status, win.status)
     assert await ch.assert_vouchers_match_wins(cid) == 1
+
+
+async def test_a_merchant_funded_sale_pays_its_takings_to_the_merchant(
+    client: httpx.AsyncClient, team: ch.Ops
+) -> None:
+    _, merchant_id = await active_merchant(client, "Corner Coffee")
+    funded = await ch.live_flash(
+        client, team, stock=2, price_fen=100, funder="merchant", funder_merchant_id=merchant_id
+    )
+    by_bank = await ch.live_flash(client, team, stock=2, price_fen=100)
+    [(member_id, member)] = await ch.segment_members(1)
+    for cid in (funded, by_bank):
+        assert (await ch.grab(client, cid, member)).json()["outcome"] == "won"
+        order = await ch.persisted_order(cid, member_id)
+        assert (
+            await client.post(f"/mp/v1/me/flash-orders/{order.id}/pay", headers=member)
+        ).status_code == 200
+    await build_day(business_day())
+    statement = await SettlementStatement.get(merchant_id=merchant_id, business_day=business_day())
+    lines = await SettlementLine.filter(statement_id=statement.id).values_list("kind", "amount_fen")
+    assert lines == [("member_payment", 100)]  # the bank-funded sale's takings stay with the bank
+    assert statement.payable_fen == 100
