@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from app.core.errors import Conflict, Forbidden, NotFound, ProblemError, ServiceUnavailable
 
 
 class CampaignNotFound(NotFound):
@@ -33,6 +33,42 @@ class FourEyesViolation(Forbidden):
     """The approver must be another operator than the campaign's author and last editor."""
 
     code, title = "campaign.four_eyes", "Four-eyes rule"
+
+
+class OrderNotFound(NotFound):
+    """No such flash order of the caller's."""
+
+    code, title = "flash.order_not_found", "Order not found"
+
+
+class OrderExpired(Conflict):
+    """The order was not paid by its deadline: its item went back on sale."""
+
+    code, title = "flash.order_expired", "Order expired"
+
+
+class OrderCancelled(Conflict):
+    """The member cancelled the order: its item went back on sale."""
+
+    code, title = "flash.order_cancelled", "Order cancelled"
+
+
+class OrderPaid(Conflict):
+    """The order is paid and can no longer be cancelled."""
+
+    code, title = "flash.order_paid", "Order paid"
+
+
+class OrderNotPayable(Conflict):
+    """The order is paid another way (points or the bank account)."""
+
+    code, title = "flash.order_not_payable", "Paid another way"
+
+
+class InsufficientFunds(ProblemError):
+    """The member's bank account cannot cover the order (the order stays payable until its deadline)."""
+
+    status, code, title = 402, "flash.insufficient_funds", "Insufficient funds"
 
 
 class NotFlash(Conflict):

@@ -168,8 +168,22 @@ class BlockedMember(Model):
         table = "campaigns_blocked_member"
 
 
+class OrderStatus(StrEnum):
+    """A flash win's order: free wins are issued at once; a priced win waits for its payment."""
+
+    ISSUED = "issued"  # a free win: its reward was issued with it
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    EXPIRED = "expired"  # not paid by its deadline: its slot went back into the sale
+    CANCELLED = "cancelled"  # given up by the member: its slot went back into the sale
+
+
+RELEASED = (OrderStatus.EXPIRED, OrderStatus.CANCELLED)
+
+
 class FlashWin(Model):
-    """A won flash grab. Slot and sequence constraints cap wins at the stock and the member limits."""
+    """A won flash grab and its order. Partial unique indexes on the slot and sequences of the wins still
+    held (not expired or cancelled) cap them at the stock and the member limits, slots being reusable."""
 
     id = fields.BigIntField(primary_key=True)
     campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
@@ -190,6 +204,18 @@ class FlashWin(Model):
     ticket_id = fields.CharField(max_length=64, unique=True)
     epoch = fields.IntField(description="generation of the Redis keys that issued the win")
     won_at = fields.DatetimeField(description="Redis time of the grab")
+    status = fields.CharEnumField(OrderStatus, max_length=16, default=OrderStatus.ISSUED)
+    price_fen = fields.BigIntField(default=0, description="what the winner pays in fen")
+    price_points = fields.BigIntField(default=0, description="what the winner pays in points")
+    pay_by = fields.DatetimeField(null=True, description="payment deadline of a priced win")
+    paid_at = fields.DatetimeField(null=True)
+    released_at = fields.DatetimeField(null=True, description="when its slot went back into the sale")
+    keeps_count = fields.BooleanField(
+        default=False, description="released but still counted against the member limits"
+    )
+    debit_started_at = fields.DatetimeField(null=True, description="when a bank debit was first asked for")
+    bank_txn_no = fields.CharField(max_length=64, null=True, description="the bank debit that paid it")
+    refunded_at = fields.DatetimeField(null=True, description="when a debit that came too late went back")
     created_at = fields.DatetimeField(auto_now_add=True)
     idempotency_key = fields.CharField(
         max_length=255, null=True, description="the grab's Idempotency-Key, answered again after a rebuild"
@@ -197,15 +223,21 @@ class FlashWin(Model):
 
     class Meta:
         table = "campaigns_flash_win"
-        indexes = (("member_id", "id"),)
+        indexes = (("member_id", "id"), ("status", "pay_by"))
+        # The slot and sequence UNIQUE indexes are partial (wins still held), hand-written in migration
+        # 0008_flash_orders.
         constraints = (
-            UniqueConstraint(fields=("campaign_id", "slot"), name="campaigns_flash_win_slot"),
-            UniqueConstraint(
-                fields=("campaign_id", "member_id", "sequence"), name="campaigns_flash_win_sequence"
+            CheckConstraint(
+                check="(status IN ('expired', 'cancelled')) = (released_at IS NOT NULL)"
+                " AND (status = 'paid') = (paid_at IS NOT NULL)"
+                " AND (keeps_count = FALSE OR released_at IS NOT NULL)",
+                name="campaigns_flash_win_order_state",
             ),
-            UniqueConstraint(
-                fields=("campaign_id", "member_id", "business_day", "day_sequence"),
-                name="campaigns_flash_win_day_sequence",
+            CheckConstraint(
+                check="price_fen >= 0 AND price_points >= 0 AND (price_fen = 0 OR price_points = 0)"
+                " AND (status = 'issued') = (price_fen = 0 AND price_points = 0)"
+                " AND (status = 'issued' OR pay_by IS NOT NULL)",
+                name="campaigns_flash_win_price",
             ),
             CheckConstraint(check="slot BETWEEN 1 AND stock", name="campaigns_flash_win_slot_range"),
             CheckConstraint(

@@ -52,9 +52,19 @@ class FlashConfig(BaseModel):
 
     type: Literal[CampaignType.FLASH]
     stock: int = Field(ge=1, le=1_000_000)
-    price_points: int = Field(0, ge=0, le=10_000_000)
-    price_fen: int = Field(0, ge=0, le=10_000_000)
+    price_points: int = Field(0, ge=0, le=10_000_000, description="a win is an order paid in points")
+    price_fen: int = Field(0, ge=0, le=10_000_000, description="a win is an order paid from the bank account")
+    payment_minutes: int = Field(10, ge=1, le=60, description="minutes a winner has to pay a priced win")
+    expired_counts: bool = Field(
+        False, description="an unpaid or cancelled win still counts against the per-member limit"
+    )
     reward: Reward
+
+    @model_validator(mode="after")
+    def _one_price(self) -> FlashConfig:
+        if self.price_points and self.price_fen:
+            raise ValueError("price_fen: a flash item is priced in fen or in points, not both")
+        return self
 
 
 class SpendAndGetConfig(BaseModel):
@@ -511,6 +521,15 @@ class AnalyticsOut(BaseModel):
                 "budget_count": None,
                 "budget_fen": 1500000,
                 "new_members_acquired": 57,
+                "orders": {
+                    "wins": 1180,
+                    "awaiting_payment": 0,
+                    "paid": 1000,
+                    "expired": 150,
+                    "cancelled": 30,
+                    "revenue_fen": 100000,
+                    "points_collected": 0,
+                },
                 "by_merchant": [
                     {"merchant_id": 3, "grid_id": 1, "vouchers_redeemed": 412, "discount_fen": 659200}
                 ],
@@ -526,7 +545,7 @@ class AnalyticsOut(BaseModel):
     grabs_tried: int
     grabs_won: int
     outcomes: dict[str, int]
-    rewards_issued: int = Field(description="flash wins persisted")
+    rewards_issued: int = Field(description="flash wins rewarded: free ones persisted, priced ones paid")
     vouchers_issued: int = Field(description="loyalty vouchers issued by the campaign")
     vouchers_redeemed: int = Field(description="of those, redeemed (and not reversed)")
     redemption_rate: float = Field(description="vouchers_redeemed / vouchers_issued (0 when none issued)")
@@ -539,8 +558,21 @@ class AnalyticsOut(BaseModel):
         description="rewarded members who joined the alliance after the campaign was approved and at most "
         "7 days after their first reward from it"
     )
+    orders: FlashOrdersOut | None = Field(None, description="a priced flash campaign's orders")
     by_merchant: list[MerchantResultOut]
     by_grid: list[GridResultOut]
+
+
+class FlashOrdersOut(BaseModel):
+    """What became of a priced flash campaign's wins (each a payment order)."""
+
+    wins: int = Field(description="wins persisted, including those whose slot went back on sale")
+    awaiting_payment: int
+    paid: int
+    expired: int = Field(description="not paid by the deadline")
+    cancelled: int
+    revenue_fen: int = Field(description="what members paid from their bank accounts")
+    points_collected: int = Field(description="what members paid in points")
 
 
 def validate_window(starts_at: datetime, ends_at: datetime) -> str | None:
@@ -747,3 +779,40 @@ class PayoutOut(BaseModel):
     voucher_id: int | None = Field(None, description="the voucher issued, in my vouchers")
     business_day: date
     created_at: datetime
+
+
+class FlashOrderOut(BaseModel):
+    """A priced flash win: an order to pay by its deadline (won → awaiting_payment → paid | expired |
+    cancelled)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 812,
+                "campaign_id": 7,
+                "campaign_name": "10:00 coffee vouchers at ¥1",
+                "ticket_id": "7-1-412",
+                "status": "awaiting_payment",
+                "price_fen": 100,
+                "price_points": 0,
+                "won_at": "2026-12-05T02:00:00.412Z",
+                "pay_by": "2026-12-05T02:10:00.412Z",
+                "seconds_left": 533,
+                "paid_at": None,
+                "released_at": None,
+            }
+        }
+    )
+
+    id: int
+    campaign_id: int
+    campaign_name: str
+    ticket_id: str
+    status: str = Field(description="awaiting_payment, paid, expired or cancelled")
+    price_fen: int = Field(description="to pay from the bank account (0: paid in points)")
+    price_points: int = Field(description="to pay in points (0: paid from the bank account)")
+    won_at: datetime
+    pay_by: datetime | None
+    seconds_left: int = Field(description="until the deadline; 0 once passed or no longer awaiting payment")
+    paid_at: datetime | None
+    released_at: datetime | None = Field(description="when the item went back on sale (expired, cancelled)")

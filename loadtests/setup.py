@@ -40,8 +40,10 @@ async def flash_campaign(
     lasts: timedelta,
     name: str,
     audience: dict[str, Any] | None = None,
+    price_fen: int = 0,
 ) -> Campaign:
-    """An approved flash campaign, preheated into Redis."""
+    """An approved flash campaign, preheated into Redis (free unless priced: a priced win is an order to
+    pay, whose voucher comes with the payment)."""
     author, approver = await operators()
     benefit = await Benefit.create(
         name="Latte",
@@ -63,7 +65,7 @@ async def flash_campaign(
             "config": {
                 "type": "flash",
                 "stock": stock,
-                "price_fen": 100,
+                "price_fen": price_fen,
                 "reward": {
                     "kind": "voucher",
                     "title": "Latte",

@@ -172,6 +172,7 @@ async def member_out(member: Member) -> OpsMemberOut:
         phone=members.member_phone(member),
         tier=member.tier,
         tags=sorted(found.tags),
+        home_grid_id=member.home_grid_id,
         balance=await points.balance(member.id),
         joined_at=member.joined_at,
         share_profile=member.share_profile,

@@ -17,6 +17,18 @@ class MemberNotJoined(Conflict):
     code, title = "member.not_joined", "Not a member yet"
 
 
+class HomeGridLocked(Conflict):
+    """The member chose their home grid too recently to change it again."""
+
+    code, title = "member.home_grid_locked", "Home grid changed recently"
+
+
+class GridNotFound(NotFound):
+    """No such grid."""
+
+    code = "grid.not_found"
+
+
 class PhoneTaken(Conflict):
     """The phone number is bound to another member."""
 

@@ -13,7 +13,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
-from merchants.models import Merchant
+from merchants.models import Branch, Merchant
 
 
 class Tier(StrEnum):
@@ -40,6 +40,12 @@ class Member(Model):
     share_profile = fields.BooleanField(default=False, description="consent: merchants may see me")
     marketing = fields.BooleanField(default=False, description="consent: marketing messages")
     consents_updated_at = fields.DatetimeField(null=True)
+    home_grid: fields.ForeignKeyNullableRelation[Branch] = fields.ForeignKeyField(
+        "merchants.Branch", related_name=False, null=True, on_delete=fields.SET_NULL,
+        description="the grid campaigns target the member by (where they live or bank)",
+    )  # fmt: skip
+    home_grid_id: int | None
+    home_grid_changed_at = fields.DatetimeField(null=True, description="when the member last chose it")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     last_active_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
@@ -580,6 +586,29 @@ class LineKind(StrEnum):
     POINTS = "points"
     VOUCHER = "voucher"
     VOUCHER_REVERSAL = "voucher_reversal"
+    MEMBER_PAYMENT = "member_payment"
+
+
+class MemberPayment(Model):
+    """What members paid the bank for a merchant's goods (a paid flash order of a merchant-funded
+    campaign): the bank owes it to the merchant, on the day's statement."""
+
+    id = fields.BigIntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "merchants.Merchant", related_name=False, on_delete=fields.RESTRICT
+    )
+    merchant_id: int
+    reference = fields.CharField(
+        max_length=96, unique=True, description="the payment, e.g. flash-order:<ticket>"
+    )
+    amount_fen = fields.BigIntField()
+    description = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "loyalty_member_payment"
+        indexes = (("created_at",),)
+        constraints = (CheckConstraint(check="amount_fen > 0", name="loyalty_member_payment_amount"),)
 
 
 class SettlementLine(Model):

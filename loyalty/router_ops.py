@@ -97,10 +97,13 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 @roles(OperatorRole.CAMPAIGN_MANAGER)
 async def import_tags(
     tag: str = Form(description="the tag, e.g. payroll, mortgage, card_holder"),
-    file: UploadFile = File(description="CSV with a header and a member_id, phone_hash or phone column"),
+    file: UploadFile = File(
+        description="CSV with a header and a member_id, phone_hash or phone column; an optional grid_id"
+        " column sets each member's home grid (the customer's branch)"
+    ),
     operator: Principal = Depends(current_operator),
 ) -> TagImportOut:
-    """Tag every member the CSV names (by member id, phone lookup hash or phone); audited."""
+    """Tag every member the CSV names (by member id, phone lookup hash or phone), set home grids; audited."""
     content = await file.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
         raise InvalidField("file", f"at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB")

@@ -30,6 +30,7 @@ from loyalty.models import (
     VoucherStatus,
 )
 from merchants.models import Category
+from merchants.schemas import Lat, Lng
 
 REFERENCE_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 CODE_FIELD = Field(min_length=1, max_length=160, description="the scanned QR payload")
@@ -47,6 +48,8 @@ class MemberOut(BaseModel):
                 "birthday": None,
                 "tier": "silver",
                 "joined_at": "2026-11-01T02:05:00Z",
+                "home_grid_id": 3,
+                "home_grid_changed_at": None,
                 "share_profile": True,
                 "marketing": False,
                 "created_at": "2026-11-01T02:00:00Z",
@@ -60,6 +63,8 @@ class MemberOut(BaseModel):
     birthday: date | None
     tier: Tier
     joined_at: datetime | None = Field(description="when the member joined the alliance, null if not yet")
+    home_grid_id: int | None = Field(description="my home grid (campaigns limited to grids use it)")
+    home_grid_changed_at: datetime | None = Field(description="when I last chose my home grid")
     share_profile: bool = Field(description="consent: merchants I visit may see my masked profile")
     marketing: bool = Field(description="consent: marketing messages")
     created_at: datetime
@@ -74,6 +79,8 @@ class MemberOut(BaseModel):
             birthday=member.birthday,
             tier=member.tier,
             joined_at=member.joined_at,
+            home_grid_id=member.home_grid_id,
+            home_grid_changed_at=member.home_grid_changed_at,
             share_profile=member.share_profile,
             marketing=member.marketing,
             created_at=member.created_at,
@@ -83,10 +90,24 @@ class MemberOut(BaseModel):
 class JoinIn(BaseModel):
     """Join the alliance and give (or not) the two consents."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {"share_profile": True, "marketing": False}})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"share_profile": True, "marketing": False, "lat": 31.2304, "lng": 121.4737}
+        }
+    )
 
     share_profile: StrictBool = Field(description="merchants I visit may see my masked profile")
     marketing: StrictBool = Field(False, description="I accept marketing messages")
+    lat: float | None = Lat(None, "where I am: my home grid is the grid covering it (if I have none)")
+    lng: float | None = Lng(None)
+
+
+class HomeGridIn(BaseModel):
+    """The grid I live in or bank at: campaigns limited to grids admit me by it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"grid_id": 3}})
+
+    grid_id: Id
 
 
 class ConsentsIn(BaseModel):
@@ -924,6 +945,7 @@ class TagImportOut(BaseModel):
                 "tagged": 1150,
                 "already_tagged": 30,
                 "unknown": 20,
+                "home_grids_set": 1150,
                 "errors": ["line 17: phone is not a mainland mobile number"],
             }
         }
@@ -933,6 +955,7 @@ class TagImportOut(BaseModel):
     rows: int
     tagged: int = Field(description="members who got the tag now")
     already_tagged: int
+    home_grids_set: int = Field(0, description="members whose home grid the `grid_id` column set")
     unknown: int = Field(description="rows naming no member (malformed or not in the pool)")
     errors: list[str] = Field(description="the first malformed rows, by line")
 
@@ -957,6 +980,7 @@ class OpsMemberOut(BaseModel):
                 "phone": "138****1234",
                 "tier": "gold",
                 "tags": ["new", "payroll"],
+                "home_grid_id": 3,
                 "balance": 1520,
                 "joined_at": "2026-11-01T02:05:00Z",
                 "share_profile": True,
@@ -972,6 +996,7 @@ class OpsMemberOut(BaseModel):
     phone: str | None
     tier: Tier
     tags: list[str]
+    home_grid_id: int | None = Field(description="the member's home grid (null: in no grid)")
     balance: int
     joined_at: datetime | None
     share_profile: bool

@@ -3,10 +3,18 @@ on their routes: `app.core.fastlane`)."""
 
 from __future__ import annotations
 
+from app.core import bank
 from app.core.plugins import Mount, Plugin
+from miniprogram_api.billpay import adapters as billpay_adapters
 from miniprogram_api.billpay import router_ops as billpay_ops
 from miniprogram_api.billpay import tasks as billpay_tasks
 from miniprogram_api.router import BUSIEST_CUSTOMER_ROUTERS, ROUTERS
+
+
+def wire() -> None:
+    """The bank core bill payment talks to is the one every domain uses (the simulated one here)."""
+    bank.install_provider(billpay_adapters.payment_provider())
+
 
 PLUGIN = Plugin(
     name="miniprogram",
@@ -18,4 +26,5 @@ PLUGIN = Plugin(
     ],
     jobs=billpay_tasks.TASKS,
     crons=billpay_tasks.CRON_JOBS,
+    wire=wire,
 )

@@ -9,7 +9,7 @@ from app.core.auth.tokens import Principal
 from app.core.errors import problem_responses
 from app.core.ratelimit import limit_per_principal
 from loyalty import members
-from loyalty.schemas import ConsentsIn, JoinIn, MemberCodeOut, MemberOut, PhoneBindIn, ProfileIn
+from loyalty.schemas import ConsentsIn, HomeGridIn, JoinIn, MemberCodeOut, MemberOut, PhoneBindIn, ProfileIn
 from loyalty.till import issue_member_code
 
 router = APIRouter(tags=["Mini-program: profile"])
@@ -39,8 +39,24 @@ async def update_me(body: ProfileIn, member: Principal = Depends(current_member)
 async def join(body: JoinIn, member: Principal = Depends(current_member)) -> MemberOut:
     """Become a member of the alliance (one membership valid at every merchant) and set the consents."""
     return MemberOut.of(
-        await members.join(member.id, share_profile=body.share_profile, marketing=body.marketing)
+        await members.join(
+            member.id, share_profile=body.share_profile, marketing=body.marketing, lat=body.lat, lng=body.lng
+        )
     )
+
+
+@router.put(
+    "/me/home-grid",
+    response_model=MemberOut,
+    summary="Choose my home grid",
+    responses=problem_responses(
+        (404, "grid.not_found", "no such grid"),
+        (409, "member.home_grid_locked", "the home grid was changed too recently"),
+    ),
+)
+async def home_grid(body: HomeGridIn, member: Principal = Depends(current_member)) -> MemberOut:
+    """The grid I live in or bank at; campaigns limited to grids admit me by it (once per N days)."""
+    return MemberOut.of(await members.set_home_grid(member.id, body.grid_id))
 
 
 @router.put("/me/consents", response_model=MemberOut, summary="Give or withdraw consents")

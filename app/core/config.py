@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     reversal_window_hours: int = Field(24, description="hours a till redemption or payment can be reversed")
     new_member_days: int = Field(30, description="days a member carries the automatic `new` tag")
     dormant_days: int = Field(90, description="days without activity before the automatic `dormant` tag")
+    home_grid_change_days: int = Field(
+        30, ge=0, description="days a member must wait before choosing another home grid"
+    )
 
     flash_preheat_seconds: int = Field(
         300, description="seconds before its start a flash campaign is loaded into Redis"
@@ -121,6 +124,11 @@ class Settings(BaseSettings):
     )
     flash_claim_idle_ms: int = Field(
         5000, description="idle milliseconds after which a dead persister's stream entries are claimed"
+    )
+    flash_order_jobs_deferred: bool = Field(
+        True,
+        description="defer a priced batch's expiry job to its deadline and a debit's settlement by 30 s"
+        " (off: they run at once and find nothing due; the sweeper expires orders either way)",
     )
     flash_key_retention: int = Field(86400, description="seconds flash keys are kept after the campaign ends")
 

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from tortoise.migrations.constraints import CheckConstraint
-from tortoise.migrations.operations import RunPython
+from tortoise.migrations.operations import AlterField, RunPython
 
 
 def per_dialect(
@@ -108,3 +108,14 @@ def check_constraints(app_label: str, *model_names: str) -> RunPython:
                 await schema_editor.client.execute_script(f'DROP TRIGGER "{check.name}_{event}";')
 
     return RunPython(forward, backward)
+
+
+class AlterFieldState(AlterField):
+    """An AlterField that changes only the migration state: for changes with no schema effect, such as a
+    new value of a CharEnumField (SQLite's AlterField rebuilds the table and loses its indexes)."""
+
+    async def database_forward(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to change in the database."""
+
+    async def database_backward(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to change in the database."""

@@ -8,8 +8,11 @@ The grab script evaluates eligibility from three things loaded at preheat:
 * the blocklist (`{campaign:<id>}:blocked`), kept current when ops block or unblock a member.
 
 The eligible set is the intersection of the sources in `_SOURCES`: the campaign's explicit audience
-list, the members of any of the targeted tiers and the members holding every targeted tag (both from
-loyalty's member pool, joined members only). Tiers and tags are read at preheat and followed after:
+list, the members of any of the targeted tiers, the members holding every targeted tag and, for a flash
+campaign limited to grids, the members whose home grid is one of them (all three from loyalty's member
+pool, joined members only). `criteria(campaign)` is what every rule reads: the audience, plus the grids
+of a flash campaign (for the other types grids say which merchants a campaign covers, not who joins).
+Tiers, tags and home grids are read at preheat and followed after:
 loyalty tells `campaigns.flash.audience` when a member's tier or tags change, and it puts the member
 into the loaded campaigns' sets or takes them out (a whole tag import reloads the sets).
 """
@@ -18,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.sql import column
-from campaigns.models import AudienceMember, Campaign
+from campaigns.models import AudienceMember, Campaign, CampaignType
 from loyalty import members as loyalty_members
 from loyalty.models import Member, Tier
 
@@ -35,15 +38,35 @@ UNSUPPORTED_CRITERIA: dict[str, str] = {}
 EligibleSource = Callable[[Campaign], Awaitable[set[int]]]
 
 
+class _Targeted(Protocol):
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def grid_ids(self) -> list[int]: ...
+
+    @property
+    def audience(self) -> dict[str, Any]: ...
+
+
+def criteria(campaign: _Targeted) -> dict[str, Any]:
+    """Who may take part: the campaign's audience and, for a flash campaign, its grids (`grids`)."""
+    if campaign.type == CampaignType.FLASH and campaign.grid_ids:
+        return {**campaign.audience, "grids": [int(g) for g in campaign.grid_ids]}
+    return campaign.audience
+
+
 async def _audience_list(campaign: Campaign) -> set[int]:
     ids = await column(AudienceMember.filter(campaign_id=campaign.id).values_list("member_id", flat=True))
     return {int(i) for i in ids}
 
 
-async def _segment(*, tiers: list[Tier] | None = None, tags: list[str] | None = None) -> set[int]:
+async def _segment(
+    *, tiers: list[Tier] | None = None, tags: list[str] | None = None, grids: list[int] | None = None
+) -> set[int]:
     members: set[int] = set()
     async for batch in loyalty_members.members_in_segment(
-        tiers=tiers or (), tags=tags or (), batch=SEGMENT_BATCH
+        tiers=tiers or (), tags=tags or (), grids=grids or (), batch=SEGMENT_BATCH
     ):
         members.update(batch)
     return members
@@ -59,8 +82,18 @@ async def _tags(campaign: Campaign) -> set[int]:
     return await _segment(tags=list(campaign.audience["tags"]))
 
 
+async def _grids(campaign: Campaign) -> set[int]:
+    """Joined members whose home grid is one of the flash campaign's grids."""
+    return await _segment(grids=criteria(campaign).get("grids") or [])
+
+
 # Each restricting criterion and the source of the members it admits; eligible = their intersection.
-_SOURCES: dict[str, EligibleSource] = {"member_list": _audience_list, "tiers": _tiers, "tags": _tags}
+_SOURCES: dict[str, EligibleSource] = {
+    "member_list": _audience_list,
+    "tiers": _tiers,
+    "tags": _tags,
+    "grids": _grids,
+}
 
 
 def unsupported(audience: dict[str, Any]) -> list[tuple[str, str]]:
@@ -73,8 +106,9 @@ def unsupported(audience: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def follows_segments(audience: dict[str, Any]) -> bool:
-    """Whether the eligible set depends on members' tiers or tags (which change while a campaign runs)."""
-    return bool(audience.get("tiers") or audience.get("tags"))
+    """Whether the eligible set depends on members' tiers, tags or home grids (which change while a
+    campaign runs)."""
+    return bool(audience.get("tiers") or audience.get("tags") or audience.get("grids"))
 
 
 def in_eligible_set(audience: dict[str, Any], member: Member, listed: bool, tags: frozenset[str]) -> bool:
@@ -84,6 +118,8 @@ def in_eligible_set(audience: dict[str, Any], member: Member, listed: bool, tags
     if follows_segments(audience) and member.joined_at is None:
         return False
     if audience.get("tiers") and member.tier not in audience["tiers"]:
+        return False
+    if audience.get("grids") and member.home_grid_id not in audience["grids"]:
         return False
     return not (audience.get("tags") and not set(audience["tags"]) <= tags)
 
@@ -96,8 +132,9 @@ def restricted(audience: dict[str, Any]) -> bool:
 async def eligible_member_ids(campaign: Campaign) -> set[int] | None:
     """The members who may take part, or None when the audience is not restricted to a set."""
     result: set[int] | None = None
+    targeted = criteria(campaign)
     for name, source in _SOURCES.items():
-        if campaign.audience.get(name):
+        if targeted.get(name):
             members = await source(campaign)
             result = members if result is None else result & members
     return result

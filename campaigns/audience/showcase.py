@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from app.core.redis_client import get_redis
 from campaigns.audience import eligibility
-from campaigns.models import AudienceMember, Campaign, CampaignStatus
+from campaigns.models import AudienceMember, Campaign, CampaignStatus, CampaignType
 from loyalty.models import Member
 
 VERSION_KEY = "campaigns:showcase:version"
@@ -81,6 +81,9 @@ async def _published(now: datetime) -> list[Published]:
 
 def _in_grid(campaign: Published, grid_id: int | None) -> bool:
     # A campaign without grids runs everywhere; one limited to grids shows only where the member is.
+    # A flash campaign's grids are whom it admits (their home grid, checked by `admitted`), not a place.
+    if campaign.type == CampaignType.FLASH:
+        return True
     return not campaign.grid_ids or (grid_id is not None and grid_id in campaign.grid_ids)
 
 
@@ -91,6 +94,12 @@ class _Targeted(Protocol):
     @property
     def audience(self) -> dict[str, Any]: ...
 
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def grid_ids(self) -> list[int]: ...
+
 
 T = TypeVar("T", bound=_Targeted)
 
@@ -99,7 +108,7 @@ async def admitted(member: Member | None, campaigns: Sequence[T], now: datetime)
     """The campaigns whose audience admits the member; a visitor who has not logged in sees only the
     campaigns open to everyone. At most one query for audience lists and one for tags."""
     if member is None:
-        return [c for c in campaigns if not eligibility.restricted(c.audience)]
+        return [c for c in campaigns if not eligibility.restricted(eligibility.criteria(c))]
     restricted = [c.id for c in campaigns if c.audience.get("member_list")]
     listed: set[Any] = (
         set(
@@ -112,7 +121,9 @@ async def admitted(member: Member | None, campaigns: Sequence[T], now: datetime)
     )
     needs_tags = any(eligibility.uses_tags(c.audience) for c in campaigns)
     tags = await eligibility.member_tags(member.id) if needs_tags else frozenset()
-    return [c for c in campaigns if eligibility.admits(c.audience, member, now, c.id in listed, tags)]
+    return [
+        c for c in campaigns if eligibility.admits(eligibility.criteria(c), member, now, c.id in listed, tags)
+    ]
 
 
 async def for_member(member: Member, grid_id: int | None, now: datetime, limit: int) -> Showcase:

@@ -39,7 +39,10 @@ async def visible_page(
         if any(eligibility.uses_tags(c.audience) for c in rows)
         else frozenset[str]()
     )
-    return [c for c in rows if eligibility.admits(c.audience, member, now, c.id in listed, tags)], cursor
+    shown = [
+        c for c in rows if eligibility.admits(eligibility.criteria(c), member, now, c.id in listed, tags)
+    ]
+    return shown, cursor
 
 
 async def get_visible(member: Member, campaign_id: int, now: datetime) -> Campaign:
@@ -51,7 +54,7 @@ async def get_visible(member: Member, campaign_id: int, now: datetime) -> Campai
     uses_tags = eligibility.uses_tags(campaign.audience)
     tags = await eligibility.member_tags(member.id) if uses_tags else frozenset[str]()
     if campaign.status != CampaignStatus.ENDED and not eligibility.admits(
-        campaign.audience, member, now, listed, tags
+        eligibility.criteria(campaign), member, now, listed, tags
     ):
         raise CampaignNotFound("campaign not found")
     return campaign

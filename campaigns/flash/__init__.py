@@ -1,8 +1,25 @@
-"""The flash engine: what other domains call to grab, read the stock left and list a member's wins (and the
-live view the ops console shows)."""
+"""The flash engine: what other domains call to grab, read the stock left, list a member's wins, handle
+the orders of priced wins (list, read, pay, cancel) — and the live view the ops console shows."""
 
 from campaigns.flash.grabs import answered_wins, check_idempotency_key, grab, stock_left
+from campaigns.flash.orders import Order
+from campaigns.flash.orders import cancel as cancel_order
+from campaigns.flash.orders import get as flash_order
+from campaigns.flash.orders import pending as pending_orders
+from campaigns.flash.payments import pay as pay_order
 from campaigns.flash.stats import live as live_view
 from campaigns.repository import member_wins
 
-__all__ = ["answered_wins", "check_idempotency_key", "grab", "live_view", "member_wins", "stock_left"]
+__all__ = [
+    "Order",
+    "answered_wins",
+    "cancel_order",
+    "check_idempotency_key",
+    "flash_order",
+    "grab",
+    "live_view",
+    "member_wins",
+    "pay_order",
+    "pending_orders",
+    "stock_left",
+]

@@ -48,7 +48,7 @@ return 1
 async def _loaded_following() -> list[Campaign]:
     ids = [int(x) for x in await get_redis().smembers(ACTIVE_SET)]  # type: ignore[misc]
     campaigns = await Campaign.filter(id__in=ids).order_by("id") if ids else []
-    return [c for c in campaigns if eligibility.follows_segments(c.audience)]
+    return [c for c in campaigns if eligibility.follows_segments(eligibility.criteria(c))]
 
 
 async def place_member(campaign: Campaign, member: Member) -> bool:
@@ -59,7 +59,7 @@ async def place_member(campaign: Campaign, member: Member) -> bool:
     tags = (
         await eligibility.member_tags(member.id) if eligibility.uses_tags(campaign.audience) else frozenset()
     )
-    inside = eligibility.in_eligible_set(campaign.audience, member, listed, tags)
+    inside = eligibility.in_eligible_set(eligibility.criteria(campaign), member, listed, tags)
     await _PLACE([k(campaign.id, "eligible")], [member.id, 1 if inside else 0])
     return inside
 

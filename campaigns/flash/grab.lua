@@ -1,9 +1,10 @@
 -- Flash grab, batched: answers every grab of one campaign sent in one call, atomically.
 -- Runs on Redis 6.2 and 7; every key shares the campaign's hash tag (one Cluster slot).
 --
--- KEYS: 1 meta (hash)  2 wins (hash: member -> wins, member:day -> wins that day)  3 eligible (set)
+-- KEYS: 1 meta (hash)  2 wins (hash: member -> wins, member:day -> wins that day, `<field>:h` -> the
+--       sequences released by expired or cancelled orders, taken again first)  3 eligible (set)
 --       4 blocked (set)  5 idem (hash: member:key -> answer)  6 rate (hash: GCRA state)  7 stream
---       8 free slots (list)  9 outcomes (hash: outcome -> count)  10 per-second grabs (hash)
+--       8 free slots (list: 'slot' from a rebuild, 'slot:round' given back by release.lua)  9 outcomes (hash: outcome -> count)  10 per-second grabs (hash)
 --       11 participants (HyperLogLog)
 -- ARGV: channel, then one triple per grab: member id, Idempotency-Key ('' when none), client IP.
 -- Returns {status, left, epoch, issued, answer...}: status 0 ok, -1 keys missing, -2 rebuilding.
@@ -11,7 +12,7 @@
 --          'not_started', 'ended', 'paused', 'rate_limited <ms>'.
 local m = redis.call('HMGET', KEYS[1], 'state', 'start', 'end', 'limit', 'day_limit', 'left', 'next',
   'stock', 'epoch', 'restricted', 'min_member', 'max_member', 'member_rate', 'ip_rate', 'day_offset',
-  'cid', 'issued')
+  'cid', 'issued', 'released')
 local state = m[1]
 if not state then return {-1} end
 if state == 'rebuilding' then return {-2} end
@@ -22,6 +23,7 @@ local epoch, restricted = m[9], m[10] == '1'
 local min_member, max_member = tonumber(m[11]), tonumber(m[12])
 local member_rate, ip_rate = tonumber(m[13]), tonumber(m[14])
 local day_offset, cid, issued = tonumber(m[15]), m[16], tonumber(m[17])
+local released = m[18] ~= false and m[18] ~= nil
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -39,12 +41,28 @@ local function limited(field, rate)
   return 0
 end
 
+-- A slot and the suffix that keeps its ticket unique when it was given back by an expired order.
 local function take_slot()
   if next_slot <= stock then
     next_slot = next_slot + 1
-    return next_slot - 1
+    return next_slot - 1, ''
   end
-  return tonumber(redis.call('LPOP', KEYS[8]))
+  local entry = redis.call('LPOP', KEYS[8])
+  if not entry then return nil, '' end
+  local slot, round = string.match(entry, '^(%d+):?(%d*)$')
+  if round ~= '' then round = '-r' .. round end
+  return tonumber(slot), round
+end
+
+-- Count one more win in a wins field; its sequence is a released one when there is one.
+local function next_sequence(field)
+  local sequence = redis.call('HINCRBY', KEYS[2], field, 1)
+  if not released then return sequence end
+  local holes = redis.call('HGET', KEYS[2], field .. ':h')
+  if not holes then return sequence end
+  local first, rest = string.match(holes, '^(%d+) ?(.*)$')
+  if rest == '' then redis.call('HDEL', KEYS[2], field .. ':h') else redis.call('HSET', KEYS[2], field .. ':h', rest) end
+  return tonumber(first)
 end
 
 local function grab(member, ip, key)
@@ -65,16 +83,16 @@ local function grab(member, ip, key)
   local day_field = member .. ':' .. day
   local won_today = tonumber(redis.call('HGET', KEYS[2], day_field) or '0')
   if won >= limit or (day_limit > 0 and won_today >= day_limit) then return 'limit_reached', true end
-  local slot = take_slot()
+  local slot, round = take_slot()
   if not slot then
     left = 0
     return 'sold_out', true
   end
   left = left - 1
   issued = issued + 1
-  local sequence = redis.call('HINCRBY', KEYS[2], member, 1)
-  local day_sequence = redis.call('HINCRBY', KEYS[2], day_field, 1)
-  local ticket = cid .. '-' .. epoch .. '-' .. slot
+  local sequence = next_sequence(member)
+  local day_sequence = next_sequence(day_field)
+  local ticket = cid .. '-' .. epoch .. '-' .. slot .. round
   redis.call('XADD', KEYS[7], '*', 'm', member, 's', slot, 'q', sequence, 'd', day, 'dq', day_sequence,
     't', ticket, 'ts', now, 'e', epoch, 'k', key)
   if left == 0 then redis.call('PUBLISH', ARGV[1], 'soldout ' .. cid .. ' ' .. epoch) end

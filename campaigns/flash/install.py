@@ -21,6 +21,8 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
+from tortoise.expressions import Q
+
 from app.core.config import get_settings
 from app.core.redis_client import LuaScript, get_redis
 from app.core.sql import column
@@ -150,32 +152,44 @@ async def _persist_stream_leftovers(campaign_id: int) -> None:
 
 async def _install(campaign: Campaign) -> None:
     cid = campaign.id
-    wins = await FlashWin.filter(campaign_id=cid).values_list(
-        "slot",
-        "member_id",
-        "sequence",
-        "business_day",
-        "day_sequence",
-        "ticket_id",
-        "won_at",
-        "idempotency_key",
+    # Wins still held take their slot; those and released wins that still count take the member's
+    # sequences (a sequence below the highest that nothing holds is a hole, handed out again first).
+    wins = (
+        await FlashWin.filter(campaign_id=cid)
+        .filter(Q(released_at__isnull=True) | Q(keeps_count=True))
+        .values_list(
+            "slot",
+            "member_id",
+            "sequence",
+            "business_day",
+            "day_sequence",
+            "released_at",
+            "ticket_id",
+            "won_at",
+            "idempotency_key",
+        )
     )
-    taken = {int(w[0]) for w in wins}
+    taken = {int(w[0]) for w in wins if w[5] is None}
     top = max(taken, default=0)
     free = [slot for slot in range(1, top + 1) if slot not in taken]
-    member_wins: dict[str, int] = {}
+    held: dict[str, set[int]] = {}
     answered: dict[str, str] = {}  # member:key -> the answer its grab got, for the retries still to come
-    for slot, member_id, sequence, day, day_sequence, ticket, won_at, key in wins:
-        member_wins[str(member_id)] = max(member_wins.get(str(member_id), 0), int(sequence))
+    for slot, member_id, sequence, day, day_sequence, _released, ticket, won_at, key in wins:
         day_number = (day - EPOCH_DAY).days
-        day_field = f"{member_id}:{day_number}"
-        member_wins[day_field] = max(member_wins.get(day_field, 0), int(day_sequence))
+        held.setdefault(str(member_id), set()).add(int(sequence))
+        held.setdefault(f"{member_id}:{day_number}", set()).add(int(day_sequence))
         if key:
             won_ms = round(won_at.timestamp() * 1000)
             answered[f"{member_id}:{key}"] = (
                 f"won {ticket} {slot} {sequence} {day_number} {day_sequence} {won_ms}"
             )
-    issued = len(wins)
+    member_wins: dict[str, int | str] = {}
+    for field, sequences in held.items():
+        member_wins[field] = len(sequences)
+        holes = [str(n) for n in range(1, max(sequences)) if n not in sequences]
+        if holes:
+            member_wins[f"{field}:h"] = " ".join(holes)
+    issued = len(taken)
     unit_cost = int((campaign.config.get("reward") or {}).get("cost_fen", 0))
     # Spent budget already counts the persisted wins, so it limits what is left, not the total.
     by_budget = budget.remaining_items(campaign, unit_cost)
@@ -191,6 +205,8 @@ async def _install(campaign: Campaign) -> None:
         "cid": cid,
         "issued": issued,
     }
+    if any(field.endswith(":h") for field in member_wins):
+        meta["released"] = 1  # the grab script looks for released sequences only when some exist
     expire_at = _ms(campaign.ends_at) + get_settings().flash_key_retention * 1000
     redis = get_redis()
     async with redis.pipeline(transaction=True) as pipe:
@@ -221,7 +237,7 @@ async def _install(campaign: Campaign) -> None:
     await publish_changed(cid)
 
 
-def _hset_chunks(pipe: Any, key: str, mapping: dict[str, int]) -> None:
+def _hset_chunks(pipe: Any, key: str, mapping: dict[str, int | str]) -> None:
     items = list(mapping.items())
     for start in range(0, len(items), CHUNK):
         pipe.hset(key, mapping=dict(items[start : start + CHUNK]))
@@ -243,7 +259,7 @@ async def _scalars(campaign: Campaign) -> dict[str, Any]:
         "end": _ms(campaign.ends_at),
         "limit": campaign.member_limit,
         "day_limit": campaign.member_day_limit,
-        "restricted": 1 if eligibility.restricted(campaign.audience) else 0,
+        "restricted": 1 if eligibility.restricted(eligibility.criteria(campaign)) else 0,
         "min_member": "" if min_member is None else min_member,
         "max_member": "" if max_member is None else max_member,
         "member_rate": settings.flash_member_rate,

@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -31,25 +33,23 @@ from tortoise.exceptions import IntegrityError
 
 from app.core import audit
 from app.core.config import get_settings
-from app.core.db import db, dialect, on_commit, transaction
-from app.core.errors import ProblemError
+from app.core.db import db, dialect, transaction
+from app.core.jobs import enqueue
 from app.core.redis_client import get_redis
-from campaigns.flash.engine import GrabAnswer
+from campaigns.flash import orders as orders_due
+from campaigns.flash import rewards
 from campaigns.flash.keys import ACTIVE_SET, GROUP, k
+from campaigns.flash.rewards import EPOCH_DAY, Terms, Win, terms_of
 from campaigns.lifecycle import budget, transitions
-from campaigns.models import Campaign, Funder
-from loyalty import ledger as loyalty_ledger
-from loyalty import vouchers as loyalty_vouchers
-from loyalty.vouchers import IssueOutcome, VoucherGrant
+from campaigns.models import Campaign, OrderStatus
 
 log = logging.getLogger("linli.campaigns.persist")
 
-EPOCH_DAY = date(1970, 1, 1)
-VOUCHER_KINDS = ("voucher", "gift")  # rewards handed out as a loyalty voucher of the reward's benefit
+__all__ = ["Terms", "Win", "persist_wins", "terms_of", "write_missing"]
+
 ROWS_PER_INSERT = 500
 BATCH = 1000
 GATHER_SECONDS = 0.1
-MAX_GRANTS = 1000  # loyalty's largest voucher batch
 _COLUMNS = (
     "campaign_id",
     "member_id",
@@ -64,91 +64,25 @@ _COLUMNS = (
     "epoch",
     "won_at",
     "created_at",
+    "status",
+    "price_fen",
+    "price_points",
+    "pay_by",
+    "keeps_count",
     "idempotency_key",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Win:
-    """One win as the grab script recorded it."""
-
-    campaign_id: int
-    member_id: int
-    slot: int
-    sequence: int
-    day: int
-    day_sequence: int
-    ticket_id: str
-    won_at_ms: int
-    epoch: int
-    key: str = ""  # the grab's Idempotency-Key ('' without one): a rebuild answers its retries again
-
-    @classmethod
-    def from_stream(cls, campaign_id: int, fields: dict[bytes, bytes]) -> Win:
-        """From a stream entry written by grab.lua."""
-        return cls(
-            campaign_id=campaign_id,
-            member_id=int(fields[b"m"]),
-            slot=int(fields[b"s"]),
-            sequence=int(fields[b"q"]),
-            day=int(fields[b"d"]),
-            day_sequence=int(fields[b"dq"]),
-            ticket_id=fields[b"t"].decode(),
-            won_at_ms=int(fields[b"ts"]),
-            epoch=int(fields[b"e"]),
-            key=fields.get(b"k", b"").decode(),
-        )
-
-    @classmethod
-    def from_answer(cls, campaign_id: int, member_id: int, answer: GrabAnswer, key: str = "") -> Win:
-        """From the answer the API process gave the member."""
-        assert answer.ticket_id is not None
-        return cls(
-            campaign_id=campaign_id,
-            member_id=member_id,
-            slot=answer.slot,
-            sequence=answer.sequence,
-            day=answer.business_day,
-            day_sequence=answer.day_sequence,
-            ticket_id=answer.ticket_id,
-            won_at_ms=answer.won_at_ms,
-            epoch=int(answer.ticket_id.split("-")[1]),
-            key=key,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Terms:
-    stock: int
-    member_limit: int
-    member_day_limit: int
-    unit_cost_fen: int
-    benefit_id: int | None
-    points: int  # credited per win when the reward is points
-
-
-def _terms(campaign: Campaign) -> _Terms:
-    reward = campaign.config.get("reward") or {}
-    benefit_id = reward.get("benefit_id") if reward.get("kind") in VOUCHER_KINDS else None
-    return _Terms(
-        campaign.stock,
-        campaign.member_limit,
-        campaign.member_day_limit,
-        int(reward.get("cost_fen", 0)),
-        int(benefit_id) if benefit_id else None,
-        int(reward.get("points", 0)) if reward.get("kind") == "points" else 0,
-    )
 
 
 _UNNEST = (  # PostgreSQL: one array per column, so a batch of any size is one small statement
     f"INSERT INTO campaigns_flash_win ({', '.join(_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
     "$1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::date[], $6::int[], $7::int[], $8::int[],"
-    " $9::int[], $10::varchar[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::varchar[])"
+    " $9::int[], $10::varchar[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::varchar[],"
+    " $15::bigint[], $16::bigint[], $17::timestamptz[], $18::boolean[], $19::varchar[])"
     " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id"
 )
 
 
-def _rows(terms: _Terms, wins: list[Win]) -> list[tuple[object, ...]]:
+def _rows(terms: Terms, wins: list[Win]) -> list[tuple[object, ...]]:
     now = datetime.now(UTC)
     return [
         (
@@ -165,13 +99,22 @@ def _rows(terms: _Terms, wins: list[Win]) -> list[tuple[object, ...]]:
             win.epoch,
             datetime.fromtimestamp(win.won_at_ms / 1000, UTC),
             now,
+            (OrderStatus.AWAITING_PAYMENT if terms.priced else OrderStatus.ISSUED).value,
+            terms.price_fen,
+            terms.price_points,
+            (
+                datetime.fromtimestamp(win.won_at_ms / 1000, UTC) + timedelta(minutes=terms.payment_minutes)
+                if terms.priced
+                else None
+            ),
+            False,
             win.key or None,
         )
         for win in wins
     ]
 
 
-async def _insert(terms: _Terms, wins: list[Win]) -> set[str]:
+async def _insert(terms: Terms, wins: list[Win]) -> set[str]:
     """Insert wins not yet present (by ticket); the tickets actually inserted."""
     rows = _rows(terms, wins)
     # RETURNING rows, not the driver's row count: asyncpg reports an INSERT's oid where Tortoise
@@ -193,73 +136,7 @@ async def _insert(terms: _Terms, wins: list[Win]) -> set[str]:
     return inserted
 
 
-async def _issue_vouchers(campaign_id: int, benefit_id: int, wins: list[Win]) -> int:
-    """One loyalty voucher per new win, its ticket as the reference, in the caller's transaction.
-
-    Loyalty refusing (the benefit paused, out of stock, a member at its limit) does not undo the wins:
-    the members won them. The refusal is audited for ops to compensate, never dropped silently.
-    """
-    issued = 0
-    refused: list[tuple[Win, str]] = []
-    for start in range(0, len(wins), MAX_GRANTS):
-        chunk = wins[start : start + MAX_GRANTS]
-        grants = [VoucherGrant(win.member_id, win.ticket_id) for win in chunk]
-        try:
-            outcomes = await loyalty_vouchers.issue_vouchers(benefit_id, grants, source="campaign")
-        except ProblemError as exc:
-            refused += [(win, exc.code or type(exc).__name__) for win in chunk]
-            continue
-        for win, outcome in zip(chunk, outcomes, strict=True):
-            if outcome.outcome == IssueOutcome.LIMIT_REACHED:
-                refused.append((win, "benefit.limit_reached"))
-            else:
-                issued += 1
-    for win, why in refused:
-        log.error("flash win without its voucher", extra={"win": asdict(win), "reason": why})
-        await audit.record(
-            None, "flash.voucher_refused", "campaign", campaign_id, after=asdict(win) | {"reason": why}
-        )
-    if refused:
-        count = len(refused)
-
-        async def note() -> None:
-            with contextlib.suppress(RedisError):
-                await get_redis().hincrby(k(campaign_id, "outcomes"), "voucher_refused", count)  # type: ignore[misc]
-
-        on_commit(note)
-    return issued
-
-
-async def _credit_points(campaign: Campaign, points: int, wins: list[Win]) -> None:
-    """The points of each new win, its ticket as the ledger reference, in the caller's transaction.
-
-    As with vouchers, loyalty refusing (a member gone) does not undo the win: it is audited for ops.
-    """
-    by_merchant = campaign.funder == Funder.MERCHANT
-    for win in wins:
-        try:
-            async with transaction():  # a savepoint: a refused credit leaves the batch intact
-                await loyalty_ledger.earn_points(
-                    win.member_id,
-                    points,
-                    source=loyalty_ledger.EarnSource.CAMPAIGN,
-                    reference=win.ticket_id,
-                    merchant_id=campaign.funder_merchant_id if by_merchant else None,
-                    funded_by_merchant=by_merchant,
-                    memo=f"{campaign.name}: flash win",
-                )
-        except ProblemError as exc:
-            log.error("flash win without its points", extra={"win": asdict(win), "reason": exc.code})
-            await audit.record(
-                None,
-                "flash.points_refused",
-                "campaign",
-                campaign.id,
-                after=asdict(win) | {"reason": exc.code},
-            )
-
-
-async def _write(campaign: Campaign, terms: _Terms, wins: list[Win]) -> int:
+async def _write(campaign: Campaign, terms: Terms, wins: list[Win]) -> int:
     """One transaction: the new wins, their vouchers and the budget they spend (ending the campaign
     when it runs out)."""
     async with transaction():
@@ -271,10 +148,14 @@ async def _write(campaign: Campaign, terms: _Terms, wins: list[Win]) -> int:
             raise IntegrityError(f"campaign {campaign.id}: wins exceed the budget")
         # One reward per inserted ticket (a batch never names a ticket twice, but be sure).
         fresh = list({win.ticket_id: win for win in wins if win.ticket_id in tickets}.values())
-        if terms.benefit_id is not None:
-            await _issue_vouchers(campaign.id, terms.benefit_id, fresh)
-        elif terms.points:
-            await _credit_points(campaign, terms.points, fresh)
+        if terms.priced:
+            # An order awaiting payment: the reward waits for it; the deadline's job expires the rest.
+            latest = max(win.won_at_ms for win in fresh) / 1000 + terms.payment_minutes * 60
+            deferred = get_settings().flash_order_jobs_deferred
+            defer = max(1, math.ceil(latest - time.time()) + 1) if deferred else 0
+            await enqueue(orders_due.expire_due, campaign.id, defer_seconds=defer)
+        else:
+            await rewards.reward(campaign, terms, fresh)
         current = await Campaign.get(id=campaign.id)
         if budget.exhausted(current, terms.unit_cost_fen):
             await transitions.end_for_budget(campaign.id)
@@ -309,7 +190,7 @@ async def persist_wins(wins: Iterable[Win]) -> int:
         if campaign is None:
             log.error("wins for an unknown campaign", extra={"campaign_id": campaign_id, "count": len(batch)})
             continue
-        terms = _terms(campaign)
+        terms = terms_of(campaign)
         try:
             written += await _write(campaign, terms, batch)
         except IntegrityError:

@@ -257,6 +257,8 @@ class FlashRuntime:
         campaign_id = int(parts[0])
         if kind == "soldout" and len(parts) > 1 and parts[1].isdigit():
             self._spawn(self._confirm_sold_out(campaign_id, int(parts[1])))
+        elif kind == "restocked":  # an expired or cancelled order gave its slot back: ask Redis again
+            self.sold_out.pop(campaign_id, None)
         elif kind == "changed":
             self.forget(campaign_id)
             if self.journal:

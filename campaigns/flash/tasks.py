@@ -11,7 +11,7 @@ from app.core.jobs import BackgroundLoop, Job, job
 from app.core.redis_client import get_redis
 from app.core.sql import column
 from app.core.timeutil import utcnow
-from campaigns.flash import audience, stats
+from campaigns.flash import audience, orders, payments, stats
 from campaigns.flash import install as flash_install
 from campaigns.flash.keys import ACTIVE_SET, k
 from campaigns.flash.persistence import persist_loop, stream_backlog
@@ -28,8 +28,12 @@ async def preheat(campaign_id: int) -> str:
 
 
 async def maintain_flash() -> None:
-    """Preheat campaigns about to start, rebuild lost ones, refresh running ones, snapshot their counters."""
+    """Preheat campaigns about to start, rebuild lost ones, refresh running ones, snapshot their counters,
+    and expire unpaid orders past their deadline (the backstop of each batch's deferred expiry job)."""
     now = utcnow()
+    expired = await orders.expire_overdue(now)
+    if expired:
+        log.info("flash orders expired by the sweeper", extra={"orders": expired})
     lead = timedelta(seconds=get_settings().flash_preheat_seconds)
     query = Campaign.filter(type=CampaignType.FLASH, status__in=list(RUNNING), starts_at__lte=now + lead)
     due = [int(c) for c in await column(query.values_list("id", flat=True))]
@@ -50,5 +54,12 @@ async def maintain_flash() -> None:
             await redis.srem(ACTIVE_SET, active)  # type: ignore[misc]
 
 
-TASKS: list[Job] = [preheat, audience.on_segments_changed]
+TASKS: list[Job] = [
+    preheat,
+    audience.on_segments_changed,
+    orders.return_slot,
+    orders.expire_due,
+    orders.refund_unpaid_job,
+    payments.settle,
+]
 LOOPS: list[BackgroundLoop] = [persist_loop]

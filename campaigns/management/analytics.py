@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.core import sql
 from campaigns.flash.stats import read_counters
-from campaigns.models import Campaign, CampaignStats, CampaignType, FlashWin
-from campaigns.schemas import AnalyticsOut, GridResultOut, MerchantResultOut
+from campaigns.models import Campaign, CampaignStats, CampaignType, FlashWin, OrderStatus
+from campaigns.schemas import AnalyticsOut, FlashOrdersOut, GridResultOut, MerchantResultOut
 from loyalty import ledger as loyalty_ledger
 from loyalty import vouchers as loyalty_vouchers
 from loyalty.models import Member
@@ -65,6 +66,30 @@ async def _by_merchant(
     return merchants, sorted(per_grid.values(), key=lambda g: (g.grid_id is None, g.grid_id or 0))
 
 
+async def _orders(campaign: Campaign) -> FlashOrdersOut | None:
+    """Counts and takings of a priced flash campaign's orders (None for a free one)."""
+    if not (campaign.config.get("price_fen") or campaign.config.get("price_points")):
+        return None
+    rows = await sql.rows(
+        "SELECT status, COUNT(*) AS n, COALESCE(SUM(price_fen), 0) AS fen,"
+        " COALESCE(SUM(price_points), 0) AS points FROM campaigns_flash_win WHERE campaign_id = $1"
+        " GROUP BY status",
+        campaign.id,
+    )
+    by = {str(r["status"]): r for r in rows}
+    count = {status: int(by[status]["n"]) if status in by else 0 for status in OrderStatus}
+    paid = by.get(OrderStatus.PAID)
+    return FlashOrdersOut(
+        wins=sum(count.values()),
+        awaiting_payment=count[OrderStatus.AWAITING_PAYMENT],
+        paid=count[OrderStatus.PAID],
+        expired=count[OrderStatus.EXPIRED],
+        cancelled=count[OrderStatus.CANCELLED],
+        revenue_fen=int(paid["fen"]) if paid else 0,
+        points_collected=int(paid["points"]) if paid else 0,
+    )
+
+
 async def analytics(campaign: Campaign) -> AnalyticsOut:
     """A campaign's results so far (grab counters from Redis while loaded, else the last snapshot;
     vouchers, redemptions and points from loyalty by the campaign's references)."""
@@ -82,7 +107,8 @@ async def analytics(campaign: Campaign) -> AnalyticsOut:
     first_rewards = dict(tally.first_issued)
     issued = 0
     if campaign.type == CampaignType.FLASH:
-        issued = await FlashWin.filter(campaign_id=campaign.id).count()
+        rewarded = [OrderStatus.ISSUED, OrderStatus.PAID]  # a priced win is rewarded once paid
+        issued = await FlashWin.filter(campaign_id=campaign.id, status__in=rewarded).count()
         for member_id, at in (await _first_wins(campaign.id)).items():
             first_rewards[member_id] = min(at, first_rewards.get(member_id, at))
     else:
@@ -106,6 +132,7 @@ async def analytics(campaign: Campaign) -> AnalyticsOut:
         budget_count=campaign.budget_count,
         budget_fen=campaign.budget_fen,
         new_members_acquired=await new_members_acquired(campaign, first_rewards),
+        orders=await _orders(campaign) if campaign.type == CampaignType.FLASH else None,
         by_merchant=by_merchant,
         by_grid=by_grid,
     )

@@ -17,7 +17,7 @@ from campaigns import repository
 from campaigns.audience import eligibility
 from campaigns.errors import FourEyesViolation, InvalidTransition, NotEditable, NotFlash, VersionConflict
 from campaigns.flash import install as flash_install
-from campaigns.flash.persistence import VOUCHER_KINDS
+from campaigns.flash.rewards import VOUCHER_KINDS
 from campaigns.lifecycle import transitions
 from campaigns.lifecycle.table import RUNNING, Action, next_status
 from campaigns.models import (

@@ -8,6 +8,7 @@ from loyalty.members.pool import (
     member_for_identity,
     note_store_scan,
     set_consents,
+    set_home_grid,
     update_profile,
 )
 from loyalty.members.segments import (
@@ -32,6 +33,7 @@ __all__ = [
     "note_store_scan",
     "remove_tag",
     "set_consents",
+    "set_home_grid",
     "tag_counts",
     "update_profile",
 ]

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
 from app.core import sql
 from app.core.auth.identity import Identity, identity_provider
+from app.core.config import get_settings
 from app.core.crypto import decrypt, encrypt, lookup_hash, mask_phone
 from app.core.db import transaction
 from app.core.timeutil import business_day, business_day_bounds, utcnow
-from loyalty.errors import MemberNotFound, MemberNotJoined, PhoneTaken
+from loyalty import hooks
+from loyalty.errors import GridNotFound, HomeGridLocked, MemberNotFound, MemberNotJoined, PhoneTaken
 from loyalty.models import Member, PointsAccount, Tier
-from merchants.grids import record_activity
+from merchants.grids import covering_grid, record_activity
+from merchants.models import Branch
 
 
 async def member_for_identity(identity: Identity) -> Member:
@@ -95,14 +98,51 @@ def member_phone(member: Member) -> str | None:
     return mask_phone(decrypt(member.phone_enc)) if member.phone_enc else None
 
 
-async def join(member_id: int, *, share_profile: bool, marketing: bool) -> Member:
-    """Join the alliance (once: joining again only updates the consents)."""
+async def join(
+    member_id: int,
+    *,
+    share_profile: bool,
+    marketing: bool,
+    lat: float | None = None,
+    lng: float | None = None,
+) -> Member:
+    """Join the alliance (once: joining again only updates the consents); a member without a home grid
+    gets the grid covering the location the mini-program sent, if any."""
     now = utcnow()
+    grid_id = await covering_grid(lat, lng)
     async with transaction():
-        await Member.filter(id=member_id, joined_at__isnull=True).update(joined_at=now)
+        joined = await Member.filter(id=member_id, joined_at__isnull=True).update(joined_at=now)
         await Member.filter(id=member_id).update(
             share_profile=share_profile, marketing=marketing, consents_updated_at=now, last_active_at=now
         )
+        if grid_id is not None:
+            joined += await Member.filter(id=member_id, home_grid_id__isnull=True).update(
+                home_grid_id=grid_id
+            )
+        if joined:  # a member's joining or grid changes which campaigns admit them
+            await hooks.segments_changed(member_id)
+    return await get_member(member_id)
+
+
+async def set_home_grid(member_id: int, grid_id: int) -> Member:
+    """The member chooses their home grid: at most once per `home_grid_change_days` (409
+    `member.home_grid_locked`), the grid must exist (404 `grid.not_found`)."""
+    if not await Branch.exists(id=grid_id):
+        raise GridNotFound("grid not found")
+    now = utcnow()
+    since = now - timedelta(days=get_settings().home_grid_change_days)
+    async with transaction():
+        member = await Member.select_for_update().get_or_none(id=member_id)
+        if member is None:
+            raise MemberNotFound("member not found")
+        if member.home_grid_id == grid_id:
+            return member
+        if member.home_grid_changed_at is not None and member.home_grid_changed_at > since:
+            raise HomeGridLocked(
+                f"the home grid can be changed again after {member.home_grid_changed_at + (now - since)}"
+            )
+        await Member.filter(id=member_id).update(home_grid_id=grid_id, home_grid_changed_at=now)
+        await hooks.segments_changed(member_id)
     return await get_member(member_id)
 
 

@@ -22,6 +22,7 @@ from app.core.timeutil import business_day, utcnow
 from loyalty import hooks
 from loyalty.ledger import tiers as tier_rules
 from loyalty.models import DailyRun, Member, MemberTag, PointsLot, Tier
+from merchants.models import Branch
 
 TAG_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 AUTOMATIC_TAGS = frozenset({"new", "dormant"})
@@ -51,6 +52,7 @@ class ImportReport:
     tagged: int = 0
     already_tagged: int = 0
     unknown: int = 0
+    home_grids_set: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -107,6 +109,7 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
         raise InvalidField("file", "needs a header with a member_id, phone_hash or phone column")
     report = ImportReport(tag=tag)
     keys: list[tuple[int, str, str]] = []
+    grids: dict[int, int] = {}  # line -> home grid, from an optional grid_id column (the customer's branch)
     try:
         rows = list(enumerate(reader, start=2))
     except csv.Error as exc:  # a field over the csv module's limit, a malformed quote
@@ -128,6 +131,12 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
             problem = "phone is not a mainland mobile number"
         elif key[0] == "phone_hash" and not re.fullmatch(r"[0-9a-f]{64}", key[1]):
             problem = "phone_hash is not a lookup hash"
+        grid = (row.get("grid_id") or "").strip()
+        if not problem and grid:
+            if not (_DIGITS.fullmatch(grid) and len(grid) <= 19 and 1 <= int(grid) <= MAX_INT64):
+                problem = "grid_id is not a grid id"
+            else:
+                grids[line] = int(grid)
         if problem:
             if len(report.errors) < REPORTED_ERRORS:
                 report.errors.append(f"line {line}: {problem}")
@@ -135,9 +144,21 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
             continue
         assert key is not None
         keys.append((line, *key))
+    named = Branch.filter(id__in=set(grids.values())).values_list("id", flat=True)
+    known_grids = {int(i) for i in await sql.column(named)} if grids else set()
+    for line, grid in grids.items():
+        if grid not in known_grids and len(report.errors) < REPORTED_ERRORS:
+            report.errors.append(f"line {line}: grid {grid} does not exist (home grid left unchanged)")
     async with transaction():
         for start in range(0, len(keys), IMPORT_BATCH):
-            members = set((await _resolve(keys[start : start + IMPORT_BATCH], report)).values())
+            resolved = await _resolve(keys[start : start + IMPORT_BATCH], report)
+            members = set(resolved.values())
+            by_grid: dict[int, set[int]] = {}
+            for line, member_id in resolved.items():
+                if grids.get(line) in known_grids:
+                    by_grid.setdefault(grids[line], set()).add(member_id)
+            for grid, grid_members in by_grid.items():
+                report.home_grids_set += await Member.filter(id__in=grid_members).update(home_grid_id=grid)
             tagged = {
                 int(r["member_id"])
                 for r in await MemberTag.filter(tag=tag, member_id__in=members).values("member_id")
@@ -151,9 +172,14 @@ async def import_tags(operator: Principal, tag: str, content: bytes) -> ImportRe
             "member.tags.import",
             "tag",
             tag,
-            after={"rows": report.rows, "tagged": report.tagged, "unknown": report.unknown},
+            after={
+                "rows": report.rows,
+                "tagged": report.tagged,
+                "unknown": report.unknown,
+                "home_grids_set": report.home_grids_set,
+            },
         )
-        if report.tagged:
+        if report.tagged or report.home_grids_set:
             await hooks.segments_changed(None)
     return report
 
@@ -269,14 +295,17 @@ async def member_segments(member_id: int) -> Segments:
 
 
 async def members_in_segment(
-    *, tiers: Sequence[Tier] = (), tags: Sequence[str] = (), batch: int = 1000
+    *, tiers: Sequence[Tier] = (), tags: Sequence[str] = (), grids: Sequence[int] = (), batch: int = 1000
 ) -> AsyncIterator[list[int]]:
-    """Ids of joined members in any of `tiers` (all when empty) holding every tag, in id order, batched."""
+    """Ids of joined members in any of `tiers` (all when empty) holding every tag and living in any of
+    `grids` (anywhere when empty), in id order, batched."""
     after = 0
     while True:
         queryset = Member.filter(id__gt=after, joined_at__isnull=False)
         if tiers:
             queryset = queryset.filter(tier__in=list(tiers))
+        if grids:
+            queryset = queryset.filter(home_grid_id__in=list(grids))
         for tag in dict.fromkeys(tags):
             queryset = queryset.filter(id__in=Subquery(MemberTag.filter(tag=tag).values("member_id")))
         ids = [int(row["id"]) for row in await queryset.order_by("id").limit(batch).values("id")]

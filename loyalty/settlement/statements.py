@@ -3,7 +3,8 @@
 Sources, in fen, positive when the bank owes the merchant:
 - journals with a settlement value (points paid at the merchant +, points the merchant funded −,
   their reversals mirrored);
-- bank-funded voucher redemptions at the till (+) and their reversals (−, on the reversal's day).
+- bank-funded voucher redemptions at the till (+) and their reversals (−, on the reversal's day);
+- what members paid the bank for a merchant's goods (+: a paid flash order of a merchant-funded campaign).
 Each event becomes one line, `UNIQUE(kind, source_id)`, so building a day again never duplicates a
 line; only draft statements take new lines and have their totals recomputed.
 """
@@ -35,6 +36,8 @@ SELECT merchant_id FROM loyalty_voucher_redemption
 UNION
 SELECT merchant_id FROM loyalty_voucher_redemption
  WHERE merchant_id IS NOT NULL AND settlement_fen > 0 AND reversed_at >= $1 AND reversed_at < $2
+UNION
+SELECT merchant_id FROM loyalty_member_payment WHERE created_at >= $1 AND created_at < $2
 """
 
 _LINES = [
@@ -63,7 +66,30 @@ JOIN loyalty_settlement_statement s ON s.merchant_id = r.merchant_id AND s.busin
 WHERE s.status = 'draft' AND r.settlement_fen > 0 AND r.reversed_at >= $2 AND r.reversed_at < $3
 ON CONFLICT (kind, source_id) DO NOTHING
 """,
+    """
+INSERT INTO loyalty_settlement_line (statement_id, kind, source_id, amount_fen, occurred_at, description)
+SELECT s.id, 'member_payment', p.id, p.amount_fen, p.created_at, p.description
+FROM loyalty_member_payment p
+JOIN loyalty_settlement_statement s ON s.merchant_id = p.merchant_id AND s.business_day = $1
+WHERE s.status = 'draft' AND p.created_at >= $2 AND p.created_at < $3
+ON CONFLICT (kind, source_id) DO NOTHING
+""",
 ]
+
+
+async def record_member_payment(merchant_id: int, reference: str, amount_fen: int, description: str) -> None:
+    """Members paid the bank `amount_fen` for this merchant's goods: the bank owes it to the merchant on
+    the day's statement. Once per reference, in the caller's transaction."""
+    await sql.execute(
+        "INSERT INTO loyalty_member_payment (merchant_id, reference, amount_fen, description, created_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (reference) DO NOTHING",
+        merchant_id,
+        reference,
+        amount_fen,
+        description[:64],
+        utcnow(),
+    )
+
 
 _TOTALS = """
 UPDATE loyalty_settlement_statement AS s SET

@@ -21,6 +21,7 @@ from campaigns.flash import persistence as flash_persist
 from campaigns.flash.keys import GROUP, k
 from campaigns.flash.runtime import runtime
 from campaigns.models import FlashWin
+from loyalty import ledger as loyalty_ledger
 from loyalty.models import (
     Benefit,
     BenefitKind,
@@ -29,6 +30,7 @@ from loyalty.models import (
     Funder,
     Member,
     MemberTag,
+    PointsAccount,
     Voucher,
 )
 from tests.helpers import bearer
@@ -70,16 +72,28 @@ def flash_body(
     limit: int = 1,
     starts_in: timedelta = timedelta(minutes=-1),
     lasts: timedelta = timedelta(hours=1),
+    price_fen: int = 0,
+    price_points: int = 0,
+    payment_minutes: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A flash campaign body; by default it started a minute ago and runs for an hour."""
+    """A flash campaign body (free unless priced); by default it started a minute ago and runs an hour."""
     reward = extra.pop("reward", {"kind": "voucher", "title": "Latte", "value_fen": 1600, "cost_fen": 100})
+    config: dict[str, Any] = {
+        "type": "flash",
+        "stock": stock,
+        "price_fen": price_fen,
+        "price_points": price_points,
+        "reward": reward,
+    }
+    if payment_minutes is not None:
+        config["payment_minutes"] = payment_minutes
     body: dict[str, Any] = {
         "name": f"flash {next(_seq)}",
         "starts_at": iso(starts_in),
         "ends_at": iso(starts_in + lasts),
         "per_member_limit": limit,
-        "config": {"type": "flash", "stock": stock, "price_fen": 100, "reward": reward},
+        "config": config,
     }
     body.update(extra)
     return body
@@ -155,12 +169,20 @@ async def members(n: int) -> list[tuple[int, dict[str, str]]]:
 
 
 async def segment_members(
-    n: int, *, tier: str = "regular", tags: tuple[str, ...] = (), joined: bool = True
+    n: int,
+    *,
+    tier: str = "regular",
+    tags: tuple[str, ...] = (),
+    joined: bool = True,
+    grid: int | None = None,
 ) -> list[tuple[int, dict[str, str]]]:
-    """n new members of a tier holding tags (joined the alliance unless `joined=False`), with tokens."""
+    """n new members of a tier holding tags, living in `grid` (joined the alliance unless
+    `joined=False`), with tokens."""
     created = await members(n)
     ids = [m for m, _ in created]
-    await Member.filter(id__in=ids).update(tier=tier, joined_at=utcnow() if joined else None)
+    await Member.filter(id__in=ids).update(
+        tier=tier, joined_at=utcnow() if joined else None, home_grid_id=grid
+    )
     await MemberTag.bulk_create(
         [MemberTag(member_id=m, tag=tag, source="import") for m in ids for tag in tags]
     )
@@ -228,12 +250,46 @@ async def grab_until_answered(client: httpx.AsyncClient, campaign_id: int, heade
 
 
 async def assert_vouchers_match_wins(campaign_id: int) -> int:
-    """Every persisted win has exactly one loyalty voucher (its ticket as reference, same member) and
-    no voucher exists without its win; returns the number of vouchers."""
-    wins = dict(await FlashWin.filter(campaign_id=campaign_id).values_list("ticket_id", "member_id"))
+    """Every persisted free or paid win has exactly one loyalty voucher (its ticket as reference, same
+    member) and no voucher exists without its win; returns the number of vouchers."""
+    wins = dict(
+        await FlashWin.filter(campaign_id=campaign_id, status__in=["issued", "paid"]).values_list(
+            "ticket_id", "member_id"
+        )
+    )
     vouchers = await Voucher.filter(
         source="campaign", source_reference__startswith=f"{campaign_id}-"
     ).values_list("source_reference", "member_id")
     assert len(vouchers) == len({reference for reference, _ in vouchers})
     assert dict(vouchers) == wins
     return len(vouchers)
+
+
+async def with_points(member_ids: list[int], points: int) -> None:
+    """Give members a points account (if they have none) and credit them `points` (an ops grant; 0: none)."""
+    have = set(await PointsAccount.filter(member_id__in=member_ids).values_list("member_id", flat=True))
+    await PointsAccount.bulk_create(
+        [PointsAccount(member_id=m, balance=0) for m in member_ids if m not in have]
+    )
+    for member_id in member_ids if points else []:
+        await loyalty_ledger.earn_points(
+            member_id,
+            points,
+            source=loyalty_ledger.EarnSource.OPS_GRANT,
+            reference=f"test-grant:{uuid.uuid4()}",
+        )
+
+
+async def persisted_order(campaign_id: int, member_id: int) -> FlashWin:
+    """The member's order in the campaign once the stream was persisted."""
+    await drain(campaign_id)
+    return await FlashWin.get(campaign_id=campaign_id, member_id=member_id, released_at__isnull=True)
+
+
+async def restocked(campaign_id: int) -> None:
+    """Wait until this process's runtime heard that a slot came back (it drops its sold-out flag)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while campaign_id in runtime.sold_out:
+        assert loop.time() < deadline, "the restocked event never arrived"
+        await asyncio.sleep(0.01)

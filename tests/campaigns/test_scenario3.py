@@ -34,10 +34,15 @@ async def test_flash_sale_for_gold_payroll_members_in_two_grids(
     coffee = await Merchant.get(name="Corner Coffee")
     grids = [(await Branch.create(name=f"Branch {n}", lat=31.2, lng=121.4 + n)).id for n in (1, 2)]
     # Gold-tier payroll customers (tier from loyalty, the payroll tag imported by ops) and the rest.
-    targeted = await ch.segment_members(400, tier="gold", tags=("payroll",))
+    targeted = await ch.segment_members(
+        200, tier="gold", tags=("payroll",), grid=grids[0]
+    ) + await ch.segment_members(200, tier="gold", tags=("payroll",), grid=grids[1])
+    elsewhere = (await Branch.create(name="Branch 3", lat=30.0, lng=120.0)).id
     others = (
-        await ch.segment_members(40, tier="gold")
-        + await ch.segment_members(40, tier="silver", tags=("payroll",))
+        await ch.segment_members(20, tier="gold", tags=("payroll",), grid=elsewhere)
+        + await ch.segment_members(20, tier="gold", tags=("payroll",))
+        + await ch.segment_members(40, tier="gold", grid=grids[0])
+        + await ch.segment_members(40, tier="silver", tags=("payroll",), grid=grids[1])
         + await ch.segment_members(20)
     )
     body = ch.flash_body(

@@ -37,7 +37,12 @@ async def test_store_page_lists_the_campaigns_live_there(client: httpx.AsyncClie
     await client.post(f"/ops/v1/campaigns/{ended['id']}/end", json={"reason": "test"}, headers=team.author)
     assert (named["status"], by_grid["status"], upcoming["status"]) == ("live", "live", "approved")
 
-    page = await client.get(f"/mp/v1/stores/{store.id}")
+    # A flash campaign's grids are whom it admits: a visitor without a token sees only the campaign
+    # open to everyone, a member living in the grid sees both.
+    anonymous = await client.get(f"/mp/v1/stores/{store.id}")
+    assert [c["campaign_id"] for c in anonymous.json()["campaigns"]] == [named["id"]], anonymous.text
+    [(_, neighbour)] = await ch.segment_members(1, grid=grid.id)
+    page = await client.get(f"/mp/v1/stores/{store.id}", headers=neighbour)
     assert page.status_code == 200, page.text
     shown = page.json()["campaigns"]
     assert [c["campaign_id"] for c in shown] == [by_grid["id"], named["id"]]  # soonest to end first

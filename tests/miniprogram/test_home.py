@@ -27,6 +27,10 @@ async def test_home_shows_points_campaigns_for_my_grid_and_audience_and_stores_n
     there = await create_branch(client, admin, *FAR)
     owner, _, store_id = await active_merchant(client, admin, lat=CENTRE[0], lng=CENTRE[1])
     member, _ = await joined_member(client)
+    # A flash campaign's grids admit members by their home grid.
+    assert (
+        await client.put("/mp/v1/me/home-grid", json={"grid_id": here}, headers=member)
+    ).status_code == 200
     assert (await sale(client, owner, member, 12_800)).status_code == 201
     team = await ch.ops(client)
     mine = await _campaign(client, team, "here", grid_ids=[here])

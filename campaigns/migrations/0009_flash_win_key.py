@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('campaigns', '0006_payout_reversal')]
+    dependencies = [('campaigns', '0008_flash_bank_payment')]
 
     initial = False
 

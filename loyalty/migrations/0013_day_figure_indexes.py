@@ -12,7 +12,7 @@ _DROP = "DROP INDEX loyalty_sale_created; DROP INDEX loyalty_member_joined;"
 
 
 class Migration(migrations.Migration):
-    dependencies = [('loyalty', '0010_sale_multiplier')]
+    dependencies = [('loyalty', '0012_member_payment')]
 
     initial = False
 
