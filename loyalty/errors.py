@@ -219,3 +219,9 @@ class StatementInvalidTransition(Conflict):
     """The statement cannot move to that status from its current one."""
 
     code, title = "settlement.invalid_transition", "Invalid status change"
+
+
+class MessageNotFound(NotFound):
+    """No such message in the member's inbox."""
+
+    code = "message.not_found"

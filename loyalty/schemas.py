@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
@@ -21,6 +22,8 @@ from loyalty.models import (
     Member,
     MerchantMember,
     MerchantProgram,
+    MessageDelivery,
+    MessageKind,
     PointsPayment,
     Sale,
     StatementStatus,
@@ -978,3 +981,101 @@ class OpsMemberOut(BaseModel):
     marketing: bool
     created_at: datetime
     last_active_at: datetime
+
+
+class MessageOut(BaseModel):
+    """A message in my inbox."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 51,
+                "kind": "points_expiring",
+                "title": "Points about to expire",
+                "body": "120 points expire on 2026-12-31: spend them first.",
+                "sent_at": "2026-12-25T02:00:00Z",
+                "read_at": None,
+            }
+        }
+    )
+
+    id: int
+    kind: MessageKind
+    title: str
+    body: str
+    sent_at: datetime | None
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, delivery: MessageDelivery) -> MessageOut:
+        """Build from the delivery row."""
+        return cls(
+            id=delivery.id,
+            kind=delivery.kind,
+            title=delivery.title,
+            body=delivery.body,
+            sent_at=delivery.sent_at,
+            read_at=delivery.read_at,
+        )
+
+
+class UnreadOut(BaseModel):
+    """How many of my messages are unread."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"unread": 3}})
+
+    unread: int
+
+
+class MessagePreferenceOut(BaseModel):
+    """Whether I get one kind of message."""
+
+    kind: MessageKind
+    category: str = Field(description="service (always sent), requested, nudge or promotional")
+    enabled: bool
+
+
+class MessagePreferencesOut(BaseModel):
+    """Which kinds of message I get (promotional ones also need the marketing consent)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "marketing": True,
+                "kinds": [{"kind": "points_expiring", "category": "nudge", "enabled": False}],
+            }
+        }
+    )
+
+    marketing: bool
+    kinds: list[MessagePreferenceOut]
+
+
+class MessagePreferencesIn(BaseModel):
+    """The kinds of message I refuse (service messages cannot be refused); the rest I get."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"opted_out": ["broadcast", "points_expiring"]}}
+    )
+
+    opted_out: list[MessageKind] = Field(max_length=len(MessageKind))
+
+
+class SubscriptionsIn(BaseModel):
+    """The answer of the mini-program's `requestSubscribeMessage`: template id → accept, reject, ban."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"results": {"tmpl-flash-reminder": "accept"}}}
+    )
+
+    results: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=16)]] = Field(
+        max_length=20
+    )
+
+
+class SubscriptionsOut(BaseModel):
+    """How many one-time subscriptions were recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"recorded": 1}})
+
+    recorded: int

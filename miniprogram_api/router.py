@@ -10,6 +10,7 @@ from miniprogram_api import (
     campaign_actions,
     campaigns,
     home,
+    messages,
     points,
     profile,
     stores,
@@ -29,6 +30,7 @@ ROUTERS: list[APIRouter] = [
     vouchers.router,
     benefits.router,
     billpay.router,
+    messages.router,
     auth.router,
 ]
 
