@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from app.core.auth.identity import wechat_messenger
+from app.core.auth.identity import ACCESS_TOKEN_EXPIRED, wechat_messenger
 from app.core.config import get_settings
 from app.core.crypto import decrypt
 from app.core.db import transaction
@@ -107,7 +107,7 @@ async def _wechat(delivery: MessageDelivery, member: Member) -> None:
         await _finish(delivery, PushStatus.SENT, None, "wechat")
     elif errcode in WECHAT_REFUSED:
         await _finish(delivery, PushStatus.SUPPRESSED, f"wechat_{errcode}", "wechat")
-    elif errcode in WECHAT_BUSY:
+    elif errcode in WECHAT_BUSY or errcode in ACCESS_TOKEN_EXPIRED:
         raise WechatBusy(f"WeChat errcode {errcode}")
     else:
         await _finish(delivery, PushStatus.FAILED, f"wechat_{errcode}", "wechat")
