@@ -46,7 +46,9 @@ async def _sent_since(member_id: int, since: datetime) -> int:
 async def suppression(member: Member, kind: MessageKind, now: datetime) -> str | None:
     """Why `member` may not get a `kind` message now (None: send it); the caller holds the member's lock."""
     category = category_of(kind)
-    if member.joined_at is None:
+    # Service and requested messages follow what the person did or asked for; the platform's own
+    # nudges and offers go to members of the alliance only.
+    if member.joined_at is None and category in (Category.NUDGE, Category.PROMOTIONAL):
         return NOT_MEMBER
     if category is not Category.SERVICE and await MessageOptOut.exists(member_id=member.id, kind=kind):
         return OPTED_OUT

@@ -60,10 +60,14 @@ TEMPLATES: dict[MessageKind, Template] = {
         Category.REQUESTED, "{account}: {biller}", "{account} ({mask}): {due}."
     ),
     MessageKind.BILL_PAID: Template(
-        Category.SERVICE, "Bill paid", "{biller} ({mask}): {amount} paid, {points} points earned."
+        Category.SERVICE,
+        "Bill paid",
+        "Your payment of {amount} to {biller} was confirmed. Receipt {receipt}.{points}",
     ),
     MessageKind.BILL_REFUNDED: Template(
-        Category.SERVICE, "Bill payment refunded", "{biller} ({mask}): {amount} refunded."
+        Category.SERVICE,
+        "Bill payment refunded",
+        "Your payment to {biller} failed: {reason} {amount} was refunded.",
     ),
     MessageKind.REFERRAL_REWARD: Template(
         Category.SERVICE, "Referral reward", "You earned {points} points for inviting a friend."
@@ -95,7 +99,7 @@ def render(kind: MessageKind, variables: Mapping[str, Any], field: str = "variab
     values: dict[str, str] = {}
     for name in template.variables:
         value = variables.get(name)
-        if value is None or str(value) == "":
+        if value is None:
             raise InvalidField(
                 f"{field}.{name}", f"the template needs `{name}`", code="message.missing_variable"
             )

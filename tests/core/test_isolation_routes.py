@@ -207,7 +207,7 @@ async def _party(
     order = await create_order(client, party.member, biller_id, account_no)
     assert order.status_code == 201, order.text
     member_id = int((await client.get("/mp/v1/me", headers=party.member)).json()["id"])
-    refund = {"biller": "Power", "mask": "****12", "amount": "¥1.00"}
+    refund = {"biller": "Power", "reason": "declined.", "amount": "¥1.00"}
     message = await messages.send(member_id, MessageKind.BILL_REFUNDED, refund, f"isolation:{member_id}")
     assert message.sent_at is not None
     party.ids |= {

@@ -51,7 +51,7 @@ async def test_inbox_lists_counts_and_marks_read_only_my_messages(client: httpx.
     theirs, their_id = await member(client)
     first = await nudge(my_id, "a")
     second = await messages.send(
-        my_id, MessageKind.BILL_REFUNDED, {"biller": "Power", "mask": "****12", "amount": "¥12.00"}, "r1"
+        my_id, MessageKind.BILL_REFUNDED, {"biller": "Power", "reason": "declined.", "amount": "¥12.00"}, "r1"
     )
     other = await nudge(their_id, "a")
 
@@ -95,14 +95,18 @@ async def test_consent_gates_promotional_but_not_service_messages(client: httpx.
     _, shy = await member(client, marketing=False)
     _, keen = await member(client, marketing=True)
     _, outsider = await member(client, join=False)
-    refund = {"biller": "Power", "mask": "****12", "amount": "¥12.00"}
+    refund = {"biller": "Power", "reason": "declined.", "amount": "¥12.00"}
 
     assert (await messages.send(shy, MessageKind.BROADCAST, PROMO, "b1", now=NOON)).reason == "no_consent"
     assert (
         await messages.send(keen, MessageKind.BROADCAST, PROMO, "b1", now=NOON)
     ).status == DeliveryStatus.SENT
     assert (await messages.send(shy, MessageKind.BILL_REFUNDED, refund, "r")).status == DeliveryStatus.SENT
-    left = await messages.send(outsider, MessageKind.BILL_REFUNDED, refund, "r")
+    # Service messages follow what the person did; the platform's nudges and offers reach members only.
+    assert (
+        await messages.send(outsider, MessageKind.BILL_REFUNDED, refund, "r")
+    ).status == DeliveryStatus.SENT
+    left = await nudge(outsider, "n")
     assert (left.status, left.reason) == (DeliveryStatus.SUPPRESSED, "not_member")
 
 
@@ -152,7 +156,7 @@ async def test_daily_and_weekly_caps_hold_under_concurrency(
     _, member_id = await member(client)
     today = await asyncio.gather(*(nudge(member_id, f"d{i}") for i in range(8)))
     assert sorted(str(d.reason) for d in today) == ["None"] * 3 + ["daily_cap"] * 5
-    refund = {"biller": "Power", "mask": "****12", "amount": "¥12.00"}
+    refund = {"biller": "Power", "reason": "declined.", "amount": "¥12.00"}
     assert (await messages.send(member_id, MessageKind.BILL_REFUNDED, refund, "r", now=NOON)).reason is None
     tomorrow = [await nudge(member_id, f"t{i}", NOON + timedelta(days=1)) for i in range(3)]
     assert [d.reason for d in tomorrow] == [None, None, "weekly_cap"]

@@ -102,7 +102,7 @@ async def test_no_customer_body_carries_secrets_or_private_data(client: httpx.As
     order = await create_order(client, member, biller["id"], "3100000042")
     assert order.status_code == 201, order.text
     campaign_id = await ch.live_flash(client, await ch.ops(client), stock=5)
-    refund = {"biller": "Power", "mask": "****42", "amount": "¥1.00"}
+    refund = {"biller": "Power", "reason": "declined.", "amount": "¥1.00"}
     message = await messages.send(member_id, MessageKind.BILL_REFUNDED, refund, "bodies")
     ids = {
         "message_id": message.id,
