@@ -747,3 +747,17 @@ class PayoutOut(BaseModel):
     voucher_id: int | None = Field(None, description="the voucher issued, in my vouchers")
     business_day: date
     created_at: datetime
+
+
+class ReminderOut(BaseModel):
+    """My "remind me" on a flash campaign."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"campaign_id": 42, "created_at": "2026-12-01T02:00:00Z", "sent_at": None}
+        }
+    )
+
+    campaign_id: int
+    created_at: datetime
+    sent_at: datetime | None = Field(description="when the reminder went out; null until then")

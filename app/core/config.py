@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     message_wechat_templates: dict[str, str] = Field(
         default_factory=dict, description="WeChat subscription template id per message kind, JSON"
     )
+    message_flash_remind_minutes: int = Field(
+        5, description='minutes before a flash sale opens its "remind me" message goes out'
+    )
     message_points_notice_days: int = Field(7, description="days before expiry points are announced")
     message_voucher_notice_days: int = Field(3, description="days before expiry a voucher is announced")
 

@@ -65,6 +65,7 @@ ALLOWED: dict[tuple[str, str], str] = {
             ("POST", "/mp/v1/campaigns/{campaign_id}/draw"),
             ("GET", "/mp/v1/campaigns/{campaign_id}/draws"),
             ("GET", "/mp/v1/campaigns/{campaign_id}/rewards"),
+            ("POST", "/mp/v1/campaigns/{campaign_id}/remind-me"),
         )
     },
 }
