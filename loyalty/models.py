@@ -721,3 +721,40 @@ class WechatSubscription(Model):
     class Meta:
         table = "loyalty_wechat_subscription"
         indexes = (("member_id", "template_id", "used_at"),)
+
+
+class BroadcastStatus(StrEnum):
+    """draft → approved (by a second operator) → sending → sent, or cancelled before sending."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Model):
+    """A promotional message ops send to a segment, in batches, once approved by a second operator."""
+
+    id = fields.BigIntField(primary_key=True)
+    title = fields.CharField(max_length=64)
+    body = fields.CharField(max_length=500)
+    tiers: fields.Field[list[str]] = fields.JSONField(default=list)
+    tags: fields.Field[list[str]] = fields.JSONField(default=list)
+    status = fields.CharEnumField(BroadcastStatus, max_length=16, default=BroadcastStatus.DRAFT)
+    send_at = fields.DatetimeField(description="when sending starts")
+    created_by = fields.BigIntField()
+    approved_by = fields.BigIntField(null=True)
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField(
+        "loyalty.Message", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    message_id: int | None
+    cursor = fields.BigIntField(default=0, description="the last member id the sending reached")
+    targeted = fields.BigIntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    approved_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_broadcast"
+        indexes = (("status", "send_at"),)

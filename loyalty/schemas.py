@@ -15,6 +15,8 @@ from loyalty.models import (
     Benefit,
     BenefitKind,
     BenefitStatus,
+    Broadcast,
+    BroadcastStatus,
     Eligibility,
     Entry,
     Funder,
@@ -1079,3 +1081,95 @@ class SubscriptionsOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"recorded": 1}})
 
     recorded: int
+
+
+class BroadcastIn(BaseModel):
+    """A promotional message to a segment: joined members of any of the tiers (all if none), every tag."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "title": "Coffee week",
+                "body": "Half price lattes at Corner Coffee until Sunday.",
+                "tiers": ["gold"],
+                "tags": ["payroll"],
+                "send_at": "2026-12-08T02:00:00Z",
+            }
+        },
+    )
+
+    title: str = Field(min_length=1, max_length=64)
+    body: str = Field(min_length=1, max_length=500)
+    tiers: list[Tier] = Field(default_factory=list, max_length=len(Tier))
+    tags: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=list, max_length=10
+    )
+    send_at: Instant | None = Field(None, description="when sending starts; at approval when omitted")
+
+
+class BroadcastOut(BaseModel):
+    """A broadcast and its delivery figures."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 7,
+                "title": "Coffee week",
+                "body": "Half price lattes at Corner Coffee until Sunday.",
+                "tiers": ["gold"],
+                "tags": ["payroll"],
+                "status": "sent",
+                "send_at": "2026-12-08T02:00:00Z",
+                "created_by": 3,
+                "approved_by": 4,
+                "finished_at": "2026-12-08T02:03:00Z",
+                "figures": {"targeted": 1200, "sent": 900, "suppressed_no_consent": 250, "opened": 310},
+            }
+        }
+    )
+
+    id: int
+    title: str
+    body: str
+    tiers: list[str]
+    tags: list[str]
+    status: BroadcastStatus
+    send_at: datetime
+    created_by: int
+    approved_by: int | None
+    finished_at: datetime | None
+    figures: dict[str, int] = Field(
+        description="targeted, sent, suppressed_<reason> (no_consent, opted_out, daily_cap, weekly_cap), "
+        "pending_quiet_hours, <channel>_<outcome> for WeChat and SMS, opened"
+    )
+
+    @classmethod
+    def of(cls, broadcast: Broadcast, figures: dict[str, int]) -> BroadcastOut:
+        """Build from the row and its figures."""
+        return cls(
+            id=broadcast.id,
+            title=broadcast.title,
+            body=broadcast.body,
+            tiers=list(broadcast.tiers),
+            tags=list(broadcast.tags),
+            status=broadcast.status,
+            send_at=broadcast.send_at,
+            created_by=broadcast.created_by,
+            approved_by=broadcast.approved_by,
+            finished_at=broadcast.finished_at,
+            figures=figures,
+        )
+
+
+class BroadcastPreviewOut(BaseModel):
+    """How many members a broadcast would reach (caps and quiet hours apply when each message goes)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"segment": 1200, "no_consent": 250, "opted_out": 50, "reachable": 900}}
+    )
+
+    segment: int
+    no_consent: int
+    opted_out: int
+    reachable: int

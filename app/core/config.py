@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     message_flash_remind_minutes: int = Field(
         5, description='minutes before a flash sale opens its "remind me" message goes out'
     )
+    message_broadcast_batch: int = Field(
+        1000, ge=1, le=10_000, description="members one broadcast job sends to before it queues the next"
+    )
     message_points_notice_days: int = Field(7, description="days before expiry points are announced")
     message_voucher_notice_days: int = Field(3, description="days before expiry a voucher is announced")
 

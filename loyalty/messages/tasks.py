@@ -11,7 +11,7 @@ from tortoise.functions import Sum
 from app.core.config import get_settings
 from app.core.jobs import Job, job
 from app.core.timeutil import business_day, utcnow
-from loyalty.messages import channels, sending
+from loyalty.messages import broadcasts, channels, sending
 from loyalty.models import MessageKind, PointsLot, Voucher, VoucherStatus
 
 BATCH = 1000
@@ -92,7 +92,8 @@ async def _announce_cron(ctx: dict[str, Any]) -> None:
     await announce_expiring()
 
 
-TASKS: list[Job] = [announce_expiring, sending.deliver_pending, channels.push]
+TASKS: list[Job] = [announce_expiring, sending.deliver_pending, channels.push, *broadcasts.TASKS]
 CRON_JOBS: list[CronJob] = [
-    cron(_announce_cron, name="loyalty.announce_expiring_cron", minute=5, unique=True)
+    cron(_announce_cron, name="loyalty.announce_expiring_cron", minute=5, unique=True),
+    *broadcasts.CRON_JOBS,
 ]
