@@ -70,7 +70,7 @@ TEMPLATES: dict[MessageKind, Template] = {
         "Your payment to {biller} failed: {reason} {amount} was refunded.",
     ),
     MessageKind.REFERRAL_REWARD: Template(
-        Category.SERVICE, "Referral reward", "You earned {points} points for inviting a friend."
+        Category.SERVICE, "Referral reward", "Your friend's first visit earned you {reward} ({campaign})."
     ),
     MessageKind.BROADCAST: Template(Category.PROMOTIONAL, "{title}", "{body}"),
 }
