@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     message_broadcast_batch: int = Field(
         1000, ge=1, le=10_000, description="members one broadcast job sends to before it queues the next"
     )
+    message_channel_rates: dict[str, int] = Field(
+        default_factory=lambda: {"wechat": 50, "sms": 50},
+        description="messages per second each outside channel sends, JSON (a missing channel or 0: no limit)",
+    )
     message_points_notice_days: int = Field(7, description="days before expiry points are announced")
     message_voucher_notice_days: int = Field(3, description="days before expiry a voucher is announced")
 

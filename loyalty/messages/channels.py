@@ -9,7 +9,9 @@ from app.core.auth.identity import ACCESS_TOKEN_EXPIRED, wechat_messenger
 from app.core.config import get_settings
 from app.core.crypto import decrypt
 from app.core.db import transaction
-from app.core.jobs import PermanentFailure, job
+from app.core.errors import RateLimited
+from app.core.jobs import PermanentFailure, enqueue, job
+from app.core.ratelimit import hit
 from app.core.timeutil import utcnow
 from loyalty.models import Member, MessageDelivery, PushStatus, WechatSubscription
 
@@ -120,6 +122,14 @@ async def push(delivery_id: int) -> str | None:
     delivery = await MessageDelivery.get_or_none(id=delivery_id)
     if delivery is None or delivery.push_status != PushStatus.QUEUED:
         return None
+    rate = get_settings().message_channel_rates.get(str(delivery.channel), 0)
+    if rate > 0:
+        try:
+            await hit("message-channel", str(delivery.channel), limit=rate, period=1)
+        except RateLimited as limited:
+            # A new job for later rather than a retry: throttling must not use up the job's tries.
+            await enqueue(push, delivery_id, defer_seconds=int(limited.headers.get("Retry-After", "1")))
+            return "throttled"
     member = await Member.get(id=delivery.member_id)
     if delivery.channel == "wechat":
         await _wechat(delivery, member)

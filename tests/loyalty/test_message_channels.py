@@ -11,7 +11,7 @@ import pytest
 from arq import Retry
 
 from app.core.config import get_settings
-from app.core.models import DeadJob
+from app.core.models import DeadJob, OutboxMessage
 from loyalty import messages
 from loyalty.messages import channels
 from loyalty.models import MessageDelivery, MessageKind, PushStatus, WechatSubscription
@@ -129,3 +129,19 @@ async def test_an_expired_access_token_is_renewed(client: httpx.AsyncClient, wec
         await run_push(delivery.id)
     assert await run_push(delivery.id, 2) == PushStatus.SENT
     assert wechat.tokens_issued == 2
+
+
+async def test_the_channel_rate_queues_the_rest_for_later(
+    client: httpx.AsyncClient, wechat: SimulatedWeChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "message_channel_rates", {"wechat": 1})
+    _, member_id = await subscribed(client, times=3)
+    first, second = await remind(member_id, "r1"), await remind(member_id, "r2")
+    assert await run_push(first.id) == PushStatus.SENT
+    assert await run_push(second.id) == "throttled"  # over one a second: a new job, deferred
+    later = (
+        await OutboxMessage.filter(job_name="loyalty.push_message", args=[second.id]).order_by("-id").first()
+    )
+    assert later is not None and later.defer_seconds >= 1
+    assert (await MessageDelivery.get(id=second.id)).push_status == PushStatus.QUEUED
+    assert len(wechat.received) == 1
