@@ -749,7 +749,7 @@ class PayoutOut(BaseModel):
     created_at: datetime
 
 
-class ReminderOut(BaseModel):
+class FlashReminderOut(BaseModel):
     """My "remind me" on a flash campaign."""
 
     model_config = ConfigDict(

@@ -21,13 +21,13 @@ from campaigns.schemas import (
     CheckinOut,
     DrawOut,
     DrawsOut,
+    FlashReminderOut,
     InvitationOut,
     LuckyDrawConfig,
     PayoutOut,
     ReferralAcceptedOut,
     ReferralAcceptIn,
     ReferralOut,
-    ReminderOut,
 )
 from loyalty import members
 
@@ -176,7 +176,7 @@ async def my_rewards(campaign_id: Id, member: Principal = Depends(current_member
 
 @router.post(
     "/campaigns/{campaign_id}/remind-me",
-    response_model=ReminderOut,
+    response_model=FlashReminderOut,
     summary="Remind me before a flash sale opens",
     responses=problem_responses(
         NOT_FOUND,
@@ -184,9 +184,9 @@ async def my_rewards(campaign_id: Id, member: Principal = Depends(current_member
         (409, "campaign.already_open", "the flash sale has opened already"),
     ),
 )
-async def remind_me(campaign_id: Id, member: Principal = Depends(current_member)) -> ReminderOut:
+async def remind_me(campaign_id: Id, member: Principal = Depends(current_member)) -> FlashReminderOut:
     """Be reminded (inbox, and WeChat or SMS by the settings) a few minutes before the sale opens; once."""
     reminder = await flash.remind_me(await members.get_member(member.id), campaign_id, utcnow())
-    return ReminderOut(
+    return FlashReminderOut(
         campaign_id=reminder.campaign_id, created_at=reminder.created_at, sent_at=reminder.sent_at
     )
