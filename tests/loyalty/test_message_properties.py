@@ -6,6 +6,7 @@ daily and weekly caps), and no event reached a member twice."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,7 +67,7 @@ class RulesMachine(RuleBasedStateMachine):
             for marketing in consents:
                 self.counter += 1
                 member = await Member.create(
-                    openid=f"rules-{id(self)}-{self.counter}", joined_at=self.clock, marketing=marketing
+                    openid=f"rules-{uuid.uuid4().hex}", joined_at=self.clock, marketing=marketing
                 )
                 ids.append(member.id)
             return ids
