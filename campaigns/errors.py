@@ -126,3 +126,9 @@ class NoReferralCampaign(Conflict):
     """No referral campaign is running for this member."""
 
     code, title = "referral.no_campaign", "No referral campaign"
+
+
+class AlreadyOpen(Conflict):
+    """The flash sale has opened already: there is nothing to remind of."""
+
+    code, title = "campaign.already_open", "Already open"

@@ -478,3 +478,21 @@ class Referral(Model):
                 name="campaigns_referral_rewarded",
             ),
         )
+
+
+class FlashReminder(Model):
+    """A member's "remind me" on a flash campaign: one reminder before it opens."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "campaigns.Campaign", related_name="reminders", on_delete=fields.CASCADE
+    )
+    campaign_id: int
+    member_id = fields.BigIntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "campaigns_flash_reminder"
+        unique_together = (("campaign", "member_id"),)
+        indexes = (("campaign_id", "sent_at", "id"),)

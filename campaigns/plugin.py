@@ -6,6 +6,7 @@ from app.core.plugins import Mount, Plugin
 from campaigns import router_merchant, router_ops
 from campaigns.flash import audience as flash_audience
 from campaigns.flash import follow as flash_follow
+from campaigns.flash import reminders as flash_reminders
 from campaigns.flash import tasks as flash_tasks
 from campaigns.flash.runtime import runtime as flash_runtime
 from campaigns.lifecycle import transitions
@@ -35,8 +36,8 @@ PLUGIN = Plugin(
         Mount("/merchant/v1", router_merchant.router, rank=50),
         Mount("/ops/v1", router_ops.router, rank=100, guarded=True),
     ],
-    jobs=[*flash_tasks.TASKS, *type_tasks.TASKS],
-    crons=management_tasks.CRON_JOBS,
+    jobs=[*flash_tasks.TASKS, *type_tasks.TASKS, *flash_reminders.TASKS],
+    crons=[*management_tasks.CRON_JOBS, *flash_reminders.CRON_JOBS],
     loops=flash_tasks.LOOPS,
     # Per-process flash caches and write-behind; it returns (after a last flush) when stopped.
     api_loops=[flash_runtime.run],

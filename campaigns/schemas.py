@@ -816,3 +816,17 @@ class FlashOrderOut(BaseModel):
     seconds_left: int = Field(description="until the deadline; 0 once passed or no longer awaiting payment")
     paid_at: datetime | None
     released_at: datetime | None = Field(description="when the item went back on sale (expired, cancelled)")
+
+
+class FlashReminderOut(BaseModel):
+    """My "remind me" on a flash campaign."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"campaign_id": 42, "created_at": "2026-12-01T02:00:00Z", "sent_at": None}
+        }
+    )
+
+    campaign_id: int
+    created_at: datetime
+    sent_at: datetime | None = Field(description="when the reminder went out; null until then")

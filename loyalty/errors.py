@@ -231,3 +231,27 @@ class StatementInvalidTransition(Conflict):
     """The statement cannot move to that status from its current one."""
 
     code, title = "settlement.invalid_transition", "Invalid status change"
+
+
+class MessageNotFound(NotFound):
+    """No such message in the member's inbox."""
+
+    code = "message.not_found"
+
+
+class BroadcastNotFound(NotFound):
+    """No such broadcast."""
+
+    code = "broadcast.not_found"
+
+
+class BroadcastFourEyes(Forbidden):
+    """A broadcast is approved by another operator than its author."""
+
+    code, title = "broadcast.four_eyes", "Four-eyes rule"
+
+
+class BroadcastNotDraft(Conflict):
+    """Only a draft broadcast can be approved or cancelled."""
+
+    code, title = "broadcast.not_draft", "Not a draft"

@@ -642,3 +642,148 @@ class DailyRun(Model):
     class Meta:
         table = "loyalty_daily_run"
         unique_together = (("name", "business_day"),)
+
+
+class MessageKind(StrEnum):
+    """What a message is about: each kind has its template, category and channel."""
+
+    FLASH_REMINDER = "flash_reminder"
+    POINTS_EXPIRING = "points_expiring"
+    VOUCHER_EXPIRING = "voucher_expiring"
+    CAMPAIGN_NEARBY = "campaign_nearby"
+    BILL_REMINDER = "bill_reminder"
+    BILL_PAID = "bill_paid"
+    BILL_REFUNDED = "bill_refunded"
+    REFERRAL_REWARD = "referral_reward"
+    BROADCAST = "broadcast"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a message to one member stands: waiting (quiet hours), in the inbox, or suppressed."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+
+
+class PushStatus(StrEnum):
+    """The outcome of the outside channel (WeChat or SMS) of a sent message."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+
+class Message(Model):
+    """One message event (a trigger's occurrence or a broadcast), delivered to one or more members."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharEnumField(MessageKind, max_length=32)
+    dedupe_key = fields.CharField(max_length=191, unique=True, description="the event, sent once")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "loyalty_message"
+
+
+class MessageDelivery(Model):
+    """A message to one member: at most one per (message, member), its inbox entry once sent."""
+
+    id = fields.BigIntField(primary_key=True)
+    message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
+        "loyalty.Message", related_name="deliveries", on_delete=fields.RESTRICT
+    )
+    message_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="messages", on_delete=fields.RESTRICT
+    )
+    member_id: int
+    kind = fields.CharEnumField(MessageKind, max_length=32)
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    reason = fields.CharField(max_length=32, null=True, description="why it was suppressed or waits")
+    title = fields.CharField(max_length=128)
+    body = fields.TextField()
+    variables: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    channel = fields.CharField(max_length=16, null=True, description="the outside channel, if any")
+    push_status = fields.CharEnumField(PushStatus, max_length=16, null=True)
+    push_reason = fields.CharField(max_length=64, null=True)
+    subscription_id = fields.BigIntField(null=True, description="the WeChat subscription it used")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_message_delivery"
+        unique_together = (("message", "member"),)
+        indexes = (("member_id", "status", "id"), ("member_id", "sent_at"), ("status", "reason"))
+
+
+class MessageOptOut(Model):
+    """A kind of message one member does not want."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="message_opt_outs", on_delete=fields.CASCADE
+    )
+    member_id: int
+    kind = fields.CharEnumField(MessageKind, max_length=32)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "loyalty_message_opt_out"
+        unique_together = (("member", "kind"),)
+
+
+class WechatSubscription(Model):
+    """One accepted one-time WeChat subscription (requestSubscribeMessage), used at most once."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "loyalty.Member", related_name="wechat_subscriptions", on_delete=fields.CASCADE
+    )
+    member_id: int
+    template_id = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_wechat_subscription"
+        indexes = (("member_id", "template_id", "used_at"),)
+
+
+class BroadcastStatus(StrEnum):
+    """draft → approved (by a second operator) → sending → sent, or cancelled before sending."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Model):
+    """A promotional message ops send to a segment, in batches, once approved by a second operator."""
+
+    id = fields.BigIntField(primary_key=True)
+    title = fields.CharField(max_length=64)
+    body = fields.CharField(max_length=500)
+    tiers: fields.Field[list[str]] = fields.JSONField(default=list)
+    tags: fields.Field[list[str]] = fields.JSONField(default=list)
+    status = fields.CharEnumField(BroadcastStatus, max_length=16, default=BroadcastStatus.DRAFT)
+    send_at = fields.DatetimeField(description="when sending starts")
+    created_by = fields.BigIntField()
+    approved_by = fields.BigIntField(null=True)
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField(
+        "loyalty.Message", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    message_id: int | None
+    cursor = fields.BigIntField(default=0, description="the last member id the sending reached")
+    targeted = fields.BigIntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    approved_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "loyalty_broadcast"
+        indexes = (("status", "send_at"),)

@@ -17,12 +17,16 @@ from loyalty import admin
 from loyalty.ledger import check
 from loyalty.members import pool as members
 from loyalty.members import segments
+from loyalty.messages import broadcasts
 from loyalty.models import BenefitStatus, StatementStatus, Tier
 from loyalty.schemas import (
     BenefitIn,
     BenefitOut,
     BenefitPatch,
     BreakOut,
+    BroadcastIn,
+    BroadcastOut,
+    BroadcastPreviewOut,
     GrantIn,
     GrantOut,
     LineOut,
@@ -47,6 +51,7 @@ POINTS_TAG = "Ops: loyalty"
 BENEFITS_TAG = "Ops: benefits"
 SETTLEMENT_TAG = "Ops: settlement"
 MEMBERS_TAG = "Ops: members"
+MESSAGES_TAG = "Ops: messages"
 
 
 @router.get(
@@ -433,3 +438,96 @@ async def advance_statement(
 async def ledger_check() -> list[BreakOut]:
     """Every broken ledger or settlement invariant (empty when sound), like `linli ledger check`."""
     return [BreakOut(check=b.check, detail=b.detail) for b in await check.run_checks()]
+
+
+@router.post(
+    "/broadcasts",
+    response_model=BroadcastOut,
+    status_code=201,
+    tags=[MESSAGES_TAG],
+    summary="Write a broadcast to a segment",
+    responses=problem_responses((422, "validation_error", "empty or too long text, unknown tier, bad tag")),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER)
+async def create_broadcast(
+    body: BroadcastIn, operator: Principal = Depends(current_operator)
+) -> BroadcastOut:
+    """A draft promotional message to a segment; it sends nothing until another operator approves it."""
+    broadcast = await broadcasts.create(
+        operator,
+        title=body.title,
+        body=body.body,
+        tiers=[t.value for t in body.tiers],
+        tags=body.tags,
+        send_at=body.send_at,
+    )
+    return BroadcastOut.of(broadcast, await broadcasts.figures(broadcast.id))
+
+
+@router.get(
+    "/broadcasts/{broadcast_id}",
+    response_model=BroadcastOut,
+    tags=[MESSAGES_TAG],
+    summary="A broadcast and its delivery figures",
+    responses=problem_responses((404, "broadcast.not_found", "no such broadcast")),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.APPROVER, OperatorRole.AUDITOR)
+async def get_broadcast(broadcast_id: Id) -> BroadcastOut:
+    """The broadcast with its figures: targeted, sent, suppressed by reason, waiting, channels, opened."""
+    return BroadcastOut.of(await broadcasts.get(broadcast_id), await broadcasts.figures(broadcast_id))
+
+
+@router.get(
+    "/broadcasts/{broadcast_id}/preview",
+    response_model=BroadcastPreviewOut,
+    tags=[MESSAGES_TAG],
+    summary="How many members a broadcast reaches",
+    responses=problem_responses((404, "broadcast.not_found", "no such broadcast")),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.APPROVER)
+async def preview_broadcast(broadcast_id: Id) -> BroadcastPreviewOut:
+    """The segment's size, less members without the marketing consent or who refused broadcasts."""
+    reach = await broadcasts.preview(broadcast_id)
+    return BroadcastPreviewOut(
+        segment=reach.segment,
+        no_consent=reach.no_consent,
+        opted_out=reach.opted_out,
+        reachable=reach.reachable,
+    )
+
+
+@router.post(
+    "/broadcasts/{broadcast_id}/approve",
+    response_model=BroadcastOut,
+    tags=[MESSAGES_TAG],
+    summary="Approve a broadcast (four eyes)",
+    responses=problem_responses(
+        (403, "broadcast.four_eyes", "its author cannot approve it"),
+        (404, "broadcast.not_found", "no such broadcast"),
+        (409, "broadcast.not_draft", "it was approved or cancelled already"),
+    ),
+)
+@roles(OperatorRole.APPROVER)
+async def approve_broadcast(
+    broadcast_id: Id, operator: Principal = Depends(current_operator)
+) -> BroadcastOut:
+    """Approve a draft by another operator than its author; it goes out in batches from its time."""
+    broadcast = await broadcasts.approve(operator, broadcast_id)
+    return BroadcastOut.of(broadcast, await broadcasts.figures(broadcast_id))
+
+
+@router.post(
+    "/broadcasts/{broadcast_id}/cancel",
+    response_model=BroadcastOut,
+    tags=[MESSAGES_TAG],
+    summary="Cancel a broadcast before it sends",
+    responses=problem_responses(
+        (404, "broadcast.not_found", "no such broadcast"),
+        (409, "broadcast.not_draft", "it has started sending or was cancelled"),
+    ),
+)
+@roles(OperatorRole.CAMPAIGN_MANAGER, OperatorRole.APPROVER)
+async def cancel_broadcast(broadcast_id: Id, operator: Principal = Depends(current_operator)) -> BroadcastOut:
+    """Cancel a draft or approved broadcast that has not started sending."""
+    broadcast = await broadcasts.cancel(operator, broadcast_id)
+    return BroadcastOut.of(broadcast, await broadcasts.figures(broadcast_id))

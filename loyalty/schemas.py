@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
@@ -14,6 +15,8 @@ from loyalty.models import (
     Benefit,
     BenefitKind,
     BenefitStatus,
+    Broadcast,
+    BroadcastStatus,
     Eligibility,
     Entry,
     Funder,
@@ -21,6 +24,8 @@ from loyalty.models import (
     Member,
     MerchantMember,
     MerchantProgram,
+    MessageDelivery,
+    MessageKind,
     PointsPayment,
     Sale,
     StatementStatus,
@@ -1003,3 +1008,193 @@ class OpsMemberOut(BaseModel):
     marketing: bool
     created_at: datetime
     last_active_at: datetime
+
+
+class MessageOut(BaseModel):
+    """A message in my inbox."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 51,
+                "kind": "points_expiring",
+                "title": "Points about to expire",
+                "body": "120 points expire on 2026-12-31: spend them first.",
+                "sent_at": "2026-12-25T02:00:00Z",
+                "read_at": None,
+            }
+        }
+    )
+
+    id: int
+    kind: MessageKind
+    title: str
+    body: str
+    sent_at: datetime | None
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, delivery: MessageDelivery) -> MessageOut:
+        """Build from the delivery row."""
+        return cls(
+            id=delivery.id,
+            kind=delivery.kind,
+            title=delivery.title,
+            body=delivery.body,
+            sent_at=delivery.sent_at,
+            read_at=delivery.read_at,
+        )
+
+
+class UnreadOut(BaseModel):
+    """How many of my messages are unread."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"unread": 3}})
+
+    unread: int
+
+
+class MessagePreferenceOut(BaseModel):
+    """Whether I get one kind of message."""
+
+    kind: MessageKind
+    category: str = Field(description="service (always sent), requested, nudge or promotional")
+    enabled: bool
+
+
+class MessagePreferencesOut(BaseModel):
+    """Which kinds of message I get (promotional ones also need the marketing consent)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "marketing": True,
+                "kinds": [{"kind": "points_expiring", "category": "nudge", "enabled": False}],
+            }
+        }
+    )
+
+    marketing: bool
+    kinds: list[MessagePreferenceOut]
+
+
+class MessagePreferencesIn(BaseModel):
+    """The kinds of message I refuse (service messages cannot be refused); the rest I get."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"opted_out": ["broadcast", "points_expiring"]}}
+    )
+
+    opted_out: list[MessageKind] = Field(max_length=len(MessageKind))
+
+
+class SubscriptionsIn(BaseModel):
+    """The answer of the mini-program's `requestSubscribeMessage`: template id → accept, reject, ban."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"results": {"tmpl-flash-reminder": "accept"}}}
+    )
+
+    results: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=16)]] = Field(
+        max_length=20
+    )
+
+
+class SubscriptionsOut(BaseModel):
+    """How many one-time subscriptions were recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"recorded": 1}})
+
+    recorded: int
+
+
+class BroadcastIn(BaseModel):
+    """A promotional message to a segment: joined members of any of the tiers (all if none), every tag."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "title": "Coffee week",
+                "body": "Half price lattes at Corner Coffee until Sunday.",
+                "tiers": ["gold"],
+                "tags": ["payroll"],
+                "send_at": "2026-12-08T02:00:00Z",
+            }
+        },
+    )
+
+    title: str = Field(min_length=1, max_length=64)
+    body: str = Field(min_length=1, max_length=500)
+    tiers: list[Tier] = Field(default_factory=list, max_length=len(Tier))
+    tags: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=list, max_length=10
+    )
+    send_at: Instant | None = Field(None, description="when sending starts; at approval when omitted")
+
+
+class BroadcastOut(BaseModel):
+    """A broadcast and its delivery figures."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 7,
+                "title": "Coffee week",
+                "body": "Half price lattes at Corner Coffee until Sunday.",
+                "tiers": ["gold"],
+                "tags": ["payroll"],
+                "status": "sent",
+                "send_at": "2026-12-08T02:00:00Z",
+                "created_by": 3,
+                "approved_by": 4,
+                "finished_at": "2026-12-08T02:03:00Z",
+                "figures": {"targeted": 1200, "sent": 900, "suppressed_no_consent": 250, "opened": 310},
+            }
+        }
+    )
+
+    id: int
+    title: str
+    body: str
+    tiers: list[str]
+    tags: list[str]
+    status: BroadcastStatus
+    send_at: datetime
+    created_by: int
+    approved_by: int | None
+    finished_at: datetime | None
+    figures: dict[str, int] = Field(
+        description="targeted, sent, suppressed_<reason> (no_consent, opted_out, daily_cap, weekly_cap), "
+        "pending_quiet_hours, <channel>_<outcome> for WeChat and SMS, opened"
+    )
+
+    @classmethod
+    def of(cls, broadcast: Broadcast, figures: dict[str, int]) -> BroadcastOut:
+        """Build from the row and its figures."""
+        return cls(
+            id=broadcast.id,
+            title=broadcast.title,
+            body=broadcast.body,
+            tiers=list(broadcast.tiers),
+            tags=list(broadcast.tags),
+            status=broadcast.status,
+            send_at=broadcast.send_at,
+            created_by=broadcast.created_by,
+            approved_by=broadcast.approved_by,
+            finished_at=broadcast.finished_at,
+            figures=figures,
+        )
+
+
+class BroadcastPreviewOut(BaseModel):
+    """How many members a broadcast would reach (caps and quiet hours apply when each message goes)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"segment": 1200, "no_consent": 250, "opted_out": 50, "reachable": 900}}
+    )
+
+    segment: int
+    no_consent: int
+    opted_out: int
+    reachable: int

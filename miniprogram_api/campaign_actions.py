@@ -14,13 +14,14 @@ from app.core.idempotency import idempotent
 from app.core.inputs import Id
 from app.core.ratelimit import limit_per_principal
 from app.core.timeutil import utcnow
-from campaigns import audience
+from campaigns import audience, flash
 from campaigns import types as campaign_types
 from campaigns.models import CampaignStatus
 from campaigns.schemas import (
     CheckinOut,
     DrawOut,
     DrawsOut,
+    FlashReminderOut,
     InvitationOut,
     LuckyDrawConfig,
     PayoutOut,
@@ -171,3 +172,21 @@ async def my_rewards(campaign_id: Id, member: Principal = Depends(current_member
     me = await members.get_member(member.id)
     campaign = await audience.get_visible(me, campaign_id, utcnow())
     return [PayoutOut.model_validate(p) for p in await campaign_types.member_payouts(campaign.id, member.id)]
+
+
+@router.post(
+    "/campaigns/{campaign_id}/remind-me",
+    response_model=FlashReminderOut,
+    summary="Remind me before a flash sale opens",
+    responses=problem_responses(
+        NOT_FOUND,
+        (409, "campaign.not_flash", "only flash campaigns have reminders"),
+        (409, "campaign.already_open", "the flash sale has opened already"),
+    ),
+)
+async def remind_me(campaign_id: Id, member: Principal = Depends(current_member)) -> FlashReminderOut:
+    """Be reminded (inbox, and WeChat or SMS by the settings) a few minutes before the sale opens; once."""
+    reminder = await flash.remind_me(await members.get_member(member.id), campaign_id, utcnow())
+    return FlashReminderOut(
+        campaign_id=reminder.campaign_id, created_at=reminder.created_at, sent_at=reminder.sent_at
+    )

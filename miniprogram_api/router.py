@@ -11,6 +11,7 @@ from miniprogram_api import (
     campaigns,
     flash_orders,
     home,
+    messages,
     points,
     profile,
     stores,
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     vouchers.router,
     benefits.router,
     billpay.router,
+    messages.router,
     auth.router,
 ]
 

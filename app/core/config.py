@@ -132,6 +132,41 @@ class Settings(BaseSettings):
     )
     flash_key_retention: int = Field(86400, description="seconds flash keys are kept after the campaign ends")
 
+    message_daily_cap: int = Field(
+        3, description="reminders and promotional messages one member gets per Asia/Shanghai day (0: none)"
+    )
+    message_weekly_cap: int = Field(
+        10, description="reminders and promotional messages one member gets per 7 days (0: none)"
+    )
+    message_quiet_start_hour: int = Field(
+        21,
+        ge=0,
+        le=23,
+        description="Asia/Shanghai hour promotional messages stop (they wait)",
+    )
+    message_quiet_end_hour: int = Field(
+        8, ge=0, le=23, description="Asia/Shanghai hour promotional messages resume"
+    )
+    message_channels: dict[str, str] = Field(
+        default_factory=dict,
+        description='outside channel per message kind, JSON (`{"flash_reminder": "wechat"}`): wechat, sms',
+    )
+    message_wechat_templates: dict[str, str] = Field(
+        default_factory=dict, description="WeChat subscription template id per message kind, JSON"
+    )
+    message_flash_remind_minutes: int = Field(
+        5, description='minutes before a flash sale opens its "remind me" message goes out'
+    )
+    message_broadcast_batch: int = Field(
+        1000, ge=1, le=10_000, description="members one broadcast job sends to before it queues the next"
+    )
+    message_channel_rates: dict[str, int] = Field(
+        default_factory=lambda: {"wechat": 50, "sms": 50},
+        description="messages per second each outside channel sends, JSON (a missing channel or 0: no limit)",
+    )
+    message_points_notice_days: int = Field(7, description="days before expiry points are announced")
+    message_voucher_notice_days: int = Field(3, description="days before expiry a voucher is announced")
+
     billpay_biller_timeout: float = Field(
         10.0, description="seconds a biller call may take before it times out"
     )

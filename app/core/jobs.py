@@ -39,6 +39,10 @@ SWEEP_GRACE = timedelta(seconds=5)
 BackgroundLoop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
+class PermanentFailure(Exception):
+    """A failure retrying cannot fix (a rejected configuration): the job is recorded dead at once for ops."""
+
+
 def default_backoff(job_try: int) -> float:
     """Seconds before retry number `job_try + 1`: 1, 2, 4 … capped at five minutes."""
     return float(min(2 ** (job_try - 1), 300))
@@ -71,6 +75,10 @@ class Job:
             result = await self.fn(*args, **kwargs)
         except Retry:
             raise
+        except PermanentFailure as exc:
+            await redis.hincrby(JOB_METRICS_KEY, f"{self.name}|failed", 1)  # type: ignore[misc]
+            await _bury(self, job_id, job_try, args, kwargs, repr(exc))
+            return None
         except Exception as exc:
             await redis.hincrby(JOB_METRICS_KEY, f"{self.name}|failed", 1)  # type: ignore[misc]
             log.warning(

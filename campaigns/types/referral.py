@@ -33,7 +33,8 @@ from campaigns.models import (
     ReferralStatus,
 )
 from campaigns.types import payouts
-from loyalty.models import Member, Sale, SaleStatus
+from loyalty import messages
+from loyalty.models import Member, MessageKind, Sale, SaleStatus
 
 log = logging.getLogger("linli.campaigns")
 
@@ -157,6 +158,16 @@ async def reward_for_sale(sale_id: int) -> list[payouts.PayoutResult]:
             referral.id,
             after={"sale_id": sale.id, "outcomes": [r.outcome.value for r in results]},
         )
+        referrer = results[1]
+        if referrer.outcome is payouts.PayoutOutcome.PAID and referrer.payout is not None:
+            paid = referrer.payout
+            reward = f"{paid.points} points" if paid.points else f"a {paid.kind}"
+            await messages.send(
+                referral.referrer_id,
+                MessageKind.REFERRAL_REWARD,
+                {"reward": reward, "campaign": campaign.name},
+                f"referral_reward:{referral.id}",
+            )
     return results
 
 

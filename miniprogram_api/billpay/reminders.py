@@ -13,6 +13,7 @@ from app.core.crypto import decrypt
 from app.core.db import transaction
 from app.core.jobs import enqueue, job
 from app.core.timeutil import BUSINESS_TZ, business_day, utcnow
+from loyalty.models import MessageKind
 from miniprogram_api.billpay.adapters import biller_adapter, notifier, within_deadline
 from miniprogram_api.billpay.adapters.biller import BillerAccountNotFound
 from miniprogram_api.billpay.adapters.notify import Notification
@@ -117,10 +118,14 @@ async def send_reminder(reminder_id: int, month: str) -> None:
     await notifier().send(
         Notification(
             member_id=reminder.member_id,
-            kind="bill_reminder",
-            title=f"{account.nickname}: {biller.name}",
-            body=f"{account.nickname} ({account.account_mask}): {due}.",
+            kind=MessageKind.BILL_REMINDER,
             dedupe_key=f"bill-reminder:{reminder_id}:{month}",
+            variables={
+                "account": account.nickname,
+                "biller": biller.name,
+                "mask": account.account_mask,
+                "due": due,
+            },
         )
     )
     await _record(reminder_id, month, "sent", bill.amount_due)

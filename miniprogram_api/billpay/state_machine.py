@@ -31,6 +31,7 @@ from app.core.jobs import Job, enqueue, job
 from app.core.timeutil import business_day, utcnow
 from loyalty import ledger as loyalty_ledger
 from loyalty import vouchers as loyalty_vouchers
+from loyalty.models import MessageKind
 from miniprogram_api.billpay.adapters import biller_adapter, notifier, payment_provider, within_deadline
 from miniprogram_api.billpay.adapters.bank import DebitState, DebitStatus
 from miniprogram_api.billpay.adapters.biller import (
@@ -324,40 +325,27 @@ async def settle_payment(order_id: int) -> None:
     )
 
 
-_MESSAGES = {
-    OrderState.SUCCEEDED: (
-        "Bill paid",
-        "Your payment of {total} to {biller} was confirmed. Receipt {receipt}.{points}",
-    ),
-    OrderState.REFUNDED: (
-        "Bill payment refunded",
-        "Your payment to {biller} failed: {reason} {total} was refunded.",
-    ),
-}
-
-
 @job("billpay.notify_order")
 async def notify_order(order_id: int, state: str) -> None:
     """Tell the member their bill order succeeded or was refunded."""
     order = await BillOrder.get_or_none(id=order_id).prefetch_related("biller")
     if order is None:
         return
-    title, body = _MESSAGES[OrderState(state)]
+    earned = order.points and not order.points_reversed_at
+    variables = {
+        "amount": f"¥{order.total / 100:.2f}",
+        "biller": order.biller.name,
+        "receipt": order.receipt_no or "",
+        "reason": order.failure_reason or "",
+        "points": f" You earned {order.points} points." if earned else "",
+    }
+    kind = MessageKind.BILL_PAID if OrderState(state) is OrderState.SUCCEEDED else MessageKind.BILL_REFUNDED
     await notifier().send(
         Notification(
             member_id=order.member_id,
-            kind=f"bill_order_{state}",
-            title=title,
-            body=body.format(
-                total=f"¥{order.total / 100:.2f}",
-                biller=order.biller.name,
-                receipt=order.receipt_no,
-                reason=order.failure_reason or "",
-                points=f" You earned {order.points} points."
-                if order.points and not order.points_reversed_at
-                else "",
-            ),
+            kind=kind,
             dedupe_key=f"bill-order:{order.id}:{state}",
+            variables=variables,
         )
     )
 

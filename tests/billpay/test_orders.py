@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.core.timeutil import utcnow
+from loyalty.models import DeliveryStatus, MessageDelivery, MessageKind
 from miniprogram_api.billpay.models import BillOrder, SimBankAccount, SimBankPayment
 from tests.billpay.support import (
     OPENING,
@@ -60,7 +61,9 @@ async def test_pay_an_electricity_bill_end_to_end(
     assert [t["to_state"] for t in order["transitions"]] == ["created", "paid", "confirming", "succeeded"]
     assert len(await biller_payments(order["ref"])) == 1
     assert await balance(alice_id) == OPENING - bill["total"]
-    assert any(getattr(r, "kind", None) == "bill_order_succeeded" for r in caplog.records)
+    assert await MessageDelivery.exists(
+        member_id=alice_id, kind=MessageKind.BILL_PAID, status=DeliveryStatus.SENT
+    )
     # the bill is paid: nothing is due any more, and paying it again is refused
     assert await amount_due(client, alice, biller["id"], ACCOUNT) == 0
     again = await create_order(client, alice, biller["id"], ACCOUNT, amount=bill["amount_due"])

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
+from loyalty.models import DeliveryStatus, MessageDelivery, MessageKind
 from miniprogram_api.billpay import reminders
 from miniprogram_api.billpay.models import ReminderDelivery, ReminderSubscription
 from tests.billpay.support import (
@@ -62,7 +63,7 @@ async def test_reminder_is_sent_once_a_month_on_its_day(
     assert await reminders.queue_due(FIFTH_AT_TEN) == 0  # once a month
     with caplog.at_level(logging.INFO, logger="linli.notify"):
         await run_jobs()
-    sent = [r for r in caplog.records if getattr(r, "kind", None) == "bill_reminder"]
+    sent = await MessageDelivery.filter(kind=MessageKind.BILL_REMINDER, status=DeliveryStatus.SENT)
     assert len(sent) == 1
     assert sent[0].member_id == alice_id and "****3456" in sent[0].body and "3100123456" not in sent[0].body
     outcomes = {d.outcome for d in await ReminderDelivery.all()}
@@ -71,7 +72,7 @@ async def test_reminder_is_sent_once_a_month_on_its_day(
     reminder = await ReminderSubscription.get(household_account_id=account)
     with caplog.at_level(logging.INFO, logger="linli.notify"):
         await reminders.send_reminder(reminder.id, "2026-11")
-    assert len([r for r in caplog.records if getattr(r, "kind", None) == "bill_reminder"]) == 1
+    assert await MessageDelivery.filter(kind=MessageKind.BILL_REMINDER).count() == 1
 
     deleted = await client.delete(f"/mp/v1/bills/accounts/{account}/reminder", headers=alice)
     assert deleted.status_code == 204

@@ -18,7 +18,7 @@ from campaigns.management import service as campaign_service
 from campaigns.models import Campaign, CampaignPayout, CheckIn, Draw, DrawPrize, Referral
 from campaigns.types import checkin, draw, multiplier, referral, spend_and_get
 from loyalty import ledger as loyalty_ledger
-from loyalty.models import Member, PointsAccount, Voucher
+from loyalty.models import Member, MessageDelivery, MessageKind, PointsAccount, Voucher
 from loyalty.till.sales import merchant_terms
 from merchants.models import Merchant
 from tests.campaigns import support as ch
@@ -433,6 +433,8 @@ async def test_referral_rewards_both_after_the_referees_first_qualifying_spend(
 
     assert await balance(client, referee) == 20 + 30 + 50 + 100
     assert await balance(client, referrer) == 200
+    told = await MessageDelivery.filter(member_id=referrer_id, kind=MessageKind.REFERRAL_REWARD)
+    assert len(told) == 1 and "200 points" in told[0].body and told[0].sent_at is not None
     rewarded = await Referral.get(referee_id=referee_id)
     assert (rewarded.status.value, rewarded.sale_id) == ("rewarded", qualifying.json()["id"])
     assert await CampaignPayout.filter(campaign_id=campaign_id).count() == 2

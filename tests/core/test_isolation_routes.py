@@ -31,6 +31,8 @@ from app.core.models import AuditEntry
 from app.core.timeutil import business_day
 from app.main import mounts
 from app.openapi import current_openapi
+from loyalty import messages
+from loyalty.models import MessageKind
 from loyalty.settlement import statements as settlement
 from tests.billpay.support import create_order, make_biller
 from tests.helpers import login_member, login_operator, next_phone
@@ -63,6 +65,7 @@ ALLOWED: dict[tuple[str, str], str] = {
             ("POST", "/mp/v1/campaigns/{campaign_id}/draw"),
             ("GET", "/mp/v1/campaigns/{campaign_id}/draws"),
             ("GET", "/mp/v1/campaigns/{campaign_id}/rewards"),
+            ("POST", "/mp/v1/campaigns/{campaign_id}/remind-me"),
         )
     },
 }
@@ -204,7 +207,12 @@ async def _party(
     assert account.status_code == 201, account.text
     order = await create_order(client, party.member, biller_id, account_no)
     assert order.status_code == 201, order.text
+    member_id = int((await client.get("/mp/v1/me", headers=party.member)).json()["id"])
+    refund = {"biller": "Power", "reason": "declined.", "amount": "¥1.00"}
+    message = await messages.send(member_id, MessageKind.BILL_REFUNDED, refund, f"isolation:{member_id}")
+    assert message.sent_at is not None
     party.ids |= {
+        "message_id": message.id,
         "sale_id": int(sale.json()["id"]),
         "payment_id": int(payment.json()["id"]),
         "voucher_id": voucher_id,

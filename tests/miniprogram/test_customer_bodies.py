@@ -20,7 +20,8 @@ from fastapi.routing import APIRoute
 
 from app.main import mounts
 from app.openapi import current_openapi
-from loyalty.models import Member
+from loyalty import messages
+from loyalty.models import Member, MessageKind
 from merchants.models import Merchant
 from tests.billpay.support import create_order, make_biller
 from tests.campaigns import support as ch
@@ -101,7 +102,10 @@ async def test_no_customer_body_carries_secrets_or_private_data(client: httpx.As
     order = await create_order(client, member, biller["id"], "3100000042")
     assert order.status_code == 201, order.text
     campaign_id = await ch.live_flash(client, await ch.ops(client), stock=5)
+    refund = {"biller": "Power", "reason": "declined.", "amount": "¥1.00"}
+    message = await messages.send(member_id, MessageKind.BILL_REFUNDED, refund, "bodies")
     ids = {
+        "message_id": message.id,
         "store_id": store_id,
         "benefit_id": benefit_id,
         "voucher_id": int(bought.json()["id"]),

@@ -145,6 +145,53 @@ class WeChatIdentityProvider:
         return phone
 
 
+class WeChatMessenger:
+    """WeChat mini-program subscription messages (`subscribeMessage.send`) with the app's access token."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+        self.wechat = WeChatIdentityProvider(settings, client)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.wechat.client.aclose()
+
+    async def send(self, openid: str, template_id: str, data: dict[str, str], page: str = "") -> int:
+        """Send one subscription message; WeChat's `errcode` (0 when delivered).
+
+        An expired access token is forgotten so the next try fetches a new one; an unreachable WeChat
+        raises `ServiceUnavailable` (the caller retries).
+        """
+        token = await self.wechat._access_token()
+        body: dict[str, object] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {name: {"value": value} for name, value in data.items()},
+        }
+        if page:
+            body["page"] = page
+        try:
+            response = await self.wechat.client.post(
+                "/cgi-bin/message/subscribe/send", params={"access_token": token}, json=body
+            )
+            response.raise_for_status()
+            answer = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ServiceUnavailable("WeChat unreachable", code="wechat.unavailable") from exc
+        errcode = int(answer.get("errcode") or 0)
+        if errcode in ACCESS_TOKEN_EXPIRED:
+            await get_redis().delete(f"wechat:access_token:{self.wechat.app_id}")
+        return errcode
+
+
+# WeChat's errcodes for an access token that expired or was replaced (fetch a new one and try again).
+ACCESS_TOKEN_EXPIRED = frozenset({40001, 40014, 42001})
+
+
+def wechat_messenger() -> WeChatMessenger:
+    """A subscription-message sender on the configured WeChat API base."""
+    return WeChatMessenger(get_settings())
+
+
 class RoutingIdentityProvider:
     """`dev:` codes go to the development provider when enabled; everything else to WeChat."""
 

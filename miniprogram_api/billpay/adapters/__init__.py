@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from app.core.config import get_settings
 from miniprogram_api.billpay.adapters.bank import PaymentProvider
 from miniprogram_api.billpay.adapters.biller import BillerAdapter, BillerProfile, BillerUnavailable
-from miniprogram_api.billpay.adapters.notify import LogNotifier, Notifier
+from miniprogram_api.billpay.adapters.notify import MessagesNotifier, Notifier
 from miniprogram_api.billpay.adapters.simulated_bank import SimulatedBank
 from miniprogram_api.billpay.adapters.simulated_biller import SimulatedBiller, SimulatedBillerConfig
 from miniprogram_api.billpay.models import Biller
@@ -45,7 +45,7 @@ async def within_deadline(call: Awaitable[T]) -> T:
 
 
 _bank = SimulatedBank()
-_notifier = LogNotifier()
+_notifier = MessagesNotifier()
 
 
 def payment_provider() -> PaymentProvider:
@@ -54,5 +54,5 @@ def payment_provider() -> PaymentProvider:
 
 
 def notifier() -> Notifier:
-    """The member notification channel (the logging development channel)."""
+    """Where member notifications go (Linli's messages)."""
     return _notifier

@@ -1,49 +1,39 @@
-"""The notification interface for members (reminders, receipts, refunds) and its development channel,
-which writes each message to the log."""
+"""The notification interface of bill payment (reminders, receipts, refunds): Linli's messages, which put
+each one in the member's inbox and reach WeChat or SMS as the settings choose per kind."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
-log = logging.getLogger("linli.notify")
+from loyalty import messages
+from loyalty.models import MessageKind
 
 
 @dataclass(frozen=True)
 class Notification:
-    """A message to one member; channels drop a repeated `dedupe_key`."""
+    """A message to one member: its kind, its template's variables, and the event it is about (sent once)."""
 
     member_id: int
-    kind: str
-    title: str
-    body: str
+    kind: MessageKind
     dedupe_key: str
+    variables: Mapping[str, object] = field(default_factory=dict)
 
 
 class Notifier(Protocol):
-    """A delivery channel (mini-program subscription message, SMS …)."""
+    """Where bill payment's notifications go."""
 
     async def send(self, notification: Notification) -> None:
         """Deliver one notification."""
         ...
 
 
-class LogNotifier:
-    """Development channel: one log line per notification."""
+class MessagesNotifier:
+    """Linli's messages (`loyalty.messages`): consent, opt-outs, caps and channels apply."""
 
     async def send(self, notification: Notification) -> None:
-        """Log the notification instead of delivering it."""
-        log.info(
-            "notification %s to member %s: %s",
-            notification.kind,
-            notification.member_id,
-            notification.title,
-            extra={
-                "member_id": notification.member_id,
-                "kind": notification.kind,
-                "title": notification.title,
-                "body": notification.body,
-                "dedupe_key": notification.dedupe_key,
-            },
+        """Send the notification as a message of its kind, once per `dedupe_key`."""
+        await messages.send(
+            notification.member_id, notification.kind, notification.variables, notification.dedupe_key
         )
