@@ -78,6 +78,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "member.not_joined": ("尚未加入联盟", "请先加入商户联盟"),
     "member.phone_taken": ("手机号已被绑定", "该手机号已绑定其他会员"),
     "member.home_grid_locked": ("暂不能更换网格", "常住网格更换过于频繁，请稍后再试"),
+    # Messages and broadcasts.
+    "message.not_found": ("消息不存在", "该消息不存在"),
+    "message.missing_variable": ("模板变量缺失", "消息模板缺少必填变量"),
+    "broadcast.not_found": ("群发不存在", "该群发消息不存在"),
+    "broadcast.not_draft": ("群发状态不允许", "只有草稿状态的群发可以执行此操作"),
+    "broadcast.four_eyes": ("需要另一位操作员审批", "群发的创建者不能审批自己的群发"),
+    "wechat.unavailable": ("微信暂时不可用", "微信服务繁忙或限流，请稍后重试"),
+    "campaign.already_open": ("活动已开始", "活动已经开始，无需再设置提醒"),
     # Paid flash sales.
     "flash.order_not_found": ("订单不存在", "该秒杀订单不存在"),
     "flash.order_expired": ("订单已过期", "已超过支付时限，名额已释放"),
